@@ -1,0 +1,13 @@
+#pragma once
+// One register_<cmd> per subcommand (cli/<cmd>.cpp). Each fills a plain options struct and calls
+// into an area; the exit code of the command that ran lands in `exit_code`.
+
+#include <furnace/core/context.hpp>
+
+#include <CLI/CLI.hpp>
+
+namespace furnace::cli {
+
+void register_doctor(CLI::App& app, core::Context& ctx, int& exit_code);
+
+}  // namespace furnace::cli

@@ -1,0 +1,73 @@
+// furnace: a working GPU environment for any paper's code, in one command.
+
+#include "commands.hpp"
+
+#include <furnace/core/context.hpp>
+#include <furnace/core/version.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+#include <iostream>
+#include <string>
+
+extern char** environ;  // NOLINT(readability-redundant-declaration)
+
+namespace {
+
+furnace::core::Env read_environment() {
+  furnace::core::Env env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string kv(*e);
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) {
+      env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+  }
+  return env;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace furnace;
+  core::Env env = read_environment();
+  const bool color = ::isatty(STDOUT_FILENO) == 1 && env.find("NO_COLOR") == env.end() &&
+                     env["TERM"] != "dumb";
+  env.erase("");
+  core::Ui ui(std::cout, std::cerr, color);
+  util::SystemRunner runner;
+  core::Context ctx{ui, runner, std::move(env), "/"};
+
+  CLI::App app{"furnace: a working GPU environment for any paper's code, in one command.\n"
+               "Checks the host, picks the framework/CUDA image the code and the GPUs need, and runs\n"
+               "the code in it as you, safely.",
+               "furnace"};
+  app.set_version_flag("--version",
+                       fmt::format("furnace {} (commit {})", core::version(), core::commit()),
+                       "Print the version and the git commit furnace was built from");
+  app.require_subcommand(1);
+  app.footer("Run 'furnace CMD --help' for a command's options.");
+
+  int exit_code = 0;
+  cli::register_doctor(app, ctx, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "furnace: error: " << e.what() << "\n  hint: run 'furnace --help'\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "furnace: internal error: " << e.what() << '\n';
+    return 1;
+  }
+  return exit_code;
+}

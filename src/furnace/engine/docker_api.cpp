@@ -1,0 +1,533 @@
+#include "docker_api.hpp"
+
+#include <furnace/util/strings.hpp>
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+namespace furnace::engine {
+namespace {
+
+using nlohmann::json;
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Transfer {
+  std::string body;
+  std::string api_version;
+  bool libpod = false;
+  const std::function<void(std::string_view)>* on_data = nullptr;
+};
+
+std::size_t on_write(char* ptr, std::size_t size, std::size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t n = size * nmemb;
+  if (t->on_data != nullptr && *t->on_data) {
+    (*t->on_data)(std::string_view(ptr, n));
+  } else {
+    t->body.append(ptr, n);
+  }
+  return n;
+}
+
+std::size_t on_header(char* ptr, std::size_t size, std::size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t n = size * nmemb;
+  const std::string_view line(ptr, n);
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    const std::string name = util::to_lower(line.substr(0, colon));
+    const std::string value(util::trim(line.substr(colon + 1)));
+    if (name == "api-version") {
+      t->api_version = value;
+    } else if (name == "libpod-api-version") {
+      t->libpod = true;
+    }
+  }
+  return n;
+}
+
+std::string string_at(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+long long int_at(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<long long>() : 0;
+}
+
+std::vector<std::string> strings_at(const json& j, const char* key) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it != j.end() && it->is_array()) {
+    for (const auto& v : *it) {
+      if (v.is_string()) {
+        out.push_back(v.get<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> labels_at(const json& j, const char* key) {
+  std::map<std::string, std::string> out;
+  auto it = j.find(key);
+  if (it != j.end() && it->is_object()) {
+    for (const auto& [k, v] : it->items()) {
+      if (v.is_string()) {
+        out.emplace(k, v.get<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
+core::Error connect_error(const Endpoint& ep, long os_errno, const std::string& curl_message) {
+  const bool default_place = ep.source == "default";
+  if (ep.kind == Endpoint::Kind::unix_socket) {
+    if (os_errno == ENOENT) {
+      return core::make_error(
+          core::ErrorKind::unavailable,
+          fmt::format("cannot connect to the engine at {}: no such socket", ep.uri),
+          default_place
+              ? "the Docker engine is not installed or not running: install it with "
+                "'sudo apt-get install docker.io' and start it with 'sudo systemctl start docker' "
+                "(or 'sudo service docker start')"
+              : fmt::format("{} points at {}; unset it or point it at a running engine", ep.source,
+                            ep.uri));
+    }
+    if (os_errno == EACCES || os_errno == EPERM) {
+      return core::make_error(
+          core::ErrorKind::permission,
+          fmt::format("cannot connect to the engine at {}: permission denied", ep.uri),
+          "add yourself to the docker group with 'sudo usermod -aG docker $USER', then log out "
+          "and back in (or run 'newgrp docker'); the docker group is root-equivalent");
+    }
+    if (os_errno == ECONNREFUSED) {
+      return core::make_error(
+          core::ErrorKind::unavailable,
+          fmt::format("cannot connect to the engine at {}: connection refused", ep.uri),
+          "the socket exists but no engine answers: start it with 'sudo systemctl start docker' "
+          "(or 'sudo service docker start')");
+    }
+  }
+  return core::make_error(core::ErrorKind::unavailable,
+                          fmt::format("cannot connect to the engine at {}: {}{}", ep.uri,
+                                      curl_message,
+                                      os_errno != 0 ? std::string(" (") +
+                                                          std::strerror(static_cast<int>(os_errno)) +
+                                                          ")"
+                                                    : std::string()),
+                          "check that the engine runs and that DOCKER_HOST is right; run "
+                          "'furnace doctor'");
+}
+
+core::Error http_error(const std::string& method, const std::string& path,
+                       const HttpResponse& r) {
+  std::string message;
+  try {
+    const auto j = json::parse(r.body);
+    message = string_at(j, "message");
+  } catch (const json::exception&) {
+    message = std::string(util::trim(r.body));
+  }
+  if (message.empty()) {
+    message = fmt::format("HTTP {}", r.status);
+  }
+  const auto kind = r.status == 404 ? core::ErrorKind::not_found : core::ErrorKind::remote;
+  (void)method;
+  (void)path;
+  return core::make_error(kind, fmt::format("engine: {}", message));
+}
+
+core::Result<json> parse_json(const std::string& body, const std::string& what) {
+  try {
+    return json::parse(body);
+  } catch (const json::exception& e) {
+    return core::fail(core::ErrorKind::remote,
+                      fmt::format("engine sent invalid JSON for {}: {}", what, e.what()));
+  }
+}
+
+bool valid_ref(const std::string& ref) {
+  if (ref.empty() || ref.size() > 512) {
+    return false;
+  }
+  for (const char c : ref) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::strchr("._-/:@+", c) != nullptr;
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int compare_api_versions(const std::string& a, const std::string& b) {
+  const auto pa = util::split(a, '.');
+  const auto pb = util::split(b, '.');
+  for (std::size_t i = 0; i < std::max(pa.size(), pb.size()); ++i) {
+    const long x = i < pa.size() ? std::strtol(pa[i].c_str(), nullptr, 10) : 0;
+    const long y = i < pb.size() ? std::strtol(pb[i].c_str(), nullptr, 10) : 0;
+    if (x != y) {
+      return x < y ? -1 : 1;
+    }
+  }
+  return 0;
+}
+
+core::Result<std::string> negotiate_api_version(const std::string& engine_version) {
+  if (engine_version.empty()) {
+    // Engines before 1.25 sent no header; talk at our minimum and let the engine refuse.
+    return std::string(k_min_api_version);
+  }
+  if (compare_api_versions(engine_version, k_min_api_version) < 0) {
+    return core::fail(core::ErrorKind::unavailable,
+                      fmt::format("the engine speaks API {}, furnace needs at least {}",
+                                  engine_version, k_min_api_version),
+                      "upgrade the engine (Docker 1.12 or newer)");
+  }
+  if (compare_api_versions(engine_version, k_max_api_version) > 0) {
+    return std::string(k_max_api_version);
+  }
+  return engine_version;
+}
+
+ImageRef parse_image_ref(const std::string& ref) {
+  ImageRef out;
+  std::string rest = ref;
+  if (const auto at = rest.find('@'); at != std::string::npos) {
+    out.digest = rest.substr(at + 1);
+    rest = rest.substr(0, at);
+  }
+  const auto slash = rest.rfind('/');
+  const auto colon = rest.rfind(':');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    out.tag = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+  } else if (out.digest.empty()) {
+    out.tag = "latest";
+  }
+  out.name = rest;
+  return out;
+}
+
+DockerApi::DockerApi(Endpoint endpoint) : DockerApi(std::move(endpoint), Timeouts{}) {}
+
+DockerApi::DockerApi(Endpoint endpoint, Timeouts timeouts)
+    : m_endpoint(std::move(endpoint)), m_timeouts(timeouts) {
+  global_init();
+  m_curl = curl_easy_init();
+  FURNACE_ASSERT(m_curl != nullptr);
+}
+
+DockerApi::~DockerApi() { curl_easy_cleanup(static_cast<CURL*>(m_curl)); }
+
+core::Result<HttpResponse> DockerApi::raw_request(
+    const std::string& method, const std::string& url, const std::string& body,
+    const std::function<void(std::string_view)>& on_data, bool streaming) {
+  auto* curl = static_cast<CURL*>(m_curl);
+  curl_easy_reset(curl);
+  Transfer t;
+  t.on_data = &on_data;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_timeouts.connect.count()));
+  if (streaming) {
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(m_timeouts.pull_stall.count()));
+  } else {
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(m_timeouts.call.count()));
+  }
+  if (m_endpoint.kind == Endpoint::Kind::unix_socket) {
+    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, m_endpoint.socket_path.c_str());
+  }
+  if (m_endpoint.tls_verify) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, m_endpoint.ca_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, m_endpoint.cert_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, m_endpoint.key_file.c_str());
+  }
+  curl_slist* headers = nullptr;
+  if (method == "POST" || method == "PUT") {
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  } else if (method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  const CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(headers);
+  if (rc != CURLE_OK) {
+    long os_errno = 0;
+    curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      return core::fail(core::ErrorKind::timeout,
+                        fmt::format("the engine at {} did not answer {} {} in time",
+                                    m_endpoint.uri, method, url.substr(url.find('/', 8))),
+                        "the engine may be overloaded or hung; check 'sudo journalctl -u docker'");
+    }
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+      return core::fail(connect_error(m_endpoint, os_errno, curl_easy_strerror(rc)));
+    }
+    return core::fail(core::ErrorKind::unavailable,
+                      fmt::format("talking to the engine at {}: {}", m_endpoint.uri,
+                                  curl_easy_strerror(rc)),
+                      "run 'furnace doctor'");
+  }
+  HttpResponse r;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  r.body = std::move(t.body);
+  r.api_version_header = std::move(t.api_version);
+  r.libpod = t.libpod;
+  return r;
+}
+
+core::Result<std::string> DockerApi::api_version() {
+  if (!m_api_version.empty()) {
+    return m_api_version;
+  }
+  auto p = ping();
+  if (!p) {
+    return core::fail(p.error());
+  }
+  return m_api_version;
+}
+
+core::Result<PingInfo> DockerApi::ping() {
+  auto r = raw_request("GET", m_endpoint.base_url + "/_ping", {}, {}, false);
+  if (!r) {
+    return core::fail(r.error());
+  }
+  if (r->status != 200) {
+    return core::fail(http_error("GET", "/_ping", *r));
+  }
+  auto negotiated = negotiate_api_version(r->api_version_header);
+  if (!negotiated) {
+    return core::fail(negotiated.error());
+  }
+  m_api_version = *negotiated;
+  m_podman = r->libpod;
+  PingInfo info;
+  info.api_version = r->api_version_header;
+  info.os_type = "linux";
+  info.podman = r->libpod;
+  return info;
+}
+
+core::Result<HttpResponse> DockerApi::request(const std::string& method, const std::string& path,
+                                              const std::string& body,
+                                              const std::function<void(std::string_view)>& on_data) {
+  auto v = api_version();
+  if (!v) {
+    return core::fail(v.error());
+  }
+  const std::string url = m_endpoint.base_url + "/v" + *v + path;
+  auto r = raw_request(method, url, body, on_data, static_cast<bool>(on_data));
+  if (!r) {
+    return r;
+  }
+  if (r->status >= 400) {
+    return core::fail(http_error(method, path, *r));
+  }
+  return r;
+}
+
+core::Result<json> DockerApi::get_json(const std::string& path) {
+  auto r = request("GET", path);
+  if (!r) {
+    return core::fail(r.error());
+  }
+  return parse_json(r->body, path);
+}
+
+core::Result<VersionInfo> DockerApi::version() {
+  auto j = get_json("/version");
+  if (!j) {
+    return core::fail(j.error());
+  }
+  VersionInfo v;
+  if (auto p = j->find("Platform"); p != j->end() && p->is_object()) {
+    v.platform = string_at(*p, "Name");
+  }
+  v.version = string_at(*j, "Version");
+  v.api_version = string_at(*j, "ApiVersion");
+  v.min_api_version = string_at(*j, "MinAPIVersion");
+  v.os = string_at(*j, "Os");
+  v.arch = string_at(*j, "Arch");
+  v.kernel = string_at(*j, "KernelVersion");
+  return v;
+}
+
+core::Result<EngineInfo> DockerApi::info() {
+  auto j = get_json("/info");
+  if (!j) {
+    return core::fail(j.error());
+  }
+  EngineInfo i;
+  i.name = string_at(*j, "Name");
+  i.server_version = string_at(*j, "ServerVersion");
+  i.operating_system = string_at(*j, "OperatingSystem");
+  i.storage_driver = string_at(*j, "Driver");
+  i.docker_root_dir = string_at(*j, "DockerRootDir");
+  i.cgroup_driver = string_at(*j, "CgroupDriver");
+  i.cgroup_version = string_at(*j, "CgroupVersion");
+  i.default_runtime = string_at(*j, "DefaultRuntime");
+  if (auto rt = j->find("Runtimes"); rt != j->end() && rt->is_object()) {
+    for (const auto& [name, _] : rt->items()) {
+      i.runtimes.push_back(name);
+    }
+  }
+  if (auto rc = j->find("RegistryConfig"); rc != j->end() && rc->is_object()) {
+    i.registry_mirrors = strings_at(*rc, "Mirrors");
+    i.insecure_registries = strings_at(*rc, "InsecureRegistryCIDRs");
+    if (auto ic = rc->find("IndexConfigs"); ic != rc->end() && ic->is_object()) {
+      for (const auto& [name, cfg] : ic->items()) {
+        if (cfg.is_object() && cfg.contains("Secure") && cfg["Secure"].is_boolean() &&
+            !cfg["Secure"].get<bool>()) {
+          i.insecure_registries.push_back(name);
+        }
+      }
+    }
+  }
+  i.cdi_spec_dirs = strings_at(*j, "CDISpecDirs");
+  if (auto lr = j->find("LiveRestoreEnabled"); lr != j->end() && lr->is_boolean()) {
+    i.live_restore = lr->get<bool>();
+  }
+  i.containers_running = int_at(*j, "ContainersRunning");
+  i.ncpu = int_at(*j, "NCPU");
+  i.mem_total = int_at(*j, "MemTotal");
+  i.warnings = strings_at(*j, "Warnings");
+  return i;
+}
+
+core::Result<std::vector<ImageSummary>> DockerApi::list_images() {
+  auto j = get_json("/images/json");
+  if (!j) {
+    return core::fail(j.error());
+  }
+  std::vector<ImageSummary> out;
+  if (!j->is_array()) {
+    return core::fail(core::ErrorKind::remote, "engine: /images/json is not a list");
+  }
+  for (const auto& img : *j) {
+    ImageSummary s;
+    s.id = string_at(img, "Id");
+    s.repo_tags = strings_at(img, "RepoTags");
+    s.repo_digests = strings_at(img, "RepoDigests");
+    s.size = int_at(img, "Size");
+    s.created = int_at(img, "Created");
+    s.labels = labels_at(img, "Labels");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+core::Result<ImageDetails> DockerApi::inspect_image(const std::string& ref) {
+  if (!valid_ref(ref)) {
+    return core::fail(core::ErrorKind::invalid, fmt::format("'{}' is not an image reference", ref));
+  }
+  auto j = get_json("/images/" + ref + "/json");
+  if (!j) {
+    auto e = j.error();
+    if (e.kind == core::ErrorKind::not_found) {
+      e.message = fmt::format("no image {} in the engine ({})", ref, e.message);
+      e.hint = fmt::format("pull it with 'docker pull {}'", ref);
+    }
+    return core::fail(std::move(e));
+  }
+  ImageDetails d;
+  d.id = string_at(*j, "Id");
+  d.repo_tags = strings_at(*j, "RepoTags");
+  d.repo_digests = strings_at(*j, "RepoDigests");
+  d.size = int_at(*j, "Size");
+  d.created = string_at(*j, "Created");
+  d.os = string_at(*j, "Os");
+  d.architecture = string_at(*j, "Architecture");
+  if (auto cfg = j->find("Config"); cfg != j->end() && cfg->is_object()) {
+    d.labels = labels_at(*cfg, "Labels");
+  }
+  return d;
+}
+
+core::Result<void> DockerApi::pull(const std::string& ref, const PullCallback& progress) {
+  if (!valid_ref(ref)) {
+    return core::fail(core::ErrorKind::invalid, fmt::format("'{}' is not an image reference", ref));
+  }
+  const ImageRef r = parse_image_ref(ref);
+  char* name = curl_easy_escape(static_cast<CURL*>(m_curl), r.name.c_str(),
+                                static_cast<int>(r.name.size()));
+  const std::string tag = r.digest.empty() ? r.tag : r.digest;
+  char* tag_esc =
+      curl_easy_escape(static_cast<CURL*>(m_curl), tag.c_str(), static_cast<int>(tag.size()));
+  const std::string path = fmt::format("/images/create?fromImage={}&tag={}", name, tag_esc);
+  curl_free(name);
+  curl_free(tag_esc);
+
+  std::string pending;
+  std::string stream_error;
+  auto handle_line = [&](std::string_view line) {
+    line = util::trim(line);
+    if (line.empty()) {
+      return;
+    }
+    try {
+      const auto j = json::parse(line);
+      if (auto e = j.find("error"); e != j.end() && e->is_string()) {
+        stream_error = e->get<std::string>();
+        return;
+      }
+      if (progress) {
+        PullProgress p;
+        p.id = string_at(j, "id");
+        p.status = string_at(j, "status");
+        if (auto d = j.find("progressDetail"); d != j.end() && d->is_object()) {
+          p.current = int_at(*d, "current");
+          p.total = int_at(*d, "total");
+        }
+        progress(p);
+      }
+    } catch (const json::exception&) {
+      // A line we cannot read is not worth failing a pull for.
+    }
+  };
+  const std::function<void(std::string_view)> on_data = [&](std::string_view chunk) {
+    pending.append(chunk);
+    std::size_t nl = 0;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      handle_line(std::string_view(pending).substr(0, nl));
+      pending.erase(0, nl + 1);
+    }
+  };
+  auto resp = request("POST", path, {}, on_data);
+  if (!resp) {
+    auto e = resp.error();
+    e.message = fmt::format("pulling {}: {}", ref, e.message);
+    return core::fail(std::move(e));
+  }
+  handle_line(pending);
+  if (!stream_error.empty()) {
+    return core::fail(core::ErrorKind::remote, fmt::format("pulling {}: engine: {}", ref, stream_error),
+                      "check the image name and tag, the registry mirror ('furnace doctor') and "
+                      "the network");
+  }
+  return {};
+}
+
+}  // namespace furnace::engine

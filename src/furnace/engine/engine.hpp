@@ -1,0 +1,104 @@
+#pragma once
+// Engine: the queries furnace asks a Docker-compatible engine (Docker, Podman's compatible
+// socket). DockerApi implements it over the Engine API; tests use FakeEngine. Builds and
+// interactive runs go through the engine's own CLI instead (see DESIGN.md).
+
+#include <furnace/core/error.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace furnace::engine {
+
+struct PingInfo {
+  std::string api_version;  // what the engine speaks, from the Api-Version header
+  std::string os_type;      // "linux"
+  bool podman = false;      // Podman's compatible socket (Libpod-Api-Version header)
+};
+
+struct VersionInfo {
+  std::string platform;     // "Docker Engine - Community", "Podman Engine", ""
+  std::string version;      // "20.10.24+dfsg1"
+  std::string api_version;  // the engine's maximum, "1.41"
+  std::string min_api_version;
+  std::string os;
+  std::string arch;
+  std::string kernel;
+};
+
+struct EngineInfo {
+  std::string name;  // host name
+  std::string server_version;
+  std::string operating_system;
+  std::string storage_driver;
+  std::string docker_root_dir;
+  std::string cgroup_driver;
+  std::string cgroup_version;
+  std::vector<std::string> runtimes;  // sorted names
+  std::string default_runtime;
+  std::vector<std::string> registry_mirrors;
+  std::vector<std::string> insecure_registries;
+  std::vector<std::string> cdi_spec_dirs;
+  bool live_restore = false;
+  long long containers_running = 0;
+  long long ncpu = 0;
+  long long mem_total = 0;
+  std::vector<std::string> warnings;
+};
+
+struct ImageSummary {
+  std::string id;
+  std::vector<std::string> repo_tags;
+  std::vector<std::string> repo_digests;
+  long long size = 0;
+  long long created = 0;  // unix seconds
+  std::map<std::string, std::string> labels;
+};
+
+struct ImageDetails {
+  std::string id;
+  std::vector<std::string> repo_tags;
+  std::vector<std::string> repo_digests;
+  long long size = 0;
+  std::string created;  // RFC 3339
+  std::string os;
+  std::string architecture;
+  std::map<std::string, std::string> labels;
+};
+
+struct PullProgress {
+  std::string id;      // layer id, or "" for whole-image messages
+  std::string status;  // "Downloading", "Pull complete", "Digest: sha256:…"
+  long long current = 0;
+  long long total = 0;
+};
+
+using PullCallback = std::function<void(const PullProgress&)>;
+
+class Engine {
+public:
+  virtual ~Engine() = default;
+  // Where the engine is, for messages: "unix:///var/run/docker.sock".
+  virtual std::string endpoint() const = 0;
+  virtual core::Result<PingInfo> ping() = 0;
+  virtual core::Result<VersionInfo> version() = 0;
+  virtual core::Result<EngineInfo> info() = 0;
+  virtual core::Result<std::vector<ImageSummary>> list_images() = 0;
+  // Errors: not_found when the engine has no such image.
+  virtual core::Result<ImageDetails> inspect_image(const std::string& ref) = 0;
+  // Pulls `ref` ("name:tag", "name@sha256:…"); `progress` sees each message as it arrives.
+  virtual core::Result<void> pull(const std::string& ref, const PullCallback& progress) = 0;
+};
+
+// Splits "registry:5000/ns/name:tag" into name and tag ("latest" when none); a digest
+// reference keeps "@sha256:…" as the tag part.
+struct ImageRef {
+  std::string name;
+  std::string tag;     // "" when a digest is given
+  std::string digest;  // "" when a tag is given
+};
+ImageRef parse_image_ref(const std::string& ref);
+
+}  // namespace furnace::engine

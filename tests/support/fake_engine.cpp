@@ -1,0 +1,117 @@
+#include "fake_engine.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace furnace::testing {
+
+FakeEngine::FakeEngine() {
+  version_info.platform = "Fake Engine";
+  version_info.version = "20.10.24";
+  version_info.api_version = "1.41";
+  version_info.min_api_version = "1.12";
+  version_info.os = "linux";
+  version_info.arch = "amd64";
+  version_info.kernel = "6.1.0";
+  engine_info.server_version = "20.10.24";
+  engine_info.storage_driver = "overlay2";
+  engine_info.docker_root_dir = "/var/lib/docker";
+  engine_info.cgroup_driver = "cgroupfs";
+  engine_info.cgroup_version = "1";
+  engine_info.runtimes = {"io.containerd.runc.v2", "runc"};
+  engine_info.default_runtime = "runc";
+}
+
+const engine::ImageSummary* FakeEngine::find(const std::string& ref) const {
+  const auto r = engine::parse_image_ref(ref);
+  const std::string full = r.digest.empty() ? r.name + ":" + r.tag : r.name + "@" + r.digest;
+  for (const auto& img : images) {
+    const auto& tags = r.digest.empty() ? img.repo_tags : img.repo_digests;
+    if (std::find(tags.begin(), tags.end(), full) != tags.end() || img.id == ref) {
+      return &img;
+    }
+  }
+  return nullptr;
+}
+
+core::Result<engine::PingInfo> FakeEngine::ping() {
+  calls.emplace_back("ping");
+  if (down) {
+    return core::fail(*down);
+  }
+  return engine::PingInfo{version_info.api_version, "linux", false};
+}
+
+core::Result<engine::VersionInfo> FakeEngine::version() {
+  calls.emplace_back("version");
+  if (down) {
+    return core::fail(*down);
+  }
+  return version_info;
+}
+
+core::Result<engine::EngineInfo> FakeEngine::info() {
+  calls.emplace_back("info");
+  if (down) {
+    return core::fail(*down);
+  }
+  return engine_info;
+}
+
+core::Result<std::vector<engine::ImageSummary>> FakeEngine::list_images() {
+  calls.emplace_back("list_images");
+  if (down) {
+    return core::fail(*down);
+  }
+  return images;
+}
+
+core::Result<engine::ImageDetails> FakeEngine::inspect_image(const std::string& ref) {
+  calls.push_back("inspect_image " + ref);
+  if (down) {
+    return core::fail(*down);
+  }
+  const auto* img = find(ref);
+  if (img == nullptr) {
+    return core::fail(core::ErrorKind::not_found,
+                      fmt::format("no image {} in the engine (engine: No such image: {})", ref, ref),
+                      fmt::format("pull it with 'docker pull {}'", ref));
+  }
+  engine::ImageDetails d;
+  d.id = img->id;
+  d.repo_tags = img->repo_tags;
+  d.repo_digests = img->repo_digests;
+  d.size = img->size;
+  d.os = "linux";
+  d.architecture = "amd64";
+  d.labels = img->labels;
+  return d;
+}
+
+core::Result<void> FakeEngine::pull(const std::string& ref, const engine::PullCallback& progress) {
+  calls.push_back("pull " + ref);
+  if (down) {
+    return core::fail(*down);
+  }
+  auto r = engine::parse_image_ref(ref);
+  const std::string full = r.digest.empty() ? r.name + ":" + r.tag : r.name + "@" + r.digest;
+  auto it = pullable.find(full);
+  if (it == pullable.end()) {
+    return core::fail(core::ErrorKind::remote,
+                      fmt::format("pulling {}: engine: manifest for {} not found: manifest "
+                                  "unknown: manifest unknown",
+                                  ref, full));
+  }
+  if (progress) {
+    progress(engine::PullProgress{"", "Pulling from " + r.name, 0, 0});
+    progress(engine::PullProgress{"layer1", "Downloading", 50, 100});
+    progress(engine::PullProgress{"layer1", "Pull complete", 0, 0});
+  }
+  if (find(full) == nullptr) {
+    images.push_back(it->second);
+  }
+  return {};
+}
+
+}  // namespace furnace::testing

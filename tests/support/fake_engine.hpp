@@ -1,0 +1,41 @@
+#pragma once
+// FakeEngine: an in-memory Engine for unit tests. It records what was asked and answers from
+// fields the test sets; the contract suite (tests/integration/engine_contract_test.cpp) keeps it
+// honest against the real engine.
+
+#include <furnace/engine/engine.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace furnace::testing {
+
+class FakeEngine final : public engine::Engine {
+public:
+  FakeEngine();
+
+  std::string endpoint() const override { return "fake://engine"; }
+  core::Result<engine::PingInfo> ping() override;
+  core::Result<engine::VersionInfo> version() override;
+  core::Result<engine::EngineInfo> info() override;
+  core::Result<std::vector<engine::ImageSummary>> list_images() override;
+  core::Result<engine::ImageDetails> inspect_image(const std::string& ref) override;
+  core::Result<void> pull(const std::string& ref, const engine::PullCallback& progress) override;
+
+  // What the test controls.
+  std::optional<core::Error> down;  // when set, every call fails with it
+  engine::VersionInfo version_info;
+  engine::EngineInfo engine_info;
+  std::vector<engine::ImageSummary> images;
+  std::map<std::string, engine::ImageSummary> pullable;  // ref -> image a pull adds
+
+  // What furnace asked, in order: "ping", "info", "pull pytorch/pytorch:…".
+  std::vector<std::string> calls;
+
+private:
+  const engine::ImageSummary* find(const std::string& ref) const;
+};
+
+}  // namespace furnace::testing
