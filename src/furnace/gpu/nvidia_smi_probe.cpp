@@ -93,7 +93,8 @@ void parse_compute_apps(const std::string& csv, GpuInfo& info) {
 core::Result<GpuInfo> NvidiaSmiProbe::probe() {
   util::ProcessOptions opts;
   opts.timeout = std::chrono::milliseconds(15000);
-  auto q = m_runner.run({util::find_in_path("nvidia-smi", m_path).value_or("nvidia-smi"),
+  const std::string smi = util::find_in_path("nvidia-smi", m_path).value_or("nvidia-smi");
+  auto q = m_runner.run({smi,
                          "--query-gpu=index,name,uuid,compute_cap,memory.total,memory.used,"
                          "driver_version",
                          "--format=csv,noheader,nounits"},
@@ -117,10 +118,10 @@ core::Result<GpuInfo> NvidiaSmiProbe::probe() {
   if (!info) {
     return info;
   }
-  if (auto banner = m_runner.run({"nvidia-smi"}, opts); banner && banner->status.ok()) {
+  if (auto banner = m_runner.run({smi}, opts); banner && banner->status.ok()) {
     info->cuda_driver_version = parse_cuda_version_banner(banner->out);
   }
-  if (auto apps = m_runner.run({"nvidia-smi", "--query-compute-apps=gpu_uuid,pid,used_memory",
+  if (auto apps = m_runner.run({smi, "--query-compute-apps=gpu_uuid,pid,used_memory",
                                 "--format=csv,noheader,nounits"},
                                opts);
       apps && apps->status.ok()) {

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every package furnace needs to build and test, from the distribution's archive only.
+# Idempotent: installs only what is missing, and runs `apt-get update` only when it must.
+# Usage: sudo scripts/deps.sh            (build + test dependencies)
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ pkg-config git ca-certificates
+  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev libfmt-dev
+  libsqlite3-dev libsqlitecpp-dev
+  # tests, fuzzers, benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
+  python3 curl util-linux iproute2 hyperfine
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: error: installing packages needs root; run 'sudo $0'" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "deps: error: this script knows apt-get (Debian, Ubuntu); install the packages listed in $0 by hand" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "deps: all ${#packages[@]} packages present" >&2
+  exit 0
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done" >&2

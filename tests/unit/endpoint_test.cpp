@@ -1,0 +1,153 @@
+#include <furnace/engine/docker_api.hpp>
+#include <furnace/engine/endpoint.hpp>
+#include <furnace/util/sha256.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "support/test_env.hpp"
+
+namespace furnace::engine {
+namespace {
+
+using testing::TempDir;
+
+TEST(Endpoint, defaults_to_the_system_socket) {
+  TempDir home;
+  auto ep = resolve_endpoint({{"HOME", home.path()}});
+  ASSERT_TRUE(ep) << ep.error().message;
+  EXPECT_EQ(ep->socket_path, "/var/run/docker.sock");
+  EXPECT_EQ(ep->uri, "unix:///var/run/docker.sock");
+  EXPECT_EQ(ep->source, "default");
+}
+
+TEST(Endpoint, docker_host_wins_over_everything) {
+  auto ep = resolve_endpoint({{"DOCKER_HOST", "unix:///run/user/1000/docker.sock"},
+                              {"DOCKER_CONTEXT", "remote"}});
+  ASSERT_TRUE(ep);
+  EXPECT_EQ(ep->socket_path, "/run/user/1000/docker.sock");
+  EXPECT_EQ(ep->source, "DOCKER_HOST");
+}
+
+TEST(Endpoint, tcp_with_tls_uses_the_cert_path) {
+  auto ep = resolve_endpoint({{"DOCKER_HOST", "tcp://10.0.0.5:2376"},
+                              {"DOCKER_TLS_VERIFY", "1"},
+                              {"DOCKER_CERT_PATH", "/certs"}});
+  ASSERT_TRUE(ep);
+  EXPECT_EQ(ep->kind, Endpoint::Kind::tcp);
+  EXPECT_EQ(ep->base_url, "https://10.0.0.5:2376");
+  EXPECT_TRUE(ep->tls_verify);
+  EXPECT_EQ(ep->ca_file, "/certs/ca.pem");
+  EXPECT_EQ(ep->key_file, "/certs/key.pem");
+}
+
+TEST(Endpoint, tcp_without_port_gets_the_default) {
+  auto ep = parse_host_uri("tcp://build-box", "DOCKER_HOST");
+  ASSERT_TRUE(ep);
+  EXPECT_EQ(ep->base_url, "http://build-box:2375");
+}
+
+TEST(Endpoint, ssh_is_refused_with_a_way_out) {
+  auto ep = resolve_endpoint({{"DOCKER_HOST", "ssh://me@gpu-box"}});
+  ASSERT_FALSE(ep);
+  EXPECT_EQ(ep.error().message, "DOCKER_HOST: unsupported engine address 'ssh://me@gpu-box'");
+  EXPECT_NE(ep.error().hint.find("ssh -L"), std::string::npos);
+}
+
+TEST(Endpoint, relative_unix_paths_are_refused) {
+  auto ep = parse_host_uri("unix://docker.sock", "DOCKER_HOST");
+  ASSERT_FALSE(ep);
+  EXPECT_EQ(ep.error().message, "DOCKER_HOST: 'unix://docker.sock' is not an absolute socket path");
+}
+
+TEST(Endpoint, follows_the_current_docker_context) {
+  TempDir home;
+  home.write(".docker/config.json", R"({"currentContext": "lab"})");
+  const std::string id = util::sha256_hex("lab");
+  home.write(".docker/contexts/meta/" + id + "/meta.json",
+             R"({"Name":"lab","Endpoints":{"docker":{"Host":"unix:///srv/lab.sock","SkipTLSVerify":false}}})");
+  auto ep = resolve_endpoint({{"HOME", home.path()}});
+  ASSERT_TRUE(ep) << ep.error().message;
+  EXPECT_EQ(ep->socket_path, "/srv/lab.sock");
+  EXPECT_EQ(ep->source, "context lab");
+}
+
+TEST(Endpoint, docker_context_env_names_a_missing_context) {
+  TempDir home;
+  auto ep = resolve_endpoint({{"HOME", home.path()}, {"DOCKER_CONTEXT", "gone"}});
+  ASSERT_FALSE(ep);
+  EXPECT_EQ(ep.error().kind, core::ErrorKind::not_found);
+  EXPECT_NE(ep.error().message.find("docker context 'gone' (DOCKER_CONTEXT) not found"),
+            std::string::npos);
+}
+
+TEST(Endpoint, broken_docker_config_names_the_file) {
+  TempDir home;
+  const std::string cfg = home.write(".docker/config.json", "{\"currentContext\": ");
+  auto ep = resolve_endpoint({{"HOME", home.path()}});
+  ASSERT_FALSE(ep);
+  EXPECT_EQ(ep.error().message.rfind(cfg + ": invalid JSON", 0), 0U) << ep.error().message;
+}
+
+TEST(ApiVersion, negotiates_down_to_the_engine_and_caps_at_ours) {
+  EXPECT_EQ(*negotiate_api_version("1.41"), "1.41");
+  EXPECT_EQ(*negotiate_api_version("1.51"), k_max_api_version);
+  EXPECT_EQ(*negotiate_api_version(""), k_min_api_version);
+  auto old = negotiate_api_version("1.12");
+  ASSERT_FALSE(old);
+  EXPECT_EQ(old.error().message, "the engine speaks API 1.12, furnace needs at least 1.24");
+  EXPECT_LT(compare_api_versions("1.9", "1.41"), 0);
+  EXPECT_EQ(compare_api_versions("1.41", "1.41.0"), 0);
+}
+
+TEST(ImageRef, splits_names_tags_and_digests) {
+  auto a = parse_image_ref("pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime");
+  EXPECT_EQ(a.name, "pytorch/pytorch");
+  EXPECT_EQ(a.tag, "1.13.1-cuda11.6-cudnn8-runtime");
+  auto b = parse_image_ref("127.0.0.1:5000/team/img");
+  EXPECT_EQ(b.name, "127.0.0.1:5000/team/img");
+  EXPECT_EQ(b.tag, "latest");
+  auto c = parse_image_ref("debian@sha256:abc");
+  EXPECT_EQ(c.name, "debian");
+  EXPECT_EQ(c.tag, "");
+  EXPECT_EQ(c.digest, "sha256:abc");
+}
+
+TEST(DockerApi, a_missing_socket_says_so_and_how_to_fix_it) {
+  auto ep = parse_host_uri("unix:///nonexistent/docker.sock", "DOCKER_HOST");
+  ASSERT_TRUE(ep);
+  DockerApi api(*ep);
+  auto p = api.ping();
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().kind, core::ErrorKind::unavailable);
+  EXPECT_EQ(p.error().message,
+            "cannot connect to the engine at unix:///nonexistent/docker.sock: no such socket");
+  EXPECT_EQ(p.error().hint,
+            "DOCKER_HOST points at unix:///nonexistent/docker.sock; unset it or point it at a "
+            "running engine");
+}
+
+TEST(DockerApi, a_socket_nobody_listens_on_is_connection_refused) {
+  TempDir dir;
+  // A unix socket file with no listener: bind, then close without listen.
+  const std::string path = dir.path() + "/dead.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ::close(fd);
+  DockerApi api(*parse_host_uri("unix://" + path, "DOCKER_HOST"));
+  auto p = api.ping();
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message, "cannot connect to the engine at unix://" + path +
+                                   ": connection refused");
+}
+
+}  // namespace
+}  // namespace furnace::engine
