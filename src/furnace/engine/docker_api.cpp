@@ -1,8 +1,8 @@
 #include "docker_api.hpp"
 
+#include <furnace/engine/curl_lib.hpp>
 #include <furnace/util/strings.hpp>
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -14,11 +14,6 @@ namespace furnace::engine {
 namespace {
 
 using nlohmann::json;
-
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 struct Transfer {
   std::string body;
@@ -164,7 +159,7 @@ bool valid_ref(const std::string& ref) {
   }
   for (const char c : ref) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    std::strchr("._-/:@+", c) != nullptr;
+                    std::strchr("._-/:@", c) != nullptr;
     if (!ok) {
       return false;
     }
@@ -226,57 +221,68 @@ ImageRef parse_image_ref(const std::string& ref) {
 DockerApi::DockerApi(Endpoint endpoint) : DockerApi(std::move(endpoint), Timeouts{}) {}
 
 DockerApi::DockerApi(Endpoint endpoint, Timeouts timeouts)
-    : m_endpoint(std::move(endpoint)), m_timeouts(timeouts) {
-  global_init();
-  m_curl = curl_easy_init();
-  FURNACE_ASSERT(m_curl != nullptr);
-}
+    : m_endpoint(std::move(endpoint)), m_timeouts(timeouts) {}
 
-DockerApi::~DockerApi() { curl_easy_cleanup(static_cast<CURL*>(m_curl)); }
+DockerApi::~DockerApi() {
+  if (m_curl != nullptr) {
+    (*curl_lib())->easy_cleanup(static_cast<CURL*>(m_curl));
+  }
+}
 
 core::Result<HttpResponse> DockerApi::raw_request(
     const std::string& method, const std::string& url, const std::string& body,
     const std::function<void(std::string_view)>& on_data, bool streaming) {
+  auto lib_or = curl_lib();
+  if (!lib_or) {
+    return core::fail(lib_or.error());
+  }
+  const CurlLib& lib = **lib_or;
+  if (m_curl == nullptr) {
+    m_curl = lib.easy_init();
+    if (m_curl == nullptr) {
+      return core::fail(core::ErrorKind::internal, "libcurl cannot start a transfer");
+    }
+  }
   auto* curl = static_cast<CURL*>(m_curl);
-  curl_easy_reset(curl);
+  lib.easy_reset(curl);
   Transfer t;
   t.on_data = &on_data;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_timeouts.connect.count()));
+  lib.easy_setopt(curl, CURLOPT_URL, url.c_str());
+  lib.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  lib.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
+  lib.easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  lib.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  lib.easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+  lib.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_timeouts.connect.count()));
   if (streaming) {
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(m_timeouts.pull_stall.count()));
+    lib.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    lib.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(m_timeouts.pull_stall.count()));
   } else {
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(m_timeouts.call.count()));
+    lib.easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(m_timeouts.call.count()));
   }
   if (m_endpoint.kind == Endpoint::Kind::unix_socket) {
-    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, m_endpoint.socket_path.c_str());
+    lib.easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, m_endpoint.socket_path.c_str());
   }
   if (m_endpoint.tls_verify) {
-    curl_easy_setopt(curl, CURLOPT_CAINFO, m_endpoint.ca_file.c_str());
-    curl_easy_setopt(curl, CURLOPT_SSLCERT, m_endpoint.cert_file.c_str());
-    curl_easy_setopt(curl, CURLOPT_SSLKEY, m_endpoint.key_file.c_str());
+    lib.easy_setopt(curl, CURLOPT_CAINFO, m_endpoint.ca_file.c_str());
+    lib.easy_setopt(curl, CURLOPT_SSLCERT, m_endpoint.cert_file.c_str());
+    lib.easy_setopt(curl, CURLOPT_SSLKEY, m_endpoint.key_file.c_str());
   }
   curl_slist* headers = nullptr;
   if (method == "POST" || method == "PUT") {
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    headers = lib.slist_append(headers, "Content-Type: application/json");
+    lib.easy_setopt(curl, CURLOPT_POST, 1L);
+    lib.easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    lib.easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   } else if (method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    lib.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  const CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
+  lib.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  const CURLcode rc = lib.easy_perform(curl);
+  lib.slist_free_all(headers);
   if (rc != CURLE_OK) {
     long os_errno = 0;
-    curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+    lib.easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
     if (rc == CURLE_OPERATION_TIMEDOUT) {
       return core::fail(core::ErrorKind::timeout,
                         fmt::format("the engine at {} did not answer {} {} in time",
@@ -284,15 +290,15 @@ core::Result<HttpResponse> DockerApi::raw_request(
                         "the engine may be overloaded or hung; check 'sudo journalctl -u docker'");
     }
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
-      return core::fail(connect_error(m_endpoint, os_errno, curl_easy_strerror(rc)));
+      return core::fail(connect_error(m_endpoint, os_errno, lib.easy_strerror(rc)));
     }
     return core::fail(core::ErrorKind::unavailable,
                       fmt::format("talking to the engine at {}: {}", m_endpoint.uri,
-                                  curl_easy_strerror(rc)),
+                                  lib.easy_strerror(rc)),
                       "run 'furnace doctor'");
   }
   HttpResponse r;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
   r.body = std::move(t.body);
   r.api_version_header = std::move(t.api_version);
   r.libpod = t.libpod;
@@ -471,14 +477,10 @@ core::Result<void> DockerApi::pull(const std::string& ref, const PullCallback& p
     return core::fail(core::ErrorKind::invalid, fmt::format("'{}' is not an image reference", ref));
   }
   const ImageRef r = parse_image_ref(ref);
-  char* name = curl_easy_escape(static_cast<CURL*>(m_curl), r.name.c_str(),
-                                static_cast<int>(r.name.size()));
   const std::string tag = r.digest.empty() ? r.tag : r.digest;
-  char* tag_esc =
-      curl_easy_escape(static_cast<CURL*>(m_curl), tag.c_str(), static_cast<int>(tag.size()));
-  const std::string path = fmt::format("/images/create?fromImage={}&tag={}", name, tag_esc);
-  curl_free(name);
-  curl_free(tag_esc);
+  // valid_ref() admits only characters that need no escaping in a query, except ':' '/' '@'
+  // which the engine decodes as written.
+  const std::string path = fmt::format("/images/create?fromImage={}&tag={}", r.name, tag);
 
   std::string pending;
   std::string stream_error;

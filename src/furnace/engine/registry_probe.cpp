@@ -1,6 +1,7 @@
 #include "registry_probe.hpp"
 
-#include <curl/curl.h>
+#include <furnace/engine/curl_lib.hpp>
+
 #include <fmt/format.h>
 
 namespace furnace::engine {
@@ -17,24 +18,29 @@ core::Result<RegistryAnswer> probe_registry(const std::string& base_url,
     url.pop_back();
   }
   url += "/v2/";
-  CURL* curl = curl_easy_init();
+  auto lib_or = curl_lib();
+  if (!lib_or) {
+    return core::fail(lib_or.error());
+  }
+  const CurlLib& lib = **lib_or;
+  CURL* curl = lib.easy_init();
   if (curl == nullptr) {
     return core::fail(core::ErrorKind::internal, "cannot start libcurl");
   }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  const CURLcode rc = curl_easy_perform(curl);
+  lib.easy_setopt(curl, CURLOPT_URL, url.c_str());
+  lib.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  lib.easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  lib.easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+  lib.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  const CURLcode rc = lib.easy_perform(curl);
   RegistryAnswer a;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a.status);
-  curl_easy_getinfo(curl, CURLINFO_TOTAL_TIME, &a.seconds);
-  curl_easy_cleanup(curl);
+  lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a.status);
+  lib.easy_getinfo(curl, CURLINFO_TOTAL_TIME, &a.seconds);
+  lib.easy_cleanup(curl);
   if (rc != CURLE_OK) {
     return core::fail(rc == CURLE_OPERATION_TIMEDOUT ? core::ErrorKind::timeout
                                                      : core::ErrorKind::unavailable,
-                      fmt::format("{}: {}", url, curl_easy_strerror(rc)));
+                      fmt::format("{}: {}", url, lib.easy_strerror(rc)));
   }
   return a;
 }
