@@ -11,7 +11,7 @@ packages=(
   libsqlite3-dev libsqlitecpp-dev
   # tests, fuzzers, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
-  python3 curl util-linux iproute2 hyperfine
+  python3 curl util-linux iproute2 hyperfine socat
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -151,3 +151,33 @@ TEST(DockerApi, a_socket_nobody_listens_on_is_connection_refused) {
 
 }  // namespace
 }  // namespace furnace::engine
+
+namespace furnace::engine {
+namespace {
+
+TEST(DockerApi, every_call_is_bounded_in_time) {
+  testing::TempDir dir;
+  // A listener that accepts connections (the kernel does, through the backlog) but never answers.
+  const std::string path = dir.path() + "/silent.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  DockerApi::Timeouts t;
+  t.call = std::chrono::milliseconds(300);
+  DockerApi api(*parse_host_uri("unix://" + path, "DOCKER_HOST"), t);
+  const auto start = std::chrono::steady_clock::now();
+  auto p = api.ping();
+  const auto took = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().kind, core::ErrorKind::timeout);
+  EXPECT_EQ(p.error().message,
+            "the engine at unix://" + path + " did not answer GET /_ping in time");
+  EXPECT_LT(took, std::chrono::seconds(3));
+}
+
+}  // namespace
+}  // namespace furnace::engine
