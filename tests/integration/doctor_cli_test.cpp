@@ -1,16 +1,15 @@
 // furnace doctor as a user runs it: the built binary against the real test engine, a missing
 // socket, a socket the user may not open, and the fake NVIDIA driver.
 
-#include <nlohmann/json.hpp>
+#include "support/test_env.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include "support/test_env.hpp"
 
 namespace furnace {
 namespace {
@@ -18,16 +17,21 @@ namespace {
 using testing::run_furnace;
 using testing::TempDir;
 
-const std::map<std::string, std::string> k_no_gpu{{"FURNACE_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1"},
-                                                  {"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}};
+const std::map<std::string, std::string> k_no_gpu{
+    {"FURNACE_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1"},
+    {"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}};
 
 TEST(DoctorCli, passes_against_the_test_engine) {
   FURNACE_REQUIRE_ENGINE();
   auto r = run_furnace({"doctor"}, k_no_gpu);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("  ok    engine.reachable   Docker Engine "), std::string::npos) << r.out;
-  for (const char* id : {"engine.version", "engine.storage", "engine.disk", "registry.mirror",
-                         "gpu.driver", "toolkit.installed"}) {
+  for (const char* id : {"engine.version",
+                         "engine.storage",
+                         "engine.disk",
+                         "registry.mirror",
+                         "gpu.driver",
+                         "toolkit.installed"}) {
     EXPECT_NE(r.out.find(id), std::string::npos) << id << "\n" << r.out;
   }
   EXPECT_NE(r.out.find("answers /v2/ (HTTP 200"), std::string::npos) << r.out;
@@ -43,12 +47,13 @@ TEST(DoctorCli, json_is_valid_and_stable) {
   EXPECT_EQ(j["engine"]["api_version"].get<std::string>().rfind("1.", 0), 0U);
   EXPECT_FALSE(j["engine"]["registry_mirrors"].empty());
   EXPECT_TRUE(j["gpu"].is_null());
-  EXPECT_TRUE(r.err.empty()) << r.err;  // --json keeps stderr quiet on success
+  EXPECT_TRUE(r.err.empty()) << r.err; // --json keeps stderr quiet on success
 }
 
 TEST(DoctorCli, a_missing_socket_fails_with_the_fix) {
-  auto r = run_furnace({"doctor"}, {{"DOCKER_HOST", "unix:///nonexistent"},
-                                    {"FURNACE_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1"}});
+  auto r = run_furnace({"doctor"},
+                       {{"DOCKER_HOST", "unix:///nonexistent"},
+                        {"FURNACE_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1"}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("  fail  engine.reachable   cannot connect to the engine at "
                        "unix:///nonexistent: no such socket"),
@@ -81,9 +86,10 @@ TEST(DoctorCli, a_user_outside_the_docker_group_is_told_to_join_it) {
   ::chmod(bin.c_str(), 0755);
   util::SystemRunner runner;
   util::ProcessOptions o;
-  o.env = std::map<std::string, std::string>{{"PATH", "/usr/bin:/bin"}, {"HOME", dir.path()},
-                                             {"FURNACE_NVML_LIBRARY", "/nonexistent"}};
-  auto r = runner.run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bin, "doctor"}, o);
+  o.env = std::map<std::string, std::string>{
+      {"PATH", "/usr/bin:/bin"}, {"HOME", dir.path()}, {"FURNACE_NVML_LIBRARY", "/nonexistent"}};
+  auto r =
+      runner.run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bin, "doctor"}, o);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->status.code, 1) << r->out << r->err;
   EXPECT_NE(r->out.find("  fail  engine.reachable   cannot connect to the engine at "
@@ -109,7 +115,8 @@ TEST(DoctorCli, reports_eight_fake_gpus_with_their_compute_capabilities) {
   for (const auto& g : j["gpu"]["gpus"]) {
     ccs.push_back(g["compute_capability"]);
   }
-  EXPECT_EQ(ccs, (std::vector<std::string>{"7.0", "7.5", "8.0", "8.6", "8.9", "9.0", "9.0", "10.0"}));
+  EXPECT_EQ(ccs,
+            (std::vector<std::string>{"7.0", "7.5", "8.0", "8.6", "8.9", "9.0", "9.0", "10.0"}));
   EXPECT_EQ(j["gpu"]["cuda_version"], "12.8");
   EXPECT_EQ(j["gpu"]["driver_version"], "570.86.15");
   bool toolkit_failed = false;
@@ -121,7 +128,8 @@ TEST(DoctorCli, reports_eight_fake_gpus_with_their_compute_capabilities) {
   EXPECT_TRUE(toolkit_failed);
 
   auto human = run_furnace({"doctor"}, env);
-  EXPECT_NE(human.out.find("GPU 7  NVIDIA B200  compute capability 10.0 (sm_100)"), std::string::npos)
+  EXPECT_NE(human.out.find("GPU 7  NVIDIA B200  compute capability 10.0 (sm_100)"),
+            std::string::npos)
       << human.out;
 }
 
@@ -137,7 +145,9 @@ TEST(DoctorCli, fake_driver_cases_no_driver_and_zero_gpus) {
       EXPECT_EQ(c["summary"], "NVML failed to initialise: Driver Not Loaded");
     }
   }
-  auto env0 = testing::fake_nvml_env(dir, R"({"init": "ok", "driver_version": "535.1", "cuda_driver_version": 12020, "gpus": []})");
+  auto env0 = testing::fake_nvml_env(
+      dir,
+      R"({"init": "ok", "driver_version": "535.1", "cuda_driver_version": 12020, "gpus": []})");
   env0["DOCKER_HOST"] = "unix:///nonexistent";
   auto r0 = run_furnace({"doctor", "--json"}, env0);
   j = nlohmann::json::parse(r0.out);
@@ -178,5 +188,5 @@ TEST(Cli, version_help_and_usage_errors) {
   EXPECT_NE(u.err.find("furnace: error: "), std::string::npos);
 }
 
-}  // namespace
-}  // namespace furnace
+} // namespace
+} // namespace furnace

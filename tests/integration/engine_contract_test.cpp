@@ -1,6 +1,9 @@
 // One suite, two engines: FakeEngine must answer the way the real engine (DockerApi against the
 // engine scripts/test-engine.sh starts) does, so unit tests built on the fake mean something.
 
+#include "support/fake_engine.hpp"
+#include "support/test_env.hpp"
+
 #include <furnace/engine/docker_api.hpp>
 #include <furnace/engine/endpoint.hpp>
 
@@ -8,9 +11,6 @@
 
 #include <algorithm>
 #include <memory>
-
-#include "support/fake_engine.hpp"
-#include "support/test_env.hpp"
 
 namespace furnace::engine {
 namespace {
@@ -41,8 +41,7 @@ struct FakeEngineFactory {
   static bool available() { return true; }
 };
 
-template <class Factory>
-class EngineContract : public ::testing::Test {
+template <class Factory> class EngineContract : public ::testing::Test {
 protected:
   void SetUp() override {
     if (!Factory::available()) {
@@ -112,5 +111,5 @@ TYPED_TEST(EngineContract, pull_streams_progress_and_surfaces_engine_errors) {
       << bad.error().message;
 }
 
-}  // namespace
-}  // namespace furnace::engine
+} // namespace
+} // namespace furnace::engine

@@ -1,12 +1,13 @@
 // The tcp:// path of DockerApi against the real engine: socat forwards a loopback port to the
 // engine's unix socket for the length of the test.
 
+#include "support/test_env.hpp"
+
 #include <furnace/engine/docker_api.hpp>
 #include <furnace/engine/endpoint.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -17,8 +18,6 @@
 #include <chrono>
 #include <string>
 #include <thread>
-
-#include "support/test_env.hpp"
 
 namespace furnace::engine {
 namespace {
@@ -45,7 +44,8 @@ protected:
     m_pid = ::fork();
     ASSERT_GE(m_pid, 0);
     if (m_pid == 0) {
-      const std::string listen = "TCP-LISTEN:" + std::to_string(m_port) + ",bind=127.0.0.1,reuseaddr,fork";
+      const std::string listen =
+          "TCP-LISTEN:" + std::to_string(m_port) + ",bind=127.0.0.1,reuseaddr,fork";
       const std::string target = "UNIX-CONNECT:" + ep->socket_path;
       ::execlp("socat", "socat", listen.c_str(), target.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
@@ -96,5 +96,5 @@ TEST_F(EngineOverTcp, doctor_reports_a_remote_engine_without_local_disk_checks) 
   }
 }
 
-}  // namespace
-}  // namespace furnace::engine
+} // namespace
+} // namespace furnace::engine

@@ -74,9 +74,10 @@ core::Result<engine::ImageDetails> FakeEngine::inspect_image(const std::string& 
   }
   const auto* img = find(ref);
   if (img == nullptr) {
-    return core::fail(core::ErrorKind::not_found,
-                      fmt::format("no image {} in the engine (engine: No such image: {})", ref, ref),
-                      fmt::format("pull it with 'docker pull {}'", ref));
+    return core::fail(
+        core::ErrorKind::not_found,
+        fmt::format("no image {} in the engine (engine: No such image: {})", ref, ref),
+        fmt::format("pull it with 'docker pull {}'", ref));
   }
   engine::ImageDetails d;
   d.id = img->id;
@@ -101,7 +102,8 @@ core::Result<void> FakeEngine::pull(const std::string& ref, const engine::PullCa
     return core::fail(core::ErrorKind::remote,
                       fmt::format("pulling {}: engine: manifest for {} not found: manifest "
                                   "unknown: manifest unknown",
-                                  ref, full));
+                                  ref,
+                                  full));
   }
   if (progress) {
     progress(engine::PullProgress{"", "Pulling from " + r.name, 0, 0});
@@ -114,4 +116,4 @@ core::Result<void> FakeEngine::pull(const std::string& ref, const engine::PullCa
   return {};
 }
 
-}  // namespace furnace::testing
+} // namespace furnace::testing

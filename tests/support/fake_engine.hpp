@@ -25,11 +25,11 @@ public:
   core::Result<void> pull(const std::string& ref, const engine::PullCallback& progress) override;
 
   // What the test controls.
-  std::optional<core::Error> down;  // when set, every call fails with it
+  std::optional<core::Error> down; // when set, every call fails with it
   engine::VersionInfo version_info;
   engine::EngineInfo engine_info;
   std::vector<engine::ImageSummary> images;
-  std::map<std::string, engine::ImageSummary> pullable;  // ref -> image a pull adds
+  std::map<std::string, engine::ImageSummary> pullable; // ref -> image a pull adds
 
   // What furnace asked, in order: "ping", "info", "pull pytorch/pytorch:…".
   std::vector<std::string> calls;
@@ -38,4 +38,4 @@ private:
   const engine::ImageSummary* find(const std::string& ref) const;
 };
 
-}  // namespace furnace::testing
+} // namespace furnace::testing

@@ -35,4 +35,4 @@ public:
   }
 };
 
-}  // namespace furnace::testing
+} // namespace furnace::testing

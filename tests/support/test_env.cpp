@@ -11,7 +11,7 @@
 #include <fstream>
 #include <iostream>
 
-extern char** environ;  // NOLINT
+extern char** environ; // NOLINT
 
 namespace furnace::testing {
 
@@ -56,7 +56,8 @@ core::Env process_env() {
   return env;
 }
 
-Run run_furnace(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+Run run_furnace(const std::vector<std::string>& args,
+                const std::map<std::string, std::string>& env,
                 const std::vector<std::string>& prefix) {
   auto full_env = process_env();
   for (const auto& [k, v] : env) {
@@ -121,4 +122,4 @@ bool engine_available() {
   return static_cast<bool>(api.ping());
 }
 
-}  // namespace furnace::testing
+} // namespace furnace::testing

@@ -38,7 +38,8 @@ struct Run {
 
 // Runs the built furnace with `args`; `env` entries are added to (or, with an empty value
 // under the key "-NAME", removed from) this process's environment.
-Run run_furnace(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+Run run_furnace(const std::vector<std::string>& args,
+                const std::map<std::string, std::string>& env = {},
                 const std::vector<std::string>& prefix = {});
 
 // Writes a fake NVML config and returns the env that makes furnace load the fake library.
@@ -50,16 +51,16 @@ std::string eight_mixed_gpus_json();
 // True when an engine answers at DOCKER_HOST (or the default socket).
 bool engine_available();
 
-}  // namespace furnace::testing
+} // namespace furnace::testing
 
 // Integration tests: skip without an engine on a developer's machine, fail under CI=true.
-#define FURNACE_REQUIRE_ENGINE()                                                                  \
-  do {                                                                                            \
-    if (!::furnace::testing::engine_available()) {                                                \
-      const char* ci = std::getenv("CI"); /* NOLINT */                                            \
-      if (ci != nullptr && std::string(ci) == "true") {                                           \
-        FAIL() << "no engine at $DOCKER_HOST and CI=true: run 'scripts/test-engine.sh up'";       \
-      }                                                                                           \
-      GTEST_SKIP() << "no engine at $DOCKER_HOST (run 'scripts/test-engine.sh up')";             \
-    }                                                                                             \
+#define FURNACE_REQUIRE_ENGINE()                                                                   \
+  do {                                                                                             \
+    if (!::furnace::testing::engine_available()) {                                                 \
+      const char* ci = std::getenv("CI"); /* NOLINT */                                             \
+      if (ci != nullptr && std::string(ci) == "true") {                                            \
+        FAIL() << "no engine at $DOCKER_HOST and CI=true: run 'scripts/test-engine.sh up'";        \
+      }                                                                                            \
+      GTEST_SKIP() << "no engine at $DOCKER_HOST (run 'scripts/test-engine.sh up')";               \
+    }                                                                                              \
   } while (0)

@@ -1,12 +1,12 @@
+#include "support/fake_engine.hpp"
+#include "support/fake_gpu.hpp"
+#include "support/test_env.hpp"
+
 #include <furnace/doctor/doctor.hpp>
 
 #include <gtest/gtest.h>
 
 #include <sstream>
-
-#include "support/fake_engine.hpp"
-#include "support/fake_gpu.hpp"
-#include "support/test_env.hpp"
 
 namespace furnace::doctor {
 namespace {
@@ -34,7 +34,7 @@ struct Fixture {
     host.probe_registry = [](const std::string&) {
       return core::Result<engine::RegistryAnswer>(engine::RegistryAnswer{200, 0.004});
     };
-    engine.engine_info.docker_root_dir = "/";  // statvfs under the temp root
+    engine.engine_info.docker_root_dir = "/"; // statvfs under the temp root
     engine.engine_info.registry_mirrors = {"https://mirror.example/"};
     gpu.error = core::make_error(core::ErrorKind::not_found, "no NVIDIA driver: cannot load x");
   }
@@ -80,9 +80,11 @@ TEST(Doctor, engine_not_installed_gives_the_install_command) {
   // dockerd may exist on the machine running the tests; either message is exact.
   const bool installed =
       util::find_in_path("dockerd", f.host.path_var + ":/usr/sbin:/usr/bin").has_value();
-  EXPECT_EQ(c.fix, installed ? "the engine is installed but not running: sudo systemctl enable --now docker"
-                             : "no engine is installed: sudo apt-get install -y docker.io && sudo "
-                               "systemctl enable --now docker");
+  EXPECT_EQ(c.fix,
+            installed
+                ? "the engine is installed but not running: sudo systemctl enable --now docker"
+                : "no engine is installed: sudo apt-get install -y docker.io && sudo "
+                  "systemctl enable --now docker");
 }
 
 TEST(Doctor, permission_denied_keeps_the_group_fix) {
@@ -146,7 +148,8 @@ TEST(Doctor, runtime_not_registered_is_a_warning_when_the_hook_exists) {
 TEST(Doctor, driver_not_loaded_fails) {
   Fixture f;
   f.gpu.error = core::make_error(core::ErrorKind::unavailable,
-                                 "NVML failed to initialise: Driver Not Loaded", "sudo modprobe nvidia");
+                                 "NVML failed to initialise: Driver Not Loaded",
+                                 "sudo modprobe nvidia");
   Report r = run_checks(f.host, {});
   EXPECT_EQ(f.check(r, "gpu.driver").status, Status::fail);
   EXPECT_FALSE(r.ok());
@@ -168,8 +171,9 @@ TEST(Doctor, slow_storage_and_missing_or_dead_mirrors_warn) {
   Report r2 = run_checks(g.host, {});
   const Check& m = g.check(r2, "registry.mirror");
   EXPECT_EQ(m.status, Status::warn);
-  EXPECT_EQ(m.summary, "https://mirror.example/ does not answer: https://mirror.example/v2/: "
-                       "Timeout was reached");
+  EXPECT_EQ(m.summary,
+            "https://mirror.example/ does not answer: https://mirror.example/v2/: "
+            "Timeout was reached");
 }
 
 TEST(Doctor, gpu_test_is_skipped_with_a_reason_when_the_engine_is_down) {
@@ -210,7 +214,9 @@ TEST(DoctorReport, human_output_lines_up_status_id_summary_and_fix) {
   core::Ui ui(out, err, false);
   print_human(r, ui);
   const std::string text = out.str();
-  EXPECT_EQ(text.rfind("engine\n  ok    engine.reachable   Docker Engine 20.10.24 at fake://engine", 0), 0U)
+  EXPECT_EQ(
+      text.rfind("engine\n  ok    engine.reachable   Docker Engine 20.10.24 at fake://engine", 0),
+      0U)
       << text;
   EXPECT_NE(text.find("  warn  registry.mirrors   no registry mirror"), std::string::npos) << text;
   EXPECT_NE(text.find("fix: add a mirror near you"), std::string::npos);
@@ -228,10 +234,11 @@ TEST(FakeEngine, pull_adds_an_image_and_records_calls) {
   ASSERT_TRUE(e.pull("debian:bookworm", [&](const engine::PullProgress&) { ++messages; }));
   EXPECT_GT(messages, 0);
   EXPECT_TRUE(e.inspect_image("debian:bookworm"));
-  EXPECT_EQ(e.calls, (std::vector<std::string>{"inspect_image debian:bookworm",
-                                               "pull debian:bookworm",
-                                               "inspect_image debian:bookworm"}));
+  EXPECT_EQ(e.calls,
+            (std::vector<std::string>{"inspect_image debian:bookworm",
+                                      "pull debian:bookworm",
+                                      "inspect_image debian:bookworm"}));
 }
 
-}  // namespace
-}  // namespace furnace::doctor
+} // namespace
+} // namespace furnace::doctor

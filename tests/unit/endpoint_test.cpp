@@ -1,3 +1,5 @@
+#include "support/test_env.hpp"
+
 #include <furnace/engine/docker_api.hpp>
 #include <furnace/engine/endpoint.hpp>
 #include <furnace/util/sha256.hpp>
@@ -9,8 +11,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-
-#include "support/test_env.hpp"
 
 namespace furnace::engine {
 namespace {
@@ -27,8 +27,8 @@ TEST(Endpoint, defaults_to_the_system_socket) {
 }
 
 TEST(Endpoint, docker_host_wins_over_everything) {
-  auto ep = resolve_endpoint({{"DOCKER_HOST", "unix:///run/user/1000/docker.sock"},
-                              {"DOCKER_CONTEXT", "remote"}});
+  auto ep = resolve_endpoint(
+      {{"DOCKER_HOST", "unix:///run/user/1000/docker.sock"}, {"DOCKER_CONTEXT", "remote"}});
   ASSERT_TRUE(ep);
   EXPECT_EQ(ep->socket_path, "/run/user/1000/docker.sock");
   EXPECT_EQ(ep->source, "DOCKER_HOST");
@@ -69,8 +69,9 @@ TEST(Endpoint, follows_the_current_docker_context) {
   TempDir home;
   home.write(".docker/config.json", R"({"currentContext": "lab"})");
   const std::string id = util::sha256_hex("lab");
-  home.write(".docker/contexts/meta/" + id + "/meta.json",
-             R"({"Name":"lab","Endpoints":{"docker":{"Host":"unix:///srv/lab.sock","SkipTLSVerify":false}}})");
+  home.write(
+      ".docker/contexts/meta/" + id + "/meta.json",
+      R"({"Name":"lab","Endpoints":{"docker":{"Host":"unix:///srv/lab.sock","SkipTLSVerify":false}}})");
   auto ep = resolve_endpoint({{"HOME", home.path()}});
   ASSERT_TRUE(ep) << ep.error().message;
   EXPECT_EQ(ep->socket_path, "/srv/lab.sock");
@@ -145,12 +146,12 @@ TEST(DockerApi, a_socket_nobody_listens_on_is_connection_refused) {
   DockerApi api(*parse_host_uri("unix://" + path, "DOCKER_HOST"));
   auto p = api.ping();
   ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message, "cannot connect to the engine at unix://" + path +
-                                   ": connection refused");
+  EXPECT_EQ(p.error().message,
+            "cannot connect to the engine at unix://" + path + ": connection refused");
 }
 
-}  // namespace
-}  // namespace furnace::engine
+} // namespace
+} // namespace furnace::engine
 
 namespace furnace::engine {
 namespace {
@@ -179,5 +180,5 @@ TEST(DockerApi, every_call_is_bounded_in_time) {
   EXPECT_LT(took, std::chrono::seconds(3));
 }
 
-}  // namespace
-}  // namespace furnace::engine
+} // namespace
+} // namespace furnace::engine

@@ -1,3 +1,5 @@
+#include "support/test_env.hpp"
+
 #include <furnace/gpu/nvidia_smi_probe.hpp>
 #include <furnace/gpu/nvml_probe.hpp>
 
@@ -9,8 +11,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "support/test_env.hpp"
-
 namespace furnace::gpu {
 namespace {
 
@@ -18,17 +18,18 @@ using testing::TempDir;
 
 // The fake library reads its config from the environment at first use, so each case runs in
 // a child process: a fresh dlopen of the fake with its own config.
-core::Result<GpuInfo> probe_with(const std::string& config_json, const std::string& library,
+core::Result<GpuInfo> probe_with(const std::string& config_json,
+                                 const std::string& library,
                                  std::string* calls = nullptr) {
   TempDir dir;
   const std::string cfg = dir.write("nvml.json", config_json);
   const std::string log = dir.path() + "/calls.log";
-  ::setenv("FAKE_NVML_CONFIG", cfg.c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
-  ::setenv("FAKE_NVML_LOG", log.c_str(), 1);     // NOLINT(concurrency-mt-unsafe)
+  ::setenv("FAKE_NVML_CONFIG", cfg.c_str(), 1); // NOLINT(concurrency-mt-unsafe)
+  ::setenv("FAKE_NVML_LOG", log.c_str(), 1);    // NOLINT(concurrency-mt-unsafe)
   NvmlProbe probe(library);
   auto r = probe.probe();
-  ::unsetenv("FAKE_NVML_CONFIG");  // NOLINT(concurrency-mt-unsafe)
-  ::unsetenv("FAKE_NVML_LOG");     // NOLINT(concurrency-mt-unsafe)
+  ::unsetenv("FAKE_NVML_CONFIG"); // NOLINT(concurrency-mt-unsafe)
+  ::unsetenv("FAKE_NVML_LOG");    // NOLINT(concurrency-mt-unsafe)
   if (calls != nullptr) {
     std::ifstream in(log);
     std::stringstream ss;
@@ -39,8 +40,7 @@ core::Result<GpuInfo> probe_with(const std::string& config_json, const std::stri
 }
 
 // Each death-free child: fork so the fake's static config is read afresh.
-template <class F>
-void in_child(F f) {
+template <class F> void in_child(F f) {
   ::fflush(nullptr);
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
@@ -59,8 +59,9 @@ TEST(NvmlProbe, no_library_means_no_driver) {
   auto r = probe.probe();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, core::ErrorKind::not_found);
-  EXPECT_EQ(r.error().message.rfind("no NVIDIA driver: cannot load /nonexistent/libnvidia-ml.so.1", 0),
-            0U)
+  EXPECT_EQ(
+      r.error().message.rfind("no NVIDIA driver: cannot load /nonexistent/libnvidia-ml.so.1", 0),
+      0U)
       << r.error().message;
 }
 
@@ -84,8 +85,9 @@ TEST(NvmlProbe, version_mismatch_says_reboot) {
 
 TEST(NvmlProbe, driver_with_zero_gpus) {
   in_child([] {
-    auto r = probe_with(R"({"init": "ok", "driver_version": "535.183.01", "cuda_driver_version": 12020, "gpus": []})",
-                        FURNACE_FAKE_NVML);
+    auto r = probe_with(
+        R"({"init": "ok", "driver_version": "535.183.01", "cuda_driver_version": 12020, "gpus": []})",
+        FURNACE_FAKE_NVML);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->driver_version, "535.183.01");
     EXPECT_EQ(r->cuda_version(), "12.2");
@@ -106,7 +108,8 @@ TEST(NvmlProbe, eight_mixed_gpus_with_their_compute_capabilities) {
     for (const auto& g : r->gpus) {
       ccs.push_back(g.compute_capability());
     }
-    EXPECT_EQ(ccs, (std::vector<std::string>{"7.0", "7.5", "8.0", "8.6", "8.9", "9.0", "9.0", "10.0"}));
+    EXPECT_EQ(ccs,
+              (std::vector<std::string>{"7.0", "7.5", "8.0", "8.6", "8.9", "9.0", "9.0", "10.0"}));
     EXPECT_EQ(r->gpus[7].sm(), "sm_100");
     EXPECT_EQ(r->gpus[6].name, "NVIDIA H200");
     EXPECT_EQ(r->gpus[6].memory_total, 143771ULL * 1024 * 1024);
@@ -114,16 +117,15 @@ TEST(NvmlProbe, eight_mixed_gpus_with_their_compute_capabilities) {
     ASSERT_EQ(r->gpus[2].processes.size(), 1U);
     EXPECT_EQ(r->gpus[2].processes[0].pid, 1U);
     EXPECT_EQ(r->gpus[2].processes[0].used_memory, 39000ULL * 1024 * 1024);
-    EXPECT_FALSE(r->gpus[2].processes[0].user.empty());  // pid 1 always has an owner
+    EXPECT_FALSE(r->gpus[2].processes[0].user.empty()); // pid 1 always has an owner
     // furnace releases NVML when done.
     EXPECT_NE(calls.find("nvmlShutdown"), std::string::npos);
   });
 }
 
 TEST(NvidiaSmi, parses_query_output) {
-  const std::string csv =
-      "0, NVIDIA H200, GPU-aaaa, 9.0, 143771, 1024, 550.54.15\n"
-      "1, Tesla V100-PCIE-16GB, GPU-bbbb, 7.0, 16384, 0, 550.54.15\n";
+  const std::string csv = "0, NVIDIA H200, GPU-aaaa, 9.0, 143771, 1024, 550.54.15\n"
+                          "1, Tesla V100-PCIE-16GB, GPU-bbbb, 7.0, 16384, 0, 550.54.15\n";
   auto r = parse_query_gpu(csv);
   ASSERT_TRUE(r);
   ASSERT_EQ(r->gpus.size(), 2U);
@@ -146,14 +148,15 @@ TEST(NvidiaSmi, reads_the_cuda_version_from_the_banner) {
 
 TEST(NvidiaSmi, probe_runs_the_tool_and_falls_back_cleanly) {
   TempDir dir;
-  dir.write("bin/nvidia-smi",
-            "#!/bin/sh\n"
-            "case \"$1\" in\n"
-            "  --query-gpu=*) echo '0, NVIDIA A100-SXM4-40GB, GPU-cccc, 8.0, 40960, 512, 535.104.05' ;;\n"
-            "  --query-compute-apps=*) echo 'GPU-cccc, 1, 500' ;;\n"
-            "  *) echo '| NVIDIA-SMI 535.104.05   Driver Version: 535.104.05   CUDA Version: 12.2 |' ;;\n"
-            "esac\n",
-            0755);
+  dir.write(
+      "bin/nvidia-smi",
+      "#!/bin/sh\n"
+      "case \"$1\" in\n"
+      "  --query-gpu=*) echo '0, NVIDIA A100-SXM4-40GB, GPU-cccc, 8.0, 40960, 512, 535.104.05' ;;\n"
+      "  --query-compute-apps=*) echo 'GPU-cccc, 1, 500' ;;\n"
+      "  *) echo '| NVIDIA-SMI 535.104.05   Driver Version: 535.104.05   CUDA Version: 12.2 |' ;;\n"
+      "esac\n",
+      0755);
   util::SystemRunner runner;
   NvidiaSmiProbe probe(runner, dir.path() + "/bin:/usr/bin:/bin");
   auto r = probe.probe();
@@ -182,9 +185,10 @@ TEST(NvidiaSmi, a_failing_tool_is_unavailable_not_absent) {
   auto r = probe.probe();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, core::ErrorKind::unavailable);
-  EXPECT_EQ(r.error().message, "nvidia-smi failed: NVIDIA-SMI has failed because it couldn't "
-                               "communicate with the NVIDIA driver.");
+  EXPECT_EQ(r.error().message,
+            "nvidia-smi failed: NVIDIA-SMI has failed because it couldn't "
+            "communicate with the NVIDIA driver.");
 }
 
-}  // namespace
-}  // namespace furnace::gpu
+} // namespace
+} // namespace furnace::gpu

@@ -1,3 +1,5 @@
+#include "support/test_env.hpp"
+
 #include <furnace/core/error.hpp>
 #include <furnace/util/process.hpp>
 #include <furnace/util/sha256.hpp>
@@ -7,8 +9,6 @@
 
 #include <filesystem>
 #include <sstream>
-
-#include "support/test_env.hpp"
 
 namespace furnace {
 namespace {
@@ -128,5 +128,5 @@ TEST(FindInPath, finds_executables_only) {
   EXPECT_FALSE(util::find_in_path("data", dir.path() + "/bin"));
 }
 
-}  // namespace
-}  // namespace furnace
+} // namespace
+} // namespace furnace

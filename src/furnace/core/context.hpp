@@ -16,8 +16,8 @@ using Env = std::map<std::string, std::string>;
 struct Context {
   Ui& ui;
   util::ProcessRunner& runner;
-  Env env;                // the process environment, as a map
-  std::string host_root;  // "/" in production; a temp dir in tests
+  Env env;               // the process environment, as a map
+  std::string host_root; // "/" in production; a temp dir in tests
 
   std::optional<std::string> getenv(const std::string& key) const {
     auto it = env.find(key);
@@ -29,4 +29,4 @@ struct Context {
   std::string home() const { return getenv("HOME").value_or("/root"); }
 };
 
-}  // namespace furnace::core
+} // namespace furnace::core

@@ -20,8 +20,9 @@ Error make_error(ErrorKind kind, std::string message, std::string hint) {
 }
 
 void assert_failed(const char* expr, const char* file, int line) {
-  std::fprintf(stderr, "furnace: internal error: assertion '%s' failed at %s:%d\n", expr, file, line);
+  std::fprintf(
+      stderr, "furnace: internal error: assertion '%s' failed at %s:%d\n", expr, file, line);
   std::abort();
 }
 
-}  // namespace furnace::core
+} // namespace furnace::core

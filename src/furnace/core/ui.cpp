@@ -18,7 +18,9 @@ void Ui::warn(const std::string& message, const std::string& hint) {
   }
 }
 
-void Ui::info(const std::string& message) { m_err << message << '\n'; }
+void Ui::info(const std::string& message) {
+  m_err << message << '\n';
+}
 
 std::string Ui::paint(const std::string& text, const char* style) const {
   if (!m_color) {
@@ -39,4 +41,4 @@ std::string Ui::paint(const std::string& text, const char* style) const {
   return std::string("\033[") + code + "m" + text + "\033[0m";
 }
 
-}  // namespace furnace::core
+} // namespace furnace::core

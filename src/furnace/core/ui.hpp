@@ -30,4 +30,4 @@ private:
   bool m_color;
 };
 
-}  // namespace furnace::core
+} // namespace furnace::core

@@ -6,4 +6,4 @@
 namespace furnace::core {
 std::string_view version();
 std::string_view commit();
-}  // namespace furnace::core
+} // namespace furnace::core

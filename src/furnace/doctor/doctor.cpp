@@ -52,15 +52,16 @@ std::string distro_id(const std::string& root) {
   return "";
 }
 
-bool debian_like(const std::string& id) { return id == "debian" || id == "ubuntu"; }
+bool debian_like(const std::string& id) {
+  return id == "debian" || id == "ubuntu";
+}
 
 bool systemd_is_init(const std::string& root) {
   return util::trim(read_small_file(under_root(root, "/proc/1/comm"))) == "systemd";
 }
 
 std::string start_engine_command(const std::string& root) {
-  return systemd_is_init(root) ? "sudo systemctl enable --now docker"
-                               : "sudo service docker start";
+  return systemd_is_init(root) ? "sudo systemctl enable --now docker" : "sudo service docker start";
 }
 
 std::string install_engine_command(const std::string& distro, const std::string& root) {
@@ -114,7 +115,9 @@ Check make(const char* id, const char* group, Status s, std::string summary, std
   return c;
 }
 
-int major_version(const std::string& v) { return std::atoi(v.c_str()); }
+int major_version(const std::string& v) {
+  return std::atoi(v.c_str());
+}
 
 // ---- engine ------------------------------------------------------------------------------
 
@@ -145,15 +148,22 @@ std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std:
   auto info = host.engine->info();
   if (!version || !info) {
     const core::Error& e = !version ? version.error() : info.error();
-    r.checks.push_back(make("engine.reachable", "engine", Status::fail,
+    r.checks.push_back(make("engine.reachable",
+                            "engine",
+                            Status::fail,
                             fmt::format("the engine answers ping but not queries: {}", e.message),
                             e.hint.empty() ? "check 'sudo journalctl -u docker'" : e.hint));
     return std::nullopt;
   }
   const std::string product = ping->podman ? "Podman" : "Docker Engine";
-  Check reach = make("engine.reachable", "engine", Status::ok,
-                     fmt::format("{} {} at {} (API {}, {})", product, version->version,
-                                 host.engine->endpoint(), version->api_version,
+  Check reach = make("engine.reachable",
+                     "engine",
+                     Status::ok,
+                     fmt::format("{} {} at {} (API {}, {})",
+                                 product,
+                                 version->version,
+                                 host.engine->endpoint(),
+                                 version->api_version,
                                  host.endpoint_source));
   reach.details = {{"endpoint", host.engine->endpoint()},
                    {"source", host.endpoint_source},
@@ -163,28 +173,41 @@ std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std:
   // --gpus needs Docker 19.03; furnace tests against 20.10 and newer.
   const int major = major_version(version->version);
   if (!ping->podman && major > 0 && major < 19) {
-    r.checks.push_back(make("engine.version", "engine", Status::fail,
-                            fmt::format("Docker {} is too old for --gpus (needs 19.03+)",
-                                        version->version),
-                            debian_like(distro) ? "sudo apt-get install -y docker.io (upgrade)"
-                                                : "upgrade the Docker engine"));
+    r.checks.push_back(
+        make("engine.version",
+             "engine",
+             Status::fail,
+             fmt::format("Docker {} is too old for --gpus (needs 19.03+)", version->version),
+             debian_like(distro) ? "sudo apt-get install -y docker.io (upgrade)"
+                                 : "upgrade the Docker engine"));
   } else if (!ping->podman && major > 0 && major < 20) {
-    r.checks.push_back(make("engine.version", "engine", Status::warn,
-                            fmt::format("Docker {}: works, but furnace is tested on 20.10+",
-                                        version->version),
-                            "upgrade the Docker engine"));
+    r.checks.push_back(
+        make("engine.version",
+             "engine",
+             Status::warn,
+             fmt::format("Docker {}: works, but furnace is tested on 20.10+", version->version),
+             "upgrade the Docker engine"));
   } else {
-    r.checks.push_back(make("engine.version", "engine", Status::ok,
-                            fmt::format("{} {}, API {} (min {}), {} {}, kernel {}", product,
-                                        version->version, version->api_version,
-                                        version->min_api_version, version->os, version->arch,
+    r.checks.push_back(make("engine.version",
+                            "engine",
+                            Status::ok,
+                            fmt::format("{} {}, API {} (min {}), {} {}, kernel {}",
+                                        product,
+                                        version->version,
+                                        version->api_version,
+                                        version->min_api_version,
+                                        version->os,
+                                        version->arch,
                                         version->kernel)));
   }
 
   const std::string& drv = info->storage_driver;
-  Check storage = make("engine.storage", "engine", Status::ok,
+  Check storage = make("engine.storage",
+                       "engine",
+                       Status::ok,
                        fmt::format("{} storage, {} cgroup driver (cgroup v{}), data root {}",
-                                   drv.empty() ? "unknown" : drv, info->cgroup_driver,
+                                   drv.empty() ? "unknown" : drv,
+                                   info->cgroup_driver,
                                    info->cgroup_version.empty() ? "?" : info->cgroup_version,
                                    info->docker_root_dir));
   if (drv == "vfs" || drv == "devicemapper" || drv == "aufs") {
@@ -205,12 +228,17 @@ std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std:
   if (host.engine_is_local && !info->docker_root_dir.empty()) {
     auto fb = free_bytes(under_root(host.host_root, info->docker_root_dir));
     if (!fb) {
-      r.checks.push_back(make("engine.disk", "engine", Status::warn,
-                              fmt::format("cannot read free space under {}", info->docker_root_dir)));
+      r.checks.push_back(
+          make("engine.disk",
+               "engine",
+               Status::warn,
+               fmt::format("cannot read free space under {}", info->docker_root_dir)));
     } else {
-      Check disk = make("engine.disk", "engine", Status::ok,
-                        fmt::format("{} free under {}", util::human_bytes(fb->first),
-                                    info->docker_root_dir));
+      Check disk = make(
+          "engine.disk",
+          "engine",
+          Status::ok,
+          fmt::format("{} free under {}", util::human_bytes(fb->first), info->docker_root_dir));
       if (fb->first < k_min_free) {
         disk.status = Status::warn;
         disk.summary += " (framework images are 4-10 GB each; 20 GiB or more is advised)";
@@ -221,7 +249,9 @@ std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std:
       r.checks.push_back(std::move(disk));
     }
   } else {
-    r.checks.push_back(make("engine.disk", "engine", Status::warn,
+    r.checks.push_back(make("engine.disk",
+                            "engine",
+                            Status::warn,
                             "free space not checked: the engine is not on this host"));
   }
 
@@ -256,7 +286,9 @@ std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std:
 void check_mirrors(Host& host, Report& r, const engine::EngineInfo& info) {
   if (info.registry_mirrors.empty()) {
     r.checks.push_back(make(
-        "registry.mirrors", "registry", Status::warn,
+        "registry.mirrors",
+        "registry",
+        Status::warn,
         "no registry mirror: every Docker Hub pull goes to Docker Hub itself",
         "add a mirror near you: \"registry-mirrors\": [\"https://MIRROR\"] in "
         "/etc/docker/daemon.json, then 'sudo systemctl reload docker' (mirrors apply to Docker "
@@ -273,14 +305,14 @@ void check_mirrors(Host& host, Report& r, const engine::EngineInfo& info) {
     c.details = {{"url", url}};
     if (answer && (answer->status == 200 || answer->status == 401)) {
       c.status = Status::ok;
-      c.summary = fmt::format("{} answers /v2/ (HTTP {}, {:.0f} ms)", url, answer->status,
-                              answer->seconds * 1000.0);
+      c.summary = fmt::format(
+          "{} answers /v2/ (HTTP {}, {:.0f} ms)", url, answer->status, answer->seconds * 1000.0);
       c.details["http_status"] = answer->status;
     } else {
       c.status = Status::warn;
-      c.summary = answer ? fmt::format("{} answers /v2/ with HTTP {}: not a registry", url,
-                                       answer->status)
-                         : fmt::format("{} does not answer: {}", url, answer.error().message);
+      c.summary =
+          answer ? fmt::format("{} answers /v2/ with HTTP {}: not a registry", url, answer->status)
+                 : fmt::format("{} does not answer: {}", url, answer.error().message);
       c.fix = "pulls fall back to Docker Hub when the mirror fails; fix the mirror or remove it "
               "from \"registry-mirrors\" in /etc/docker/daemon.json and 'sudo systemctl reload "
               "docker'";
@@ -319,11 +351,17 @@ json gpu_json(const gpu::GpuInfo& g) {
 
 std::string gpu_line(const gpu::Gpu& d) {
   std::string line = fmt::format("GPU {}  {}  compute capability {} ({})  {} total, {} used  {}",
-                                 d.index, d.name, d.compute_capability(), d.sm(),
+                                 d.index,
+                                 d.name,
+                                 d.compute_capability(),
+                                 d.sm(),
                                  util::human_bytes(d.memory_total),
-                                 util::human_bytes(d.memory_used), d.uuid);
+                                 util::human_bytes(d.memory_used),
+                                 d.uuid);
   for (const auto& p : d.processes) {
-    line += fmt::format("\n  process {} {} ({}) {}", p.pid, p.command.empty() ? "?" : p.command,
+    line += fmt::format("\n  process {} {} ({}) {}",
+                        p.pid,
+                        p.command.empty() ? "?" : p.command,
                         p.user.empty() ? "unknown user" : p.user,
                         util::human_bytes(p.used_memory));
   }
@@ -335,17 +373,23 @@ std::optional<gpu::GpuInfo> check_gpus(Host& host, Report& r) {
   if (!g) {
     const core::Error& e = g.error();
     if (e.kind == core::ErrorKind::not_found) {
-      r.checks.push_back(make("gpu.driver", "gpu", Status::warn,
-                              fmt::format("{}: furnace will run on the CPU", e.message), e.hint));
+      r.checks.push_back(make("gpu.driver",
+                              "gpu",
+                              Status::warn,
+                              fmt::format("{}: furnace will run on the CPU", e.message),
+                              e.hint));
     } else {
       r.checks.push_back(make("gpu.driver", "gpu", Status::fail, e.message, e.hint));
     }
     return std::nullopt;
   }
-  Check driver = make("gpu.driver", "gpu", Status::ok,
+  Check driver = make("gpu.driver",
+                      "gpu",
+                      Status::ok,
                       fmt::format("NVIDIA driver {}, supports CUDA up to {} (via {})",
                                   g->driver_version,
-                                  g->cuda_version().empty() ? "?" : g->cuda_version(), g->source));
+                                  g->cuda_version().empty() ? "?" : g->cuda_version(),
+                                  g->source));
   driver.details = {{"driver_version", g->driver_version},
                     {"cuda_version", g->cuda_version()},
                     {"source", g->source}};
@@ -353,13 +397,17 @@ std::optional<gpu::GpuInfo> check_gpus(Host& host, Report& r) {
   r.gpu = gpu_json(*g);
 
   if (g->gpus.empty()) {
-    r.checks.push_back(make("gpu.devices", "gpu", Status::warn,
+    r.checks.push_back(make("gpu.devices",
+                            "gpu",
+                            Status::warn,
                             "the driver is loaded but reports no GPU",
                             "check 'nvidia-smi' and 'dmesg | grep -i nvidia'; a GPU may have "
                             "fallen off the bus (reboot) or be hidden by CUDA_VISIBLE_DEVICES"));
     return g.value();
   }
-  Check devs = make("gpu.devices", "gpu", Status::ok,
+  Check devs = make("gpu.devices",
+                    "gpu",
+                    Status::ok,
                     fmt::format("{} GPU{}", g->gpus.size(), g->gpus.size() == 1 ? "" : "s"));
   std::vector<std::string> names;
   for (const auto& d : g->gpus) {
@@ -374,11 +422,16 @@ std::optional<gpu::GpuInfo> check_gpus(Host& host, Report& r) {
 
 // ---- NVIDIA Container Toolkit ------------------------------------------------------------
 
-void check_toolkit(Host& host, Report& r, const std::optional<engine::EngineInfo>& info,
-                   bool have_gpus, const std::string& distro) {
+void check_toolkit(Host& host,
+                   Report& r,
+                   const std::optional<engine::EngineInfo>& info,
+                   bool have_gpus,
+                   const std::string& distro) {
   const std::string path = host.path_var + ":/usr/bin:/usr/local/bin";
   json found = json::object();
-  for (const char* tool : {"nvidia-ctk", "nvidia-container-runtime", "nvidia-container-runtime-hook",
+  for (const char* tool : {"nvidia-ctk",
+                           "nvidia-container-runtime",
+                           "nvidia-container-runtime-hook",
                            "nvidia-container-cli"}) {
     auto p = util::find_in_path(tool, path);
     found[tool] = p ? json(*p) : json(nullptr);
@@ -387,7 +440,9 @@ void check_toolkit(Host& host, Report& r, const std::optional<engine::EngineInfo
   const bool hook_bin = !found["nvidia-container-runtime-hook"].is_null();
   const bool any = runtime_bin || hook_bin || !found["nvidia-ctk"].is_null();
   if (!any) {
-    Check c = make("toolkit.installed", "toolkit", have_gpus ? Status::fail : Status::ok,
+    Check c = make("toolkit.installed",
+                   "toolkit",
+                   have_gpus ? Status::fail : Status::ok,
                    have_gpus ? "NVIDIA Container Toolkit not installed: containers cannot use "
                                "the GPUs"
                              : "NVIDIA Container Toolkit not installed (not needed: no NVIDIA GPU)",
@@ -402,7 +457,9 @@ void check_toolkit(Host& host, Report& r, const std::optional<engine::EngineInfo
       present.push_back(k);
     }
   }
-  Check inst = make("toolkit.installed", "toolkit", Status::ok,
+  Check inst = make("toolkit.installed",
+                    "toolkit",
+                    Status::ok,
                     fmt::format("NVIDIA Container Toolkit: {}", fmt::join(present, ", ")));
   inst.details = {{"binaries", found}};
   r.checks.push_back(std::move(inst));
@@ -411,23 +468,29 @@ void check_toolkit(Host& host, Report& r, const std::optional<engine::EngineInfo
     const bool registered =
         std::find(info->runtimes.begin(), info->runtimes.end(), "nvidia") != info->runtimes.end();
     if (registered) {
-      r.checks.push_back(make("toolkit.runtime", "toolkit", Status::ok,
+      r.checks.push_back(make("toolkit.runtime",
+                              "toolkit",
+                              Status::ok,
                               fmt::format("runtime 'nvidia' registered (runtimes: {})",
                                           fmt::join(info->runtimes, ", "))));
     } else {
       r.checks.push_back(make(
-          "toolkit.runtime", "toolkit", hook_bin ? Status::warn : Status::fail,
+          "toolkit.runtime",
+          "toolkit",
+          hook_bin ? Status::warn : Status::fail,
           hook_bin ? "runtime 'nvidia' not registered in the engine ('--gpus' still works through "
                      "the hook; Compose and 'runtime: nvidia' setups need it)"
                    : "runtime 'nvidia' not registered in the engine",
           "sudo nvidia-ctk runtime configure --runtime=docker, then restart the engine"));
     }
-    r.checks.push_back(make(
-        "toolkit.default-runtime", "toolkit", Status::ok,
-        info->default_runtime == "nvidia"
-            ? "default runtime is nvidia"
-            : fmt::format("default runtime is {} (fine: furnace asks for GPUs with --gpus)",
-                          info->default_runtime.empty() ? "unknown" : info->default_runtime)));
+    r.checks.push_back(
+        make("toolkit.default-runtime",
+             "toolkit",
+             Status::ok,
+             info->default_runtime == "nvidia"
+                 ? "default runtime is nvidia"
+                 : fmt::format("default runtime is {} (fine: furnace asks for GPUs with --gpus)",
+                               info->default_runtime.empty() ? "unknown" : info->default_runtime)));
   }
 
   std::vector<std::string> specs;
@@ -441,13 +504,18 @@ void check_toolkit(Host& host, Report& r, const std::optional<engine::EngineInfo
     }
   }
   if (specs.empty()) {
-    r.checks.push_back(make("toolkit.cdi", "toolkit", have_gpus ? Status::warn : Status::ok,
+    r.checks.push_back(make("toolkit.cdi",
+                            "toolkit",
+                            have_gpus ? Status::warn : Status::ok,
                             "no CDI specification in /etc/cdi or /var/run/cdi",
-                            have_gpus ? "sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml "
-                                        "(Podman and CDI-enabled Docker use it)"
-                                      : ""));
+                            have_gpus
+                                ? "sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml "
+                                  "(Podman and CDI-enabled Docker use it)"
+                                : ""));
   } else {
-    Check c = make("toolkit.cdi", "toolkit", Status::ok,
+    Check c = make("toolkit.cdi",
+                   "toolkit",
+                   Status::ok,
                    fmt::format("CDI specifications: {}", fmt::join(specs, ", ")));
     c.details = {{"specs", specs}};
     r.checks.push_back(std::move(c));
@@ -456,18 +524,31 @@ void check_toolkit(Host& host, Report& r, const std::optional<engine::EngineInfo
 
 // ---- a real GPU container ----------------------------------------------------------------
 
-void check_gpu_container(Host& host, Report& r, const DoctorOptions& opts,
+void check_gpu_container(Host& host,
+                         Report& r,
+                         const DoctorOptions& opts,
                          const std::optional<gpu::GpuInfo>& g) {
   const auto docker = util::find_in_path("docker", host.path_var);
   if (!docker) {
-    r.checks.push_back(make("gpu.container", "gpu", Status::fail,
+    r.checks.push_back(make("gpu.container",
+                            "gpu",
+                            Status::fail,
                             "the docker CLI is not on PATH: cannot run a test container",
                             "sudo apt-get install -y docker.io"));
     return;
   }
-  const std::vector<std::string> argv{*docker, "run", "--rm", "--gpus", "all",
-                                      "--label", "furnace.doctor=gpu-test",
-                                      "--network", "none", opts.gpu_test_image, "nvidia-smi", "-L"};
+  const std::vector<std::string> argv{*docker,
+                                      "run",
+                                      "--rm",
+                                      "--gpus",
+                                      "all",
+                                      "--label",
+                                      "furnace.doctor=gpu-test",
+                                      "--network",
+                                      "none",
+                                      opts.gpu_test_image,
+                                      "nvidia-smi",
+                                      "-L"};
   util::ProcessOptions po;
   po.timeout = std::chrono::milliseconds(180000);
   auto res = host.runner->run(argv, po);
@@ -500,15 +581,17 @@ void check_gpu_container(Host& host, Report& r, const DoctorOptions& opts,
     }
     const std::size_t host_count = g ? g->gpus.size() : 0;
     c.status = seen.size() == host_count || !g ? Status::ok : Status::warn;
-    c.summary = fmt::format("a container sees {} GPU{} (the host has {})", seen.size(),
-                            seen.size() == 1 ? "" : "s", host_count);
+    c.summary = fmt::format("a container sees {} GPU{} (the host has {})",
+                            seen.size(),
+                            seen.size() == 1 ? "" : "s",
+                            host_count);
     c.lines = seen;
     c.details["seen"] = seen;
   }
   r.checks.push_back(std::move(c));
 }
 
-}  // namespace
+} // namespace
 
 Report run_checks(Host& host, const DoctorOptions& options) {
   FURNACE_ASSERT(host.gpu != nullptr && host.runner != nullptr);
@@ -526,7 +609,9 @@ Report run_checks(Host& host, const DoctorOptions& options) {
     if (info) {
       check_gpu_container(host, r, options, g);
     } else {
-      r.checks.push_back(make("gpu.container", "gpu", Status::fail,
+      r.checks.push_back(make("gpu.container",
+                              "gpu",
+                              Status::fail,
                               "no GPU container test: the engine is not reachable",
                               "fix engine.reachable first"));
     }
@@ -563,4 +648,4 @@ int run_doctor(core::Context& ctx, const DoctorOptions& options) {
   return report.ok() ? 0 : 1;
 }
 
-}  // namespace furnace::doctor
+} // namespace furnace::doctor

@@ -23,14 +23,14 @@ struct DoctorOptions {
 
 // What the checks look at; tests swap each part.
 struct Host {
-  engine::Engine* engine = nullptr;  // null when the endpoint could not even be resolved
+  engine::Engine* engine = nullptr; // null when the endpoint could not even be resolved
   std::optional<core::Error> endpoint_error;
-  std::string endpoint_source;  // "default", "DOCKER_HOST", "context x"
-  bool engine_is_local = true;  // a unix socket: its data root is on this host
+  std::string endpoint_source; // "default", "DOCKER_HOST", "context x"
+  bool engine_is_local = true; // a unix socket: its data root is on this host
   gpu::GpuProbe* gpu = nullptr;
   util::ProcessRunner* runner = nullptr;
-  std::string path_var;         // PATH, for finding the toolkit's binaries and the docker CLI
-  std::string host_root = "/";  // files (/etc/os-release, /etc/cdi, /proc/1/comm) are read under it
+  std::string path_var;        // PATH, for finding the toolkit's binaries and the docker CLI
+  std::string host_root = "/"; // files (/etc/os-release, /etc/cdi, /proc/1/comm) are read under it
   std::function<core::Result<engine::RegistryAnswer>(const std::string& url)> probe_registry;
 };
 
@@ -41,4 +41,4 @@ Report run_checks(Host& host, const DoctorOptions& options);
 // (0 when nothing failed, 1 otherwise).
 int run_doctor(core::Context& ctx, const DoctorOptions& options);
 
-}  // namespace furnace::doctor
+} // namespace furnace::doctor

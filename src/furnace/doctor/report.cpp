@@ -18,7 +18,9 @@ const char* to_string(Status s) {
   return "fail";
 }
 
-bool Report::ok() const { return count(Status::fail) == 0; }
+bool Report::ok() const {
+  return count(Status::fail) == 0;
+}
 
 int Report::count(Status s) const {
   int n = 0;
@@ -62,7 +64,9 @@ void print_human(const Report& report, core::Ui& ui) {
       group = c.group;
       out << (group == report.checks.front().group ? "" : "\n") << ui.paint(group, "bold") << '\n';
     }
-    const char* colour = c.status == Status::ok ? "green" : c.status == Status::warn ? "yellow" : "red";
+    const char* colour = c.status == Status::ok     ? "green"
+                         : c.status == Status::warn ? "yellow"
+                                                    : "red";
     out << "  " << ui.paint(fmt::format("{:<4}", to_string(c.status)), colour) << "  "
         << fmt::format("{:<{}}", c.id, width) << "  " << c.summary << '\n';
     for (const auto& l : c.lines) {
@@ -74,9 +78,11 @@ void print_human(const Report& report, core::Ui& ui) {
     }
   }
   out << '\n'
-      << fmt::format("{} ok, {} warn, {} fail", report.count(Status::ok),
-                     report.count(Status::warn), report.count(Status::fail))
+      << fmt::format("{} ok, {} warn, {} fail",
+                     report.count(Status::ok),
+                     report.count(Status::warn),
+                     report.count(Status::fail))
       << '\n';
 }
 
-}  // namespace furnace::doctor
+} // namespace furnace::doctor

@@ -16,21 +16,21 @@ enum class Status { ok, warn, fail };
 const char* to_string(Status s);
 
 struct Check {
-  std::string id;       // "engine.reachable": stable, for scripts
-  std::string group;    // "engine", "registry", "gpu", "toolkit"
+  std::string id;    // "engine.reachable": stable, for scripts
+  std::string group; // "engine", "registry", "gpu", "toolkit"
   Status status = Status::ok;
-  std::string summary;  // what was found, one line
-  std::string fix;      // the exact command or step; empty when ok
+  std::string summary; // what was found, one line
+  std::string fix;     // the exact command or step; empty when ok
   nlohmann::json details = nlohmann::json::object();
-  std::vector<std::string> lines;  // extra lines for people (one per GPU, …)
+  std::vector<std::string> lines; // extra lines for people (one per GPU, …)
 };
 
 struct Report {
   std::vector<Check> checks;
-  nlohmann::json engine;  // null when unreachable
-  nlohmann::json gpu;     // null when no driver
+  nlohmann::json engine; // null when unreachable
+  nlohmann::json gpu;    // null when no driver
 
-  bool ok() const;  // no check failed
+  bool ok() const; // no check failed
   int count(Status s) const;
 };
 
@@ -39,4 +39,4 @@ inline constexpr int k_doctor_schema_version = 1;
 nlohmann::json to_json(const Report& report);
 void print_human(const Report& report, core::Ui& ui);
 
-}  // namespace furnace::doctor
+} // namespace furnace::doctor

@@ -44,10 +44,11 @@ core::Result<const CurlLib*> curl_lib() {
     global_init(CURL_GLOBAL_DEFAULT);
   });
   if (!error.empty()) {
-    return core::fail(core::ErrorKind::unavailable, fmt::format("cannot load libcurl: {}", error),
+    return core::fail(core::ErrorKind::unavailable,
+                      fmt::format("cannot load libcurl: {}", error),
                       "install it: 'sudo apt-get install libcurl4'");
   }
   return &lib;
 }
 
-}  // namespace furnace::engine
+} // namespace furnace::engine

@@ -28,4 +28,4 @@ struct CurlLib {
 // cannot be loaded, with the package to install.
 core::Result<const CurlLib*> curl_lib();
 
-}  // namespace furnace::engine
+} // namespace furnace::engine

@@ -97,7 +97,8 @@ core::Error connect_error(const Endpoint& ep, long os_errno, const std::string& 
               ? "the Docker engine is not installed or not running: install it with "
                 "'sudo apt-get install docker.io' and start it with 'sudo systemctl start docker' "
                 "(or 'sudo service docker start')"
-              : fmt::format("{} points at {}; unset it or point it at a running engine", ep.source,
+              : fmt::format("{} points at {}; unset it or point it at a running engine",
+                            ep.source,
                             ep.uri));
     }
     if (os_errno == EACCES || os_errno == EPERM) {
@@ -115,19 +116,19 @@ core::Error connect_error(const Endpoint& ep, long os_errno, const std::string& 
           "(or 'sudo service docker start')");
     }
   }
-  return core::make_error(core::ErrorKind::unavailable,
-                          fmt::format("cannot connect to the engine at {}: {}{}", ep.uri,
-                                      curl_message,
-                                      os_errno != 0 ? std::string(" (") +
-                                                          std::strerror(static_cast<int>(os_errno)) +
-                                                          ")"
-                                                    : std::string()),
-                          "check that the engine runs and that DOCKER_HOST is right; run "
-                          "'furnace doctor'");
+  return core::make_error(
+      core::ErrorKind::unavailable,
+      fmt::format("cannot connect to the engine at {}: {}{}",
+                  ep.uri,
+                  curl_message,
+                  os_errno != 0
+                      ? std::string(" (") + std::strerror(static_cast<int>(os_errno)) + ")"
+                      : std::string()),
+      "check that the engine runs and that DOCKER_HOST is right; run "
+      "'furnace doctor'");
 }
 
-core::Error http_error(const std::string& method, const std::string& path,
-                       const HttpResponse& r) {
+core::Error http_error(const std::string& method, const std::string& path, const HttpResponse& r) {
   std::string message;
   try {
     const auto j = json::parse(r.body);
@@ -167,7 +168,7 @@ bool valid_ref(const std::string& ref) {
   return true;
 }
 
-}  // namespace
+} // namespace
 
 int compare_api_versions(const std::string& a, const std::string& b) {
   const auto pa = util::split(a, '.');
@@ -190,7 +191,8 @@ core::Result<std::string> negotiate_api_version(const std::string& engine_versio
   if (compare_api_versions(engine_version, k_min_api_version) < 0) {
     return core::fail(core::ErrorKind::unavailable,
                       fmt::format("the engine speaks API {}, furnace needs at least {}",
-                                  engine_version, k_min_api_version),
+                                  engine_version,
+                                  k_min_api_version),
                       "upgrade the engine (Docker 1.12 or newer)");
   }
   if (compare_api_versions(engine_version, k_max_api_version) > 0) {
@@ -229,9 +231,12 @@ DockerApi::~DockerApi() {
   }
 }
 
-core::Result<HttpResponse> DockerApi::raw_request(
-    const std::string& method, const std::string& url, const std::string& body,
-    const std::function<void(std::string_view)>& on_data, bool streaming) {
+core::Result<HttpResponse>
+DockerApi::raw_request(const std::string& method,
+                       const std::string& url,
+                       const std::string& body,
+                       const std::function<void(std::string_view)>& on_data,
+                       bool streaming) {
   auto lib_or = curl_lib();
   if (!lib_or) {
     return core::fail(lib_or.error());
@@ -286,16 +291,18 @@ core::Result<HttpResponse> DockerApi::raw_request(
     if (rc == CURLE_OPERATION_TIMEDOUT) {
       return core::fail(core::ErrorKind::timeout,
                         fmt::format("the engine at {} did not answer {} {} in time",
-                                    m_endpoint.uri, method, url.substr(url.find('/', 8))),
+                                    m_endpoint.uri,
+                                    method,
+                                    url.substr(url.find('/', 8))),
                         "the engine may be overloaded or hung; check 'sudo journalctl -u docker'");
     }
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
       return core::fail(connect_error(m_endpoint, os_errno, lib.easy_strerror(rc)));
     }
-    return core::fail(core::ErrorKind::unavailable,
-                      fmt::format("talking to the engine at {}: {}", m_endpoint.uri,
-                                  lib.easy_strerror(rc)),
-                      "run 'furnace doctor'");
+    return core::fail(
+        core::ErrorKind::unavailable,
+        fmt::format("talking to the engine at {}: {}", m_endpoint.uri, lib.easy_strerror(rc)),
+        "run 'furnace doctor'");
   }
   HttpResponse r;
   lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
@@ -337,9 +344,11 @@ core::Result<PingInfo> DockerApi::ping() {
   return info;
 }
 
-core::Result<HttpResponse> DockerApi::request(const std::string& method, const std::string& path,
-                                              const std::string& body,
-                                              const std::function<void(std::string_view)>& on_data) {
+core::Result<HttpResponse>
+DockerApi::request(const std::string& method,
+                   const std::string& path,
+                   const std::string& body,
+                   const std::function<void(std::string_view)>& on_data) {
   auto v = api_version();
   if (!v) {
     return core::fail(v.error());
@@ -525,11 +534,12 @@ core::Result<void> DockerApi::pull(const std::string& ref, const PullCallback& p
   }
   handle_line(pending);
   if (!stream_error.empty()) {
-    return core::fail(core::ErrorKind::remote, fmt::format("pulling {}: engine: {}", ref, stream_error),
+    return core::fail(core::ErrorKind::remote,
+                      fmt::format("pulling {}: engine: {}", ref, stream_error),
                       "check the image name and tag, the registry mirror ('furnace doctor') and "
                       "the network");
   }
   return {};
 }
 
-}  // namespace furnace::engine
+} // namespace furnace::engine

@@ -31,7 +31,7 @@ public:
   struct Timeouts {
     std::chrono::milliseconds connect{3000};
     std::chrono::milliseconds call{15000};
-    std::chrono::seconds pull_stall{300};  // a pull fails after this long without any byte
+    std::chrono::seconds pull_stall{300}; // a pull fails after this long without any byte
   };
 
   explicit DockerApi(Endpoint endpoint);
@@ -68,9 +68,9 @@ private:
 
   Endpoint m_endpoint;
   Timeouts m_timeouts;
-  std::string m_api_version;  // empty until negotiated
+  std::string m_api_version; // empty until negotiated
   bool m_podman = false;
-  void* m_curl = nullptr;  // CURL*, reused so the connection is kept
+  void* m_curl = nullptr; // CURL*, reused so the connection is kept
 };
 
 // Picks the version to talk at: min(engine's, ours); errors when the engine is older than ours.
@@ -79,4 +79,4 @@ core::Result<std::string> negotiate_api_version(const std::string& engine_versio
 // Orders "1.9" < "1.41" numerically; returns <0, 0, >0.
 int compare_api_versions(const std::string& a, const std::string& b);
 
-}  // namespace furnace::engine
+} // namespace furnace::engine

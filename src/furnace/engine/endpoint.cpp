@@ -43,8 +43,8 @@ void apply_tls_files(Endpoint& ep, const std::string& dir) {
   ep.key_file = dir + "/key.pem";
 }
 
-core::Result<Endpoint> from_context(const core::Env& env, const std::string& name,
-                                    const std::string& origin) {
+core::Result<Endpoint>
+from_context(const core::Env& env, const std::string& name, const std::string& origin) {
   if (name.empty() || name == "default") {
     auto ep = parse_host_uri(std::string("unix://") + k_default_socket, origin);
     if (ep) {
@@ -61,10 +61,10 @@ core::Result<Endpoint> from_context(const core::Env& env, const std::string& nam
     return core::fail(meta.error());
   }
   if (!exists) {
-    return core::fail(core::ErrorKind::not_found,
-                      fmt::format("docker context '{}' ({}) not found: no {}", name, origin,
-                                  meta_path),
-                      "run 'docker context ls', or 'docker context use default'");
+    return core::fail(
+        core::ErrorKind::not_found,
+        fmt::format("docker context '{}' ({}) not found: no {}", name, origin, meta_path),
+        "run 'docker context ls', or 'docker context use default'");
   }
   const auto& j = meta.value();
   const auto endpoints = j.find("Endpoints");
@@ -92,7 +92,7 @@ core::Result<Endpoint> from_context(const core::Env& env, const std::string& nam
   return ep;
 }
 
-}  // namespace
+} // namespace
 
 core::Result<Endpoint> parse_host_uri(const std::string& uri, const std::string& origin) {
   Endpoint ep;
@@ -150,8 +150,8 @@ core::Result<Endpoint> resolve_endpoint(const core::Env& env) {
         tls->second != "0") {
       ep->tls_verify = true;
       auto cert = env.find("DOCKER_CERT_PATH");
-      apply_tls_files(*ep, cert != env.end() && !cert->second.empty() ? cert->second
-                                                                       : docker_config_dir(env));
+      apply_tls_files(
+          *ep, cert != env.end() && !cert->second.empty() ? cert->second : docker_config_dir(env));
       ep->base_url = "https" + ep->base_url.substr(ep->base_url.find(':'));
     }
     return ep;
@@ -167,10 +167,10 @@ core::Result<Endpoint> resolve_endpoint(const core::Env& env) {
   }
   if (exists && config->is_object() && config->contains("currentContext") &&
       (*config)["currentContext"].is_string()) {
-    return from_context(env, (*config)["currentContext"].get<std::string>(),
-                        config_path + " currentContext");
+    return from_context(
+        env, (*config)["currentContext"].get<std::string>(), config_path + " currentContext");
   }
   return from_context(env, "default", "default");
 }
 
-}  // namespace furnace::engine
+} // namespace furnace::engine

@@ -13,14 +13,14 @@ namespace furnace::engine {
 struct Endpoint {
   enum class Kind { unix_socket, tcp };
   Kind kind = Kind::unix_socket;
-  std::string socket_path;  // unix_socket only
-  std::string base_url;     // "http://localhost", "https://host:2376"
+  std::string socket_path; // unix_socket only
+  std::string base_url;    // "http://localhost", "https://host:2376"
   bool tls_verify = false;
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
-  std::string uri;     // as the user wrote it: "unix:///var/run/docker.sock"
-  std::string source;  // "default", "DOCKER_HOST", "context NAME"
+  std::string uri;    // as the user wrote it: "unix:///var/run/docker.sock"
+  std::string source; // "default", "DOCKER_HOST", "context NAME"
 };
 
 inline constexpr const char* k_default_socket = "/var/run/docker.sock";
@@ -32,4 +32,4 @@ core::Result<Endpoint> parse_host_uri(const std::string& uri, const std::string&
 // Resolves the endpoint from the environment and the docker CLI's configuration.
 core::Result<Endpoint> resolve_endpoint(const core::Env& env);
 
-}  // namespace furnace::engine
+} // namespace furnace::engine

@@ -13,15 +13,15 @@
 namespace furnace::engine {
 
 struct PingInfo {
-  std::string api_version;  // what the engine speaks, from the Api-Version header
-  std::string os_type;      // "linux"
-  bool podman = false;      // Podman's compatible socket (Libpod-Api-Version header)
+  std::string api_version; // what the engine speaks, from the Api-Version header
+  std::string os_type;     // "linux"
+  bool podman = false;     // Podman's compatible socket (Libpod-Api-Version header)
 };
 
 struct VersionInfo {
-  std::string platform;     // "Docker Engine - Community", "Podman Engine", ""
-  std::string version;      // "20.10.24+dfsg1"
-  std::string api_version;  // the engine's maximum, "1.41"
+  std::string platform;    // "Docker Engine - Community", "Podman Engine", ""
+  std::string version;     // "20.10.24+dfsg1"
+  std::string api_version; // the engine's maximum, "1.41"
   std::string min_api_version;
   std::string os;
   std::string arch;
@@ -29,14 +29,14 @@ struct VersionInfo {
 };
 
 struct EngineInfo {
-  std::string name;  // host name
+  std::string name; // host name
   std::string server_version;
   std::string operating_system;
   std::string storage_driver;
   std::string docker_root_dir;
   std::string cgroup_driver;
   std::string cgroup_version;
-  std::vector<std::string> runtimes;  // sorted names
+  std::vector<std::string> runtimes; // sorted names
   std::string default_runtime;
   std::vector<std::string> registry_mirrors;
   std::vector<std::string> insecure_registries;
@@ -53,7 +53,7 @@ struct ImageSummary {
   std::vector<std::string> repo_tags;
   std::vector<std::string> repo_digests;
   long long size = 0;
-  long long created = 0;  // unix seconds
+  long long created = 0; // unix seconds
   std::map<std::string, std::string> labels;
 };
 
@@ -62,15 +62,15 @@ struct ImageDetails {
   std::vector<std::string> repo_tags;
   std::vector<std::string> repo_digests;
   long long size = 0;
-  std::string created;  // RFC 3339
+  std::string created; // RFC 3339
   std::string os;
   std::string architecture;
   std::map<std::string, std::string> labels;
 };
 
 struct PullProgress {
-  std::string id;      // layer id, or "" for whole-image messages
-  std::string status;  // "Downloading", "Pull complete", "Digest: sha256:…"
+  std::string id;     // layer id, or "" for whole-image messages
+  std::string status; // "Downloading", "Pull complete", "Digest: sha256:…"
   long long current = 0;
   long long total = 0;
 };
@@ -96,9 +96,9 @@ public:
 // reference keeps "@sha256:…" as the tag part.
 struct ImageRef {
   std::string name;
-  std::string tag;     // "" when a digest is given
-  std::string digest;  // "" when a tag is given
+  std::string tag;    // "" when a digest is given
+  std::string digest; // "" when a tag is given
 };
 ImageRef parse_image_ref(const std::string& ref);
 
-}  // namespace furnace::engine
+} // namespace furnace::engine

@@ -9,7 +9,7 @@ namespace {
 std::size_t discard(char* /*ptr*/, std::size_t size, std::size_t nmemb, void* /*user*/) {
   return size * nmemb;
 }
-}  // namespace
+} // namespace
 
 core::Result<RegistryAnswer> probe_registry(const std::string& base_url,
                                             std::chrono::milliseconds timeout) {
@@ -45,4 +45,4 @@ core::Result<RegistryAnswer> probe_registry(const std::string& base_url,
   return a;
 }
 
-}  // namespace furnace::engine
+} // namespace furnace::engine

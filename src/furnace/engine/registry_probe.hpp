@@ -9,7 +9,7 @@
 namespace furnace::engine {
 
 struct RegistryAnswer {
-  long status = 0;  // 200 (open) or 401 (needs login) mean a registry answers
+  long status = 0; // 200 (open) or 401 (needs login) mean a registry answers
   double seconds = 0;
 };
 
@@ -17,4 +17,4 @@ struct RegistryAnswer {
 core::Result<RegistryAnswer> probe_registry(const std::string& base_url,
                                             std::chrono::milliseconds timeout);
 
-}  // namespace furnace::engine
+} // namespace furnace::engine

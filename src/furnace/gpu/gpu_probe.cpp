@@ -4,9 +4,13 @@
 
 namespace furnace::gpu {
 
-std::string Gpu::compute_capability() const { return fmt::format("{}.{}", cc_major, cc_minor); }
+std::string Gpu::compute_capability() const {
+  return fmt::format("{}.{}", cc_major, cc_minor);
+}
 
-std::string Gpu::sm() const { return fmt::format("sm_{}{}", cc_major, cc_minor); }
+std::string Gpu::sm() const {
+  return fmt::format("sm_{}{}", cc_major, cc_minor);
+}
 
 std::string cuda_version_string(int v) {
   if (v <= 0) {
@@ -15,6 +19,8 @@ std::string cuda_version_string(int v) {
   return fmt::format("{}.{}", v / 1000, (v % 1000) / 10);
 }
 
-std::string GpuInfo::cuda_version() const { return cuda_version_string(cuda_driver_version); }
+std::string GpuInfo::cuda_version() const {
+  return cuda_version_string(cuda_driver_version);
+}
 
-}  // namespace furnace::gpu
+} // namespace furnace::gpu

@@ -13,32 +13,32 @@ namespace furnace::gpu {
 
 struct GpuProcess {
   unsigned pid = 0;
-  unsigned long long used_memory = 0;  // bytes; 0 when the driver does not say
-  std::string user;                    // owner of the process on this host, "" when unknown
-  std::string command;                 // short name from /proc, "" when unknown
+  unsigned long long used_memory = 0; // bytes; 0 when the driver does not say
+  std::string user;                   // owner of the process on this host, "" when unknown
+  std::string command;                // short name from /proc, "" when unknown
 };
 
 struct Gpu {
   unsigned index = 0;
-  std::string name;  // "NVIDIA H200"
-  std::string uuid;  // "GPU-…"
-  int cc_major = 0;  // compute capability 9.0 -> 9, 0
+  std::string name; // "NVIDIA H200"
+  std::string uuid; // "GPU-…"
+  int cc_major = 0; // compute capability 9.0 -> 9, 0
   int cc_minor = 0;
-  unsigned long long memory_total = 0;  // bytes
-  unsigned long long memory_used = 0;   // bytes
+  unsigned long long memory_total = 0; // bytes
+  unsigned long long memory_used = 0;  // bytes
   std::vector<GpuProcess> processes;
 
-  std::string compute_capability() const;  // "9.0"
-  std::string sm() const;                  // "sm_90"
+  std::string compute_capability() const; // "9.0"
+  std::string sm() const;                 // "sm_90"
 };
 
 struct GpuInfo {
-  std::string source;           // "nvml" or "nvidia-smi"
-  std::string driver_version;   // "550.54.15"
-  int cuda_driver_version = 0;  // NVML encoding: 12040 for CUDA 12.4; 0 when unknown
+  std::string source;          // "nvml" or "nvidia-smi"
+  std::string driver_version;  // "550.54.15"
+  int cuda_driver_version = 0; // NVML encoding: 12040 for CUDA 12.4; 0 when unknown
   std::vector<Gpu> gpus;
 
-  std::string cuda_version() const;  // "12.4", "" when unknown
+  std::string cuda_version() const; // "12.4", "" when unknown
 };
 
 class GpuProbe {
@@ -52,4 +52,4 @@ public:
 // "12.4" from 12040.
 std::string cuda_version_string(int nvml_cuda_version);
 
-}  // namespace furnace::gpu
+} // namespace furnace::gpu

@@ -18,7 +18,7 @@ unsigned long long parse_mib(const std::string& s) {
   return end == s.c_str() ? 0 : v * k_mib;
 }
 
-}  // namespace
+} // namespace
 
 core::Result<GpuInfo> parse_query_gpu(const std::string& csv) {
   GpuInfo info;
@@ -34,7 +34,9 @@ core::Result<GpuInfo> parse_query_gpu(const std::string& csv) {
     if (f.size() < 7) {
       return core::fail(core::ErrorKind::invalid,
                         fmt::format("nvidia-smi output line {}: expected 7 fields, got {}: '{}'",
-                                    line_no, f.size(), line));
+                                    line_no,
+                                    f.size(),
+                                    line));
     }
     for (auto& x : f) {
       x = std::string(util::trim(x));
@@ -105,12 +107,14 @@ core::Result<GpuInfo> NvidiaSmiProbe::probe() {
                       "on a GPU server, install the NVIDIA driver and reboot");
   }
   if (q->status.timed_out) {
-    return core::fail(core::ErrorKind::timeout, "nvidia-smi did not answer within 15 s",
+    return core::fail(core::ErrorKind::timeout,
+                      "nvidia-smi did not answer within 15 s",
                       "the driver may be hung; check 'dmesg | grep -i nvidia'");
   }
   if (!q->status.ok()) {
     const std::string msg(util::trim(q->out.empty() ? q->err : q->out));
-    return core::fail(core::ErrorKind::unavailable, fmt::format("nvidia-smi failed: {}", msg),
+    return core::fail(core::ErrorKind::unavailable,
+                      fmt::format("nvidia-smi failed: {}", msg),
                       "check 'dmesg | grep -i nvidia'; 'sudo modprobe nvidia' if the module is "
                       "not loaded");
   }
@@ -121,9 +125,9 @@ core::Result<GpuInfo> NvidiaSmiProbe::probe() {
   if (auto banner = m_runner.run({smi}, opts); banner && banner->status.ok()) {
     info->cuda_driver_version = parse_cuda_version_banner(banner->out);
   }
-  if (auto apps = m_runner.run({smi, "--query-compute-apps=gpu_uuid,pid,used_memory",
-                                "--format=csv,noheader,nounits"},
-                               opts);
+  if (auto apps = m_runner.run(
+          {smi, "--query-compute-apps=gpu_uuid,pid,used_memory", "--format=csv,noheader,nounits"},
+          opts);
       apps && apps->status.ok()) {
     parse_compute_apps(apps->out, *info);
     for (auto& g : info->gpus) {
@@ -135,4 +139,4 @@ core::Result<GpuInfo> NvidiaSmiProbe::probe() {
   return info;
 }
 
-}  // namespace furnace::gpu
+} // namespace furnace::gpu

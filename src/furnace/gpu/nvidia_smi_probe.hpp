@@ -31,4 +31,4 @@ int parse_cuda_version_banner(const std::string& text);
 // matching GPUs.
 void parse_compute_apps(const std::string& csv, GpuInfo& info);
 
-}  // namespace furnace::gpu
+} // namespace furnace::gpu

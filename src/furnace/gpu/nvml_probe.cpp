@@ -42,7 +42,8 @@ struct NvmlProcessInfoV2 {
 
 class Library {
 public:
-  explicit Library(const std::string& name) : m_handle(::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)) {}
+  explicit Library(const std::string& name)
+      : m_handle(::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)) {}
   Library(const Library&) = delete;
   Library& operator=(const Library&) = delete;
   ~Library() {
@@ -51,8 +52,7 @@ public:
     }
   }
   bool loaded() const { return m_handle != nullptr; }
-  template <class F>
-  F symbol(const char* name) const {
+  template <class F> F symbol(const char* name) const {
     return reinterpret_cast<F>(::dlsym(m_handle, name));
   }
 
@@ -72,8 +72,7 @@ using MemoryFn = nvmlReturn_t (*)(nvmlDevice_t, NvmlMemory*);
 using ProcsV2Fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned*, NvmlProcessInfoV2*);
 using ProcsV1Fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned*, NvmlProcessInfoV1*);
 
-template <class Info, class Fn>
-std::vector<GpuProcess> read_processes(Fn fn, nvmlDevice_t dev) {
+template <class Info, class Fn> std::vector<GpuProcess> read_processes(Fn fn, nvmlDevice_t dev) {
   std::vector<GpuProcess> out;
   std::array<Info, 128> infos{};
   auto count = static_cast<unsigned>(infos.size());
@@ -91,7 +90,7 @@ std::vector<GpuProcess> read_processes(Fn fn, nvmlDevice_t dev) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
 void describe_process(GpuProcess& p, const std::string& proc_root) {
   const std::string dir = fmt::format("{}/{}", proc_root, p.pid);
@@ -123,7 +122,8 @@ core::Result<GpuInfo> NvmlProbe::probe() {
   if (!lib.loaded()) {
     const char* why = ::dlerror();
     return core::fail(core::ErrorKind::not_found,
-                      fmt::format("no NVIDIA driver: cannot load {} ({})", m_library,
+                      fmt::format("no NVIDIA driver: cannot load {} ({})",
+                                  m_library,
                                   why != nullptr ? why : "not found"),
                       "on a GPU server, install the NVIDIA driver (Debian: 'sudo apt-get install "
                       "nvidia-driver', Ubuntu: 'sudo ubuntu-drivers install') and reboot");
@@ -138,7 +138,8 @@ core::Result<GpuInfo> NvmlProbe::probe() {
   }
   const nvmlReturn_t rc = init();
   if (rc != k_nvml_success) {
-    const std::string what = error_string != nullptr ? error_string(rc) : fmt::format("error {}", rc);
+    const std::string what =
+        error_string != nullptr ? error_string(rc) : fmt::format("error {}", rc);
     std::string hint = "check 'dmesg | grep -i nvidia' and reinstall the driver if needed";
     auto kind = core::ErrorKind::unavailable;
     if (rc == k_nvml_error_driver_not_loaded) {
@@ -176,7 +177,8 @@ core::Result<GpuInfo> NvmlProbe::probe() {
   unsigned count = 0;
   if (count_fn == nullptr || handle_fn == nullptr || count_fn(&count) != k_nvml_success) {
     shutdown();
-    return core::fail(core::ErrorKind::unavailable, "NVML cannot count the GPUs",
+    return core::fail(core::ErrorKind::unavailable,
+                      "NVML cannot count the GPUs",
                       "run 'nvidia-smi' to see what the driver says");
   }
   auto name_fn = lib.symbol<StringFn>("nvmlDeviceGetName");
@@ -189,7 +191,7 @@ core::Result<GpuInfo> NvmlProbe::probe() {
   for (unsigned i = 0; i < count; ++i) {
     nvmlDevice_t dev = nullptr;
     if (handle_fn(i, &dev) != k_nvml_success) {
-      continue;  // a lost or inaccessible GPU: skip it rather than fail the whole probe
+      continue; // a lost or inaccessible GPU: skip it rather than fail the whole probe
     }
     Gpu g;
     g.index = i;
@@ -225,4 +227,4 @@ core::Result<GpuInfo> NvmlProbe::probe() {
   return info;
 }
 
-}  // namespace furnace::gpu
+} // namespace furnace::gpu

@@ -25,4 +25,4 @@ private:
 // Fills user and command of a process from /proc/<pid>/status and /proc/<pid>/comm.
 void describe_process(GpuProcess& p, const std::string& proc_root);
 
-}  // namespace furnace::gpu
+} // namespace furnace::gpu

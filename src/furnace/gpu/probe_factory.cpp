@@ -20,7 +20,7 @@ public:
     if (b || b.error().kind != core::ErrorKind::not_found) {
       return b;
     }
-    return a;  // neither found a driver: NVML's message says what was looked for
+    return a; // neither found a driver: NVML's message says what was looked for
   }
 
 private:
@@ -28,15 +28,15 @@ private:
   std::unique_ptr<GpuProbe> m_second;
 };
 
-}  // namespace
+} // namespace
 
 std::unique_ptr<GpuProbe> make_probe(const core::Context& ctx) {
   const std::string library = ctx.getenv("FURNACE_NVML_LIBRARY").value_or("libnvidia-ml.so.1");
   const std::string proc_root = ctx.host_root == "/" ? "/proc" : ctx.host_root + "/proc";
   return std::make_unique<FallbackProbe>(
       std::make_unique<NvmlProbe>(library, proc_root),
-      std::make_unique<NvidiaSmiProbe>(ctx.runner, ctx.getenv("PATH").value_or("/usr/bin:/bin"),
-                                       proc_root));
+      std::make_unique<NvidiaSmiProbe>(
+          ctx.runner, ctx.getenv("PATH").value_or("/usr/bin:/bin"), proc_root));
 }
 
-}  // namespace furnace::gpu
+} // namespace furnace::gpu

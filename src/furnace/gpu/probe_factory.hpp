@@ -11,4 +11,4 @@ namespace furnace::gpu {
 
 std::unique_ptr<GpuProbe> make_probe(const core::Context& ctx);
 
-}  // namespace furnace::gpu
+} // namespace furnace::gpu

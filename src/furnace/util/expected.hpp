@@ -8,8 +8,7 @@
 
 namespace furnace::util {
 
-template <class E>
-class Unexpected {
+template <class E> class Unexpected {
 public:
   explicit Unexpected(E error) : m_error(std::move(error)) {}
   E& error() & { return m_error; }
@@ -19,8 +18,7 @@ private:
   E m_error;
 };
 
-template <class T, class E>
-class Expected {
+template <class T, class E> class Expected {
 public:
   using value_type = T;
   using error_type = E;
@@ -59,8 +57,7 @@ public:
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  template <class U>
-  T value_or(U&& fallback) const& {
+  template <class U> T value_or(U&& fallback) const& {
     return has_value() ? std::get<0>(m_v) : static_cast<T>(std::forward<U>(fallback));
   }
 
@@ -69,8 +66,7 @@ private:
 };
 
 // Expected<void, E>: success carries nothing.
-template <class E>
-class Expected<void, E> {
+template <class E> class Expected<void, E> {
 public:
   Expected() = default;
   template <class G>
@@ -89,4 +85,4 @@ private:
   bool m_failed = false;
 };
 
-}  // namespace furnace::util
+} // namespace furnace::util

@@ -1,8 +1,5 @@
 #include "process.hpp"
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -10,6 +7,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 
 namespace furnace::util {
 namespace {
@@ -73,7 +73,7 @@ ExitStatus decode(int wstatus) {
   return st;
 }
 
-}  // namespace
+} // namespace
 
 Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::string>& argv,
                                                     const ProcessOptions& options) {
@@ -85,7 +85,7 @@ Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::strin
     auto it = options.env->find("PATH");
     path_var = it == options.env->end() ? "/usr/local/bin:/usr/bin:/bin" : it->second;
   } else {
-    const char* p = ::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): read before fork
+    const char* p = ::getenv("PATH"); // NOLINT(concurrency-mt-unsafe): read before fork
     path_var = p ? p : "/usr/local/bin:/usr/bin:/bin";
   }
   std::string exe = argv[0];
@@ -99,7 +99,7 @@ Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::strin
 
   Pipe out_pipe;
   Pipe err_pipe;
-  Pipe exec_pipe;  // reports an exec failure from the child
+  Pipe exec_pipe; // reports an exec failure from the child
   if (!out_pipe.ok() || !err_pipe.ok() || !exec_pipe.ok()) {
     return Unexpected(SysError{std::string("pipe: ") + std::strerror(errno), errno});
   }
@@ -287,4 +287,4 @@ std::optional<std::string> find_in_path(const std::string& name, const std::stri
   return std::nullopt;
 }
 
-}  // namespace furnace::util
+} // namespace furnace::util

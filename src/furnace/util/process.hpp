@@ -14,13 +14,13 @@
 namespace furnace::util {
 
 struct SysError {
-  std::string message;  // "cannot run nvidia-smi: No such file or directory"
+  std::string message; // "cannot run nvidia-smi: No such file or directory"
   int error_number = 0;
 };
 
 struct ExitStatus {
-  int code = -1;   // exit code when the process exited
-  int signal = 0;  // the signal that ended it, otherwise 0
+  int code = -1;  // exit code when the process exited
+  int signal = 0; // the signal that ended it, otherwise 0
   bool timed_out = false;
   bool ok() const { return signal == 0 && code == 0 && !timed_out; }
 };
@@ -32,9 +32,9 @@ struct ProcessOutput {
 };
 
 struct ProcessOptions {
-  std::chrono::milliseconds timeout{0};  // 0: no limit; otherwise SIGKILL when it runs over
-  std::optional<std::map<std::string, std::string>> env;  // replaces the environment when set
-  bool capture = true;  // false: the child inherits stdout and stderr
+  std::chrono::milliseconds timeout{0}; // 0: no limit; otherwise SIGKILL when it runs over
+  std::optional<std::map<std::string, std::string>> env; // replaces the environment when set
+  bool capture = true; // false: the child inherits stdout and stderr
 };
 
 class ProcessRunner {
@@ -70,4 +70,4 @@ std::string shell_join(const std::vector<std::string>& argv);
 // The full path of `name` in the colon-separated `path_var`, if an executable file is there.
 std::optional<std::string> find_in_path(const std::string& name, const std::string& path_var);
 
-}  // namespace furnace::util
+} // namespace furnace::util

@@ -25,4 +25,4 @@ private:
 
 std::string sha256_hex(std::string_view data);
 
-}  // namespace furnace::util
+} // namespace furnace::util

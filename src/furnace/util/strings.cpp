@@ -54,4 +54,4 @@ std::string human_bytes(unsigned long long bytes) {
   return buf.data();
 }
 
-}  // namespace furnace::util
+} // namespace furnace::util

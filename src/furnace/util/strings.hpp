@@ -13,4 +13,4 @@ std::string to_lower(std::string_view s);
 // "1.5 GiB"-style size for people.
 std::string human_bytes(unsigned long long bytes);
 
-}  // namespace furnace::util
+} // namespace furnace::util

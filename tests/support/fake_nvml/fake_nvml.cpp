@@ -21,7 +21,7 @@ using json = nlohmann::json;
 
 json& config() {
   static json cfg = [] {
-    const char* path = std::getenv("FAKE_NVML_CONFIG");  // NOLINT(concurrency-mt-unsafe)
+    const char* path = std::getenv("FAKE_NVML_CONFIG"); // NOLINT(concurrency-mt-unsafe)
     if (path == nullptr) {
       return json{{"init", "driver_not_loaded"}};
     }
@@ -39,7 +39,7 @@ json& config() {
 }
 
 void log_call(const char* name) {
-  const char* path = std::getenv("FAKE_NVML_LOG");  // NOLINT(concurrency-mt-unsafe)
+  const char* path = std::getenv("FAKE_NVML_LOG"); // NOLINT(concurrency-mt-unsafe)
   if (path != nullptr) {
     if (FILE* f = std::fopen(path, "a")) {
       std::fprintf(f, "%s\n", name);
@@ -55,7 +55,7 @@ int copy_string(const std::string& s, char* buf, unsigned len) {
     return 2;
   }
   if (s.size() + 1 > len) {
-    return 7;  // NVML_ERROR_INSUFFICIENT_SIZE
+    return 7; // NVML_ERROR_INSUFFICIENT_SIZE
   }
   std::memcpy(buf, s.c_str(), s.size() + 1);
   return 0;
@@ -84,7 +84,7 @@ struct ProcessV2 {
   unsigned int ci;
 };
 
-}  // namespace
+} // namespace
 
 extern "C" {
 
@@ -169,8 +169,8 @@ __attribute__((visibility("default"))) int nvmlDeviceGetUUID(void* h, char* buf,
   return g != nullptr ? copy_string(g->value("uuid", ""), buf, len) : 2;
 }
 
-__attribute__((visibility("default"))) int nvmlDeviceGetCudaComputeCapability(void* h, int* major,
-                                                                              int* minor) {
+__attribute__((visibility("default"))) int
+nvmlDeviceGetCudaComputeCapability(void* h, int* major, int* minor) {
   const json* g = gpu_at(h);
   if (g == nullptr || !g->contains("cc")) {
     return 2;
@@ -191,8 +191,8 @@ __attribute__((visibility("default"))) int nvmlDeviceGetMemoryInfo(void* h, Memo
   return 0;
 }
 
-__attribute__((visibility("default"))) int nvmlDeviceGetComputeRunningProcesses_v3(
-    void* h, unsigned* count, ProcessV2* infos) {
+__attribute__((visibility("default"))) int
+nvmlDeviceGetComputeRunningProcesses_v3(void* h, unsigned* count, ProcessV2* infos) {
   const json* g = gpu_at(h);
   if (g == nullptr) {
     return 2;
@@ -209,4 +209,4 @@ __attribute__((visibility("default"))) int nvmlDeviceGetComputeRunningProcesses_
   return 0;
 }
 
-}  // extern "C"
+} // extern "C"
