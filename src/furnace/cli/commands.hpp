@@ -9,5 +9,6 @@
 namespace furnace::cli {
 
 void register_doctor(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_resolve(CLI::App& app, core::Context& ctx, int& exit_code);
 
 }  // namespace furnace::cli

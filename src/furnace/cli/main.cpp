@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   cli::register_doctor(app, ctx, exit_code);
+  cli::register_resolve(app, ctx, exit_code);
 
   try {
     app.parse(argc, argv);

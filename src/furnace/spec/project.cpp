@@ -1,0 +1,217 @@
+#include "project.hpp"
+
+#include <furnace/spec/parsers.hpp>
+#include <furnace/util/strings.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+namespace furnace::spec {
+
+namespace {
+
+std::string base_name(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  return util::to_lower(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Python sources read for imports: few enough to keep `furnace resolve` fast on big repositories.
+constexpr std::size_t k_max_sources = 200;
+constexpr int k_max_source_depth = 3;
+
+}  // namespace
+
+FileKind classify(std::string_view relative_path) {
+  const std::string name = base_name(relative_path);
+  const std::string dir = relative_path.find('/') == std::string_view::npos
+                              ? std::string()
+                              : util::to_lower(relative_path.substr(0, relative_path.rfind('/')));
+  if ((name.rfind("requirements", 0) == 0 || name.rfind("constraints", 0) == 0) &&
+      (ends_with(name, ".txt") || ends_with(name, ".in") || ends_with(name, ".pip"))) {
+    return FileKind::requirements;
+  }
+  if (dir == "requirements" && (ends_with(name, ".txt") || ends_with(name, ".in"))) {
+    return FileKind::requirements;
+  }
+  if ((name.rfind("environment", 0) == 0 || name.rfind("conda", 0) == 0 || name == "env.yml" ||
+       name == "env.yaml") &&
+      (ends_with(name, ".yml") || ends_with(name, ".yaml"))) {
+    return FileKind::conda;
+  }
+  if (name == "setup.py") {
+    return FileKind::setup_py;
+  }
+  if (name == "setup.cfg") {
+    return FileKind::setup_cfg;
+  }
+  if (name == "pyproject.toml") {
+    return FileKind::pyproject;
+  }
+  if (name == "pipfile") {
+    return FileKind::pipfile;
+  }
+  if (name == "dockerfile" || name.rfind("dockerfile.", 0) == 0 || ends_with(name, ".dockerfile") ||
+      name == "containerfile") {
+    return FileKind::dockerfile;
+  }
+  if (name == "runtime.txt" || name == ".python-version") {
+    return FileKind::python_version;
+  }
+  if ((name.rfind("readme", 0) == 0 || name.rfind("install", 0) == 0 ||
+       name.rfind("getting_started", 0) == 0) &&
+      (name.find('.') == std::string::npos || ends_with(name, ".md") || ends_with(name, ".rst") ||
+       ends_with(name, ".txt"))) {
+    return FileKind::readme;
+  }
+  if (ends_with(name, ".py")) {
+    return FileKind::python_source;
+  }
+  return FileKind::none;
+}
+
+Spec parse_project(const std::vector<std::string>& files, const FileReader& read) {
+  Spec spec;
+  for (const std::string& f : files) {
+    const FileKind kind = classify(f);
+    if (kind == FileKind::none) {
+      continue;
+    }
+    if (std::find(spec.files.begin(), spec.files.end(), f) != spec.files.end()) {
+      continue;  // already read as an include
+    }
+    auto text = read(f);
+    if (!text) {
+      spec.diagnose(Location{f, 0}, "unreadable", text.error().message);
+      continue;
+    }
+    spec.files.push_back(f);
+    switch (kind) {
+      case FileKind::requirements:
+        parse_requirements_txt(*text, f, read, spec);
+        break;
+      case FileKind::conda:
+        parse_environment_yml(*text, f, read, spec);
+        break;
+      case FileKind::setup_py:
+        parse_setup_py(*text, f, spec);
+        break;
+      case FileKind::setup_cfg:
+        parse_setup_cfg(*text, f, spec);
+        break;
+      case FileKind::pyproject:
+        parse_pyproject(*text, f, spec);
+        break;
+      case FileKind::pipfile:
+        parse_pipfile(*text, f, spec);
+        break;
+      case FileKind::dockerfile:
+        parse_dockerfile(*text, f, spec);
+        break;
+      case FileKind::python_version:
+        parse_python_version_file(*text, f, spec);
+        break;
+      case FileKind::readme:
+        parse_readme(*text, f, spec);
+        break;
+      case FileKind::python_source:
+        parse_python_source(*text, f, spec);
+        break;
+      case FileKind::none:
+        break;
+    }
+  }
+  return spec;
+}
+
+std::vector<std::string> list_project_files(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> deps;
+  std::vector<std::string> sources;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
+  if (ec) {
+    return deps;
+  }
+  static const char* const k_skip[] = {".git", "node_modules", "venv", ".venv", "env", "build",
+                                       "dist", "site-packages", "__pycache__", ".tox", "data",
+                                       "datasets", "checkpoints", "wandb", "outputs", "logs"};
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) {
+      break;
+    }
+    const fs::directory_entry& e = *it;
+    const std::string rel = e.path().lexically_relative(root).generic_string();
+    const std::string name = e.path().filename().string();
+    std::error_code sec;
+    if (e.is_directory(sec)) {
+      bool skip = it.depth() + 1 >= k_max_source_depth || (name.size() > 1 && name[0] == '.');
+      for (const char* s : k_skip) {
+        skip = skip || name == s;
+      }
+      if (skip) {
+        it.disable_recursion_pending();
+      }
+      continue;
+    }
+    if (!e.is_regular_file(sec)) {
+      continue;
+    }
+    const FileKind kind = classify(rel);
+    if (kind == FileKind::none) {
+      continue;
+    }
+    if (kind == FileKind::python_source) {
+      if (sources.size() < k_max_sources) {
+        sources.push_back(rel);
+      }
+      continue;
+    }
+    // Dependency files count at the root and one level down (requirements/, docker/, …).
+    if (it.depth() <= 1 && !(kind == FileKind::readme && it.depth() > 0)) {
+      deps.push_back(rel);
+    }
+  }
+  std::sort(deps.begin(), deps.end(), [](const std::string& a, const std::string& b) {
+    const auto da = std::count(a.begin(), a.end(), '/');
+    const auto db = std::count(b.begin(), b.end(), '/');
+    return da != db ? da < db : a < b;
+  });
+  std::sort(sources.begin(), sources.end());
+  deps.insert(deps.end(), sources.begin(), sources.end());
+  return deps;
+}
+
+FileReader disk_reader(const std::string& root, std::size_t max_bytes) {
+  return [root, max_bytes](const std::string& path) -> core::Result<std::string> {
+    const std::string full = !path.empty() && path.front() == '/' ? path : root + "/" + path;
+    std::ifstream in(full, std::ios::binary);
+    if (!in) {
+      return core::fail(core::ErrorKind::not_found,
+                        fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+    }
+    std::string text;
+    text.resize(max_bytes + 1);
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) {
+      return core::fail(core::ErrorKind::invalid,
+                        fmt::format("'{}' is larger than {} bytes; not read", path, max_bytes));
+    }
+    if (text.find('\0') != std::string::npos) {
+      return core::fail(core::ErrorKind::invalid, fmt::format("'{}' is a binary file; not read", path));
+    }
+    return text;
+  };
+}
+
+}  // namespace furnace::spec

@@ -1,0 +1,42 @@
+#pragma once
+// A project on disk -> Spec. Finding and reading the files is the edge (list_project_files,
+// disk_reader); parse_project is pure and takes any reader, so tests and the fuzzers use
+// in-memory files.
+
+#include <furnace/spec/spec.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace furnace::spec {
+
+enum class FileKind {
+  requirements,
+  conda,
+  setup_py,
+  setup_cfg,
+  pyproject,
+  pipfile,
+  dockerfile,
+  python_version,
+  readme,
+  python_source,
+  none,
+};
+
+// Which parser a project-relative path calls for ("requirements/dev.txt" -> requirements).
+FileKind classify(std::string_view relative_path);
+
+// Parses `files` (relative paths, in order) read through `read`. Unreadable files and malformed
+// content become diagnostics; the rest is still used.
+Spec parse_project(const std::vector<std::string>& files, const FileReader& read);
+
+// The files under `root` worth reading: dependency files at the root and in a few usual
+// sub-directories, Dockerfiles, and Python sources a few levels deep (bounded).
+std::vector<std::string> list_project_files(const std::string& root);
+
+// Reads files under `root`: at most `max_bytes`; binary files (NUL bytes) are refused.
+FileReader disk_reader(const std::string& root, std::size_t max_bytes = 4U << 20U);
+
+}  // namespace furnace::spec
