@@ -81,6 +81,24 @@ TEST(RequirementsTxt, follows_includes_and_reports_cycles) {
   EXPECT_EQ(s.diagnostics[0].where.str(), "sub/a.txt:2");
 }
 
+TEST(RequirementsTxt, reads_a_file_reached_by_two_routes_once) {
+  // A diamond: a.txt and b.txt both include common.txt. Each route used to parse it again, so
+  // a chain of diamonds (found by the fuzzer) took time exponential in its depth.
+  std::map<std::string, std::string> files{{"a.txt", "-r common.txt\n"},
+                                           {"b.txt", "-r common.txt\n"},
+                                           {"common.txt", "numpy\n"}};
+  int reads = 0;
+  const FileReader counting = [&](const std::string& path) -> core::Result<std::string> {
+    ++reads;
+    return files.at(path);
+  };
+  Spec s;
+  parse_requirements_txt("-r a.txt\n-r b.txt\n", "requirements.txt", counting, s);
+  EXPECT_EQ(reads, 3);
+  ASSERT_EQ(s.requirements.size(), 1U);
+  EXPECT_EQ(s.requirements[0].where.str(), "common.txt:1");
+}
+
 TEST(RequirementsTxt, keeps_going_after_a_malformed_line) {
   Spec s;
   parse_requirements_txt("torch>=1.x\n-r missing.txt\n--bogus\nnumpy\n", "requirements.txt",

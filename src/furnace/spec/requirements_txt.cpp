@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 namespace furnace::spec {
 
@@ -159,6 +160,11 @@ private:
     if (!m_read) {
       return;
     }
+    // A file reached again through another route (a diamond of includes) adds nothing new;
+    // reading it once per route would make the work exponential in the include depth.
+    if (!m_parsed.insert(path + (constraint ? "\n-c" : "\n-r")).second) {
+      return;
+    }
     auto text = m_read(path);
     if (!text) {
       m_spec.diagnose(where, "include_missing",
@@ -301,6 +307,7 @@ private:
   Spec& m_spec;
   Confidence m_confidence;
   std::vector<std::string> m_stack;
+  std::set<std::string> m_parsed;  // included files already read, with how (-r or -c)
 };
 
 }  // namespace
