@@ -30,7 +30,7 @@ run_one() {
   mkdir -p "$corpus"
   # the seeds stay read-only in the tree; new inputs go to build/fuzz/corpus
   "$build/fuzz_$t" "$corpus" "$root/tests/fuzz/corpus/$t" -max_total_time="$seconds" \
-    -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=0 \
+    -seed="${FURNACE_FUZZ_SEED:-1}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=0 \
     -artifact_prefix="$build/artifacts/$t-" >"$build/$t.log" 2>&1
 }
 pids=()
