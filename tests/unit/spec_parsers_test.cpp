@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 
 namespace {
@@ -97,6 +98,21 @@ TEST(RequirementsTxt, reads_a_file_reached_by_two_routes_once) {
   EXPECT_EQ(reads, 3);
   ASSERT_EQ(s.requirements.size(), 1U);
   EXPECT_EQ(s.requirements[0].where.str(), "common.txt:1");
+}
+
+TEST(RequirementsTxt, a_fan_of_includes_in_subdirectories_is_cut_off) {
+  // Every file includes two more one directory down: distinct paths at every level.
+  int reads = 0;
+  const FileReader fan = [&](const std::string&) -> core::Result<std::string> {
+    ++reads;
+    return std::string("-r a/x.txt\n-r b/x.txt\nnumpy\n");
+  };
+  Spec s;
+  parse_requirements_txt("-r a/x.txt\n", "requirements.txt", fan, s);
+  EXPECT_LE(reads, 257);
+  const bool limited = std::any_of(s.diagnostics.begin(), s.diagnostics.end(),
+                                   [](const auto& d) { return d.code == "include_limit"; });
+  EXPECT_TRUE(limited);
 }
 
 TEST(RequirementsTxt, keeps_going_after_a_malformed_line) {

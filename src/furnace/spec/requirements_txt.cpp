@@ -16,6 +16,7 @@ namespace furnace::spec {
 namespace {
 
 constexpr std::size_t k_max_include_depth = 16;
+constexpr std::size_t k_max_included_files = 256;
 
 struct LogicalLine {
   std::string text;
@@ -163,6 +164,14 @@ private:
     // A file reached again through another route (a diamond of includes) adds nothing new;
     // reading it once per route would make the work exponential in the include depth.
     if (!m_parsed.insert(path + (constraint ? "\n-c" : "\n-r")).second) {
+      return;
+    }
+    // Relative includes under different directories are different files, so a deep chain can
+    // still fan out; no real project comes near this many.
+    if (m_parsed.size() > k_max_included_files) {
+      m_spec.diagnose(where, "include_limit",
+                      fmt::format("more than {} included files; '{}' not read",
+                                  k_max_included_files, path));
       return;
     }
     auto text = m_read(path);
