@@ -7,7 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace furnace {
@@ -130,3 +136,39 @@ TEST(FindInPath, finds_executables_only) {
 
 } // namespace
 } // namespace furnace
+
+namespace furnace {
+namespace {
+
+TEST(SystemRunner, can_send_a_childs_stdout_to_stderr) {
+  testing::TempDir dir;
+  const std::string script = dir.write("child.sh", "#!/bin/sh\necho progress\n", 0755);
+  // In a child whose stdout and stderr are files, an uncaptured run with the redirect must
+  // leave stdout empty.
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string err_path = dir.path() + "/err";
+    const std::string out_path = dir.path() + "/out";
+    std::freopen(out_path.c_str(), "w", stdout);
+    std::freopen(err_path.c_str(), "w", stderr);
+    util::SystemRunner inner;
+    util::ProcessOptions io;
+    io.capture = false;
+    io.stdout_to_stderr = true;
+    auto res = inner.run({script}, io);
+    ::_exit(res && res->status.ok() ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::ifstream out(dir.path() + "/out");
+  std::ifstream err(dir.path() + "/err");
+  std::string o_text((std::istreambuf_iterator<char>(out)), {});
+  std::string e_text((std::istreambuf_iterator<char>(err)), {});
+  EXPECT_EQ(o_text, "");
+  EXPECT_EQ(e_text, "progress\n");
+}
+
+}  // namespace
+}  // namespace furnace

@@ -9,6 +9,10 @@
 namespace furnace::cli {
 
 void register_doctor(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_setup(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_config(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_resolve(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_init(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_build(CLI::App& app, core::Context& ctx, int& exit_code);
 
 }  // namespace furnace::cli

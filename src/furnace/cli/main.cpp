@@ -7,11 +7,13 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <unistd.h>
 
 #include <iostream>
 #include <string>
+#include <vector>
 
 extern char** environ;  // NOLINT(readability-redundant-declaration)
 
@@ -53,7 +55,11 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   cli::register_doctor(app, ctx, exit_code);
+  cli::register_setup(app, ctx, exit_code);
+  cli::register_config(app, ctx, exit_code);
   cli::register_resolve(app, ctx, exit_code);
+  cli::register_init(app, ctx, exit_code);
+  cli::register_build(app, ctx, exit_code);
 
   try {
     app.parse(argc, argv);
@@ -64,7 +70,20 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "furnace: error: " << e.what() << "\n  hint: run 'furnace --help'\n";
+    // "furnace bogus": CLI11 only says a subcommand is required; name the word instead.
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+      std::vector<std::string> names;
+      for (const auto* sub : app.get_subcommands({})) {
+        names.push_back(sub->get_name());
+      }
+      std::cerr << fmt::format("furnace: error: unknown command '{}'\n  hint: commands are {}; "
+                               "run 'furnace --help'\n",
+                               argv[1], fmt::join(names, ", "));
+      return 2;
+    }
+    std::cerr << "furnace: error: " << e.what() << "\n  hint: run 'furnace " <<
+        (app.get_subcommands().empty() ? std::string() : app.get_subcommands().front()->get_name() + " ")
+              << "--help'\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "furnace: internal error: " << e.what() << '\n';

@@ -121,6 +121,8 @@ Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::strin
     if (options.capture) {
       ::dup2(out_pipe.write_end(), STDOUT_FILENO);
       ::dup2(err_pipe.write_end(), STDERR_FILENO);
+    } else if (options.stdout_to_stderr) {
+      ::dup2(STDERR_FILENO, STDOUT_FILENO);
     }
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0 && options.capture) {

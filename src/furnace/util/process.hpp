@@ -35,6 +35,9 @@ struct ProcessOptions {
   std::chrono::milliseconds timeout{0}; // 0: no limit; otherwise SIGKILL when it runs over
   std::optional<std::map<std::string, std::string>> env; // replaces the environment when set
   bool capture = true; // false: the child inherits stdout and stderr
+  // With capture off: the child's stdout goes to our stderr, keeping our stdout for results
+  // (a legacy `docker build` prints its progress on stdout).
+  bool stdout_to_stderr = false;
 };
 
 class ProcessRunner {

@@ -1,0 +1,30 @@
+#pragma once
+// The Debian/Ubuntu packages that well-known pip packages need at run or build time
+// (opencv-python -> libgl1 libglib2.0-0 ...), from data/apt_for_pip.csv, compiled in.
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace furnace::build {
+
+struct AptNeed {
+  std::vector<std::string> apt;  // "libgl1", "libglib2.0-0"
+  std::string source;            // where the need is documented
+};
+
+// pip name (PEP 503 normalised) -> what it needs.
+using AptForPip = std::map<std::string, AptNeed>;
+
+// Parses the CSV ("pip,apt,source"; '#' lines are comments). Malformed rows are a bug in data/
+// and abort (FURNACE_ASSERT): the table is compiled in and tested.
+AptForPip parse_apt_for_pip(std::string_view csv);
+
+// The built-in table (parsed once).
+const AptForPip& builtin_apt_for_pip();
+
+// The CSV text, generated from data/apt_for_pip.csv at build time.
+std::string_view embedded_apt_for_pip_csv();
+
+}  // namespace furnace::build

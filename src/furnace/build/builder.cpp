@@ -1,0 +1,82 @@
+#include "builder.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace furnace::build {
+
+core::Result<Builder> probe_builder(util::ProcessRunner& runner, const core::Env& env) {
+  Builder b;
+  const auto docker = env.find("FURNACE_DOCKER");
+  b.docker = docker != env.end() && !docker->second.empty() ? docker->second : "docker";
+  if (const auto forced = env.find("FURNACE_BUILDER"); forced != env.end() && !forced->second.empty()) {
+    const std::string& f = forced->second;
+    if (f != "buildx" && f != "buildkit" && f != "legacy") {
+      return core::fail(core::ErrorKind::usage, fmt::format("FURNACE_BUILDER cannot be '{}'", f),
+                        "use buildx, buildkit or legacy, or unset it to probe");
+    }
+    b.kind = f == "buildx" ? BuilderKind::buildx : f == "buildkit" ? BuilderKind::buildkit_env : BuilderKind::legacy;
+    b.why = "FURNACE_BUILDER=" + f;
+    return b;
+  }
+  util::ProcessOptions opts;
+  opts.timeout = std::chrono::milliseconds(15000);
+  opts.env = env;
+  auto buildx = runner.run({b.docker, "buildx", "version"}, opts);
+  if (!buildx) {
+    return core::fail(core::ErrorKind::not_found,
+                      fmt::format("cannot run the docker CLI '{}': {}", b.docker, buildx.error().message),
+                      "install the docker CLI (furnace doctor), or set FURNACE_DOCKER to its path");
+  }
+  if (buildx->status.ok()) {
+    b.kind = BuilderKind::buildx;
+    b.why = "the buildx plugin answered";
+    return b;
+  }
+  auto version = runner.run({b.docker, "version", "--format", "{{.Client.Version}}"}, opts);
+  if (version) {
+    b.client_version = std::string(version->out.substr(0, version->out.find_first_of("\r\n")));
+  }
+  int major = 0;
+  for (const char c : b.client_version) {
+    if (c < '0' || c > '9') {
+      break;
+    }
+    major = major * 10 + (c - '0');
+  }
+  if (major > 0 && major < 23) {
+    b.kind = BuilderKind::buildkit_env;
+    b.why = fmt::format("client {} (< 23) uses the engine's BuildKit with DOCKER_BUILDKIT=1", b.client_version);
+  } else {
+    b.kind = BuilderKind::legacy;
+    b.why = fmt::format("no buildx plugin{}: the legacy builder",
+                        b.client_version.empty() ? "" : " and client " + b.client_version + " (>= 23)");
+  }
+  return b;
+}
+
+BuildCommand build_command(const Builder& builder, const std::string& tag,
+                           const std::string& context_dir,
+                           const std::map<std::string, std::string>& labels) {
+  BuildCommand c;
+  c.argv = {builder.docker};
+  if (builder.kind == BuilderKind::buildx) {
+    c.argv.insert(c.argv.end(), {"buildx", "build", "--load"});
+  } else {
+    c.argv.emplace_back("build");
+    c.env["DOCKER_BUILDKIT"] = builder.kind == BuilderKind::buildkit_env ? "1" : "0";
+  }
+  c.argv.insert(c.argv.end(), {"-t", tag});
+  for (const auto& [k, v] : labels) {
+    c.argv.insert(c.argv.end(), {"--label", k + "=" + v});
+  }
+  c.argv.insert(c.argv.end(), {"-f", context_dir + "/Dockerfile", context_dir});
+  for (const auto& [k, v] : c.env) {
+    c.display += util::shell_quote(k + "=" + v) + " ";
+  }
+  c.display += util::shell_join(c.argv);
+  return c;
+}
+
+}  // namespace furnace::build

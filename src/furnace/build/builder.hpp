@@ -1,0 +1,41 @@
+#pragma once
+// Which builder the engine's CLI offers, probed rather than assumed: `docker buildx build --load`
+// when the buildx plugin answers; `DOCKER_BUILDKIT=1 docker build` with a client older than 23
+// (the engine's embedded BuildKit); the legacy builder otherwise (no `--mount` lines).
+
+#include <furnace/build/dockerfile.hpp>
+#include <furnace/core/context.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace furnace::build {
+
+enum class BuilderKind { buildx, buildkit_env, legacy };
+
+struct Builder {
+  BuilderKind kind = BuilderKind::legacy;
+  std::string docker;          // the CLI: "docker" or $FURNACE_DOCKER
+  std::string client_version;  // "20.10.24+dfsg1", "" when not asked
+  std::string why;             // "docker buildx version answered", ...
+
+  Mode mode() const { return kind == BuilderKind::legacy ? Mode::legacy : Mode::buildkit; }
+};
+
+// Probes `docker buildx version`, then `docker version` (client). $FURNACE_BUILDER (buildx,
+// buildkit, legacy) skips the probe; $FURNACE_DOCKER names the CLI. Errors: the CLI cannot run.
+core::Result<Builder> probe_builder(util::ProcessRunner& runner, const core::Env& env);
+
+struct BuildCommand {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;  // added to the environment
+  std::string display;                     // "DOCKER_BUILDKIT=1 docker build …", for --dry-run
+};
+
+// The command that builds `context_dir` (which holds the Dockerfile) into `tag` with `labels`.
+BuildCommand build_command(const Builder& builder, const std::string& tag,
+                           const std::string& context_dir,
+                           const std::map<std::string, std::string>& labels);
+
+}  // namespace furnace::build

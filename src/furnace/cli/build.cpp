@@ -1,0 +1,34 @@
+// furnace build: the project's image, built only when its content hash is new.
+
+#include "commands.hpp"
+
+#include <furnace/build/command.hpp>
+#include <furnace/engine/docker_api.hpp>
+#include <furnace/engine/endpoint.hpp>
+#include <furnace/gpu/probe_factory.hpp>
+
+#include <memory>
+
+namespace furnace::cli {
+
+void register_build(CLI::App& app, core::Context& ctx, int& exit_code) {
+  auto opts = std::make_shared<build::BuildOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "build", "Build the project's image (furnace/NAME:HASH) unless it is already there");
+  cmd->add_option("path", opts->path, "The project directory")->capture_default_str();
+  cmd->add_flag("--force", opts->force, "Build even when the image for this content exists");
+  cmd->add_flag("--dry-run", opts->dry_run, "Print the build command instead of running it");
+  cmd->callback([&ctx, &exit_code, opts] {
+    auto endpoint = engine::resolve_endpoint(ctx.env);
+    if (!endpoint) {
+      ctx.ui.error(endpoint.error());
+      exit_code = endpoint.error().exit_code;
+      return;
+    }
+    engine::DockerApi api(*endpoint);
+    const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);
+    exit_code = build::run_build(ctx, *opts, api, *probe);
+  });
+}
+
+}  // namespace furnace::cli

@@ -1,0 +1,35 @@
+#pragma once
+// A project as `furnace build` and `furnace init` see it: furnace.yaml (when there is one), the
+// Spec read from its files, and the resolver's Plan for this host with furnace.yaml's pins.
+
+#include <furnace/core/context.hpp>
+#include <furnace/gpu/gpu_probe.hpp>
+#include <furnace/project/furnace_yaml.hpp>
+#include <furnace/resolve/resolver.hpp>
+#include <furnace/spec/spec.hpp>
+
+#include <optional>
+#include <string>
+
+namespace furnace::project {
+
+struct Project {
+  std::string root;                  // absolute, normalised
+  std::optional<FurnaceYaml> yaml;   // nullopt: no furnace.yaml
+  std::string yaml_text;             // "" when none
+  std::string name;                  // furnace.yaml's name, else from the directory
+  spec::Spec spec;
+  resolve::Plan plan;
+  bool cuda_extensions = false;      // CUDAExtension / build_ext found
+  std::string cuda_extensions_where; // "setup.py:12"
+};
+
+enum class ReadYaml { no, yes };
+
+// Reads and resolves the project at `path` (`read_yaml` no: as if it had no furnace.yaml).
+// Errors: not a directory, an invalid furnace.yaml, an invalid override. Problems in the
+// project's own files are diagnostics in `spec`.
+core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe,
+                                   ReadYaml read_yaml = ReadYaml::yes);
+
+}  // namespace furnace::project

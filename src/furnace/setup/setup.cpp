@@ -1,0 +1,819 @@
+#include "setup.hpp"
+
+#include <furnace/engine/docker_api.hpp>
+#include <furnace/engine/endpoint.hpp>
+#include <furnace/engine/registry_probe.hpp>
+#include <furnace/host/engine_flags.hpp>
+#include <furnace/host/system_file.hpp>
+#include <furnace/setup/engine_control.hpp>
+#include <furnace/setup/host_steps.hpp>
+#include <furnace/setup/registry_check.hpp>
+#include <furnace/util/atomic_file.hpp>
+#include <furnace/util/strings.hpp>
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+namespace furnace::setup {
+namespace {
+
+namespace fs = std::filesystem;
+using core::ErrorKind;
+using host::Json;
+
+constexpr const char* k_daemon_json = "/etc/docker/daemon.json";
+
+// How to get rid of a flag, by where it comes from.
+std::string flag_fix(const host::FlagSetting& s) {
+  if (s.origin.starts_with("the running dockerd")) {
+    return fmt::format("drop '{}' from the command that starts dockerd and restart it, or leave "
+                       "\"{}\" to the flag; furnace changed nothing",
+                       s.flag,
+                       s.key);
+  }
+  return fmt::format("drop '{}' from {} and restart the engine, or leave \"{}\" to the flag; "
+                     "furnace changed nothing",
+                     s.flag,
+                     s.origin,
+                     s.key);
+}
+
+int report(core::Ui& ui, const core::Error& e) {
+  ui.error(e);
+  return e.exit_code;
+}
+
+int major_of(const std::string& version) {
+  return std::atoi(version.c_str());
+}
+
+std::string path_var(const core::Context& ctx) {
+  return ctx.getenv("PATH").value_or("/usr/local/bin:/usr/bin:/bin") +
+         ":/usr/local/sbin:/usr/sbin:/sbin";
+}
+
+std::string canonical_or_self(const std::string& p) {
+  std::error_code ec;
+  auto c = fs::weakly_canonical(p, ec);
+  return ec ? p : c.string();
+}
+
+// What furnace knows about the engine that reads the daemon.json being edited.
+struct EngineState {
+  std::optional<engine::Endpoint> endpoint;
+  std::unique_ptr<engine::DockerApi> api;
+  std::optional<engine::VersionInfo> version;
+  std::optional<engine::EngineInfo> info;
+  EngineControl control;
+  std::vector<host::FlagSource> flag_sources;
+  int major = 0;            // engine major version; 0 unknown
+  std::string version_text; // "20.10.24+dfsg1"
+};
+
+void probe_engine(core::Context& ctx, EngineState& s) {
+  auto ep = engine::resolve_endpoint(ctx.env);
+  if (!ep) {
+    return;
+  }
+  s.endpoint = *ep;
+  engine::DockerApi::Timeouts t;
+  t.connect = std::chrono::milliseconds(2000);
+  t.call = std::chrono::milliseconds(10000);
+  s.api = std::make_unique<engine::DockerApi>(*ep, t);
+  if (!s.api->ping()) {
+    return;
+  }
+  if (auto v = s.api->version()) {
+    s.version = *v;
+    s.major = major_of(v->version);
+    s.version_text = v->version;
+  }
+  if (auto i = s.api->info()) {
+    s.info = *i;
+  }
+}
+
+// "20.10.24+dfsg1" from `dockerd --version`; "" when it cannot say.
+std::string dockerd_version_from_binary(core::Context& ctx) {
+  util::ProcessOptions opts;
+  opts.timeout = std::chrono::milliseconds(5000);
+  opts.env = ctx.env;
+  (*opts.env)["PATH"] = path_var(ctx);
+  util::SystemRunner runner; // read-only query, also under --dry-run
+  auto r = runner.run({"dockerd", "--version"}, opts);
+  if (!r || !r->status.ok()) {
+    return "";
+  }
+  // "Docker version 20.10.24+dfsg1, build 5d6db84"
+  const auto v = r->out.find("version ");
+  if (v == std::string::npos) {
+    return "";
+  }
+  const std::string rest = r->out.substr(v + 8);
+  return rest.substr(0, rest.find_first_of(", \n"));
+}
+
+// Finds who controls the engine reading `config_paths`, and the flags it runs with.
+void find_controller(const host::Paths& paths,
+                     const std::vector<std::string>& config_paths,
+                     EngineState& s) {
+  const bool system_root = paths.root() == "/";
+  util::SystemRunner query; // read-only queries run even under --dry-run
+  util::ProcessOptions qopts;
+  qopts.timeout = std::chrono::milliseconds(5000);
+  if (system_root && systemd_is_init(paths)) {
+    auto show = query.run(
+        {"systemctl", "show", "-p", "ExecStart", "-p", "MainPID", "-p", "ActiveState", "docker"},
+        qopts);
+    if (show && show->status.ok()) {
+      auto argv = host::parse_exec_start(show->out);
+      if (!argv.empty()) {
+        s.flag_sources.push_back({"systemd ExecStart of docker.service", argv});
+      }
+      if (show->out.find("ActiveState=active") != std::string::npos) {
+        s.control.manager = EngineControl::Manager::systemd;
+        const auto m = show->out.find("MainPID=");
+        s.control.pid = m == std::string::npos ? 0 : std::atoi(show->out.c_str() + m + 8);
+      }
+    }
+  }
+  if (auto opts = util::read_file(paths.host("/etc/default/docker"))) {
+    auto words = host::parse_docker_opts(*opts);
+    if (!words.empty()) {
+      s.flag_sources.push_back({paths.host("/etc/default/docker") + " DOCKER_OPTS", words});
+    }
+  }
+  std::vector<std::string> wanted;
+  for (const auto& p : config_paths) {
+    wanted.push_back(canonical_or_self(p));
+  }
+  for (auto& proc : host::list_dockerd()) {
+    const std::string cfg = canonical_or_self(host::config_file_of(proc.argv));
+    if (std::find(wanted.begin(), wanted.end(), cfg) == wanted.end()) {
+      continue;
+    }
+    std::vector<std::string> args(proc.argv.begin() + (proc.argv.empty() ? 0 : 1), proc.argv.end());
+    s.flag_sources.push_back({fmt::format("the running dockerd (pid {})", proc.pid), args});
+    if (s.control.manager == EngineControl::Manager::none) {
+      s.control.manager = EngineControl::Manager::process;
+      s.control.pid = proc.pid;
+      s.control.argv = proc.argv;
+      std::error_code ec;
+      s.control.exe = fs::read_symlink("/proc/" + std::to_string(proc.pid) + "/exe", ec).string();
+      if (ec || s.control.exe.empty()) {
+        s.control.exe = "/usr/sbin/dockerd";
+      }
+      const std::string log_dir = paths.host("/var/log");
+      fs::create_directories(log_dir, ec);
+      s.control.log_path = log_dir + "/furnace-dockerd.log";
+    }
+    break;
+  }
+  s.control.endpoint_uri =
+      s.endpoint ? s.endpoint->uri : std::string("unix://") + engine::k_default_socket;
+}
+
+struct RunningContainer {
+  std::string id;
+  std::string name;
+  std::string image;
+  std::string owner;
+};
+
+std::vector<RunningContainer> running_containers(engine::DockerApi& api) {
+  std::vector<RunningContainer> out;
+  auto r = api.request("GET", "/containers/json");
+  if (!r || r->status != 200) {
+    return out;
+  }
+  try {
+    for (const auto& c : nlohmann::json::parse(r->body)) {
+      RunningContainer rc;
+      rc.id = c.value("Id", std::string()).substr(0, 12);
+      if (c.contains("Names") && !c["Names"].empty()) {
+        rc.name = c["Names"][0].get<std::string>();
+      }
+      rc.image = c.value("Image", std::string());
+      rc.owner = "unknown owner";
+      if (c.contains("Labels") && c["Labels"].is_object() && c["Labels"].contains("furnace.user")) {
+        rc.owner = c["Labels"]["furnace.user"].get<std::string>();
+      }
+      out.push_back(std::move(rc));
+    }
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+  return out;
+}
+
+std::string strip_slash(std::string s) {
+  while (!s.empty() && s.back() == '/') {
+    s.pop_back();
+  }
+  return s;
+}
+
+// Whether the engine's /info shows what `doc` asks for (the reload took).
+bool engine_shows(const engine::EngineInfo& info, const Json& doc) {
+  if (doc.contains("registry-mirrors") && doc["registry-mirrors"].is_array()) {
+    for (const auto& m : doc["registry-mirrors"]) {
+      if (!m.is_string()) {
+        continue;
+      }
+      const bool found = std::any_of(
+          info.registry_mirrors.begin(), info.registry_mirrors.end(), [&](const std::string& x) {
+            return strip_slash(x) == strip_slash(m.get<std::string>());
+          });
+      if (!found) {
+        return false;
+      }
+    }
+  }
+  if (doc.contains("runtimes") && doc["runtimes"].is_object()) {
+    for (const auto& [name, v] : doc["runtimes"].items()) {
+      (void)v;
+      if (std::find(info.runtimes.begin(), info.runtimes.end(), name) == info.runtimes.end()) {
+        return false;
+      }
+    }
+  }
+  if (doc.contains("default-runtime") && doc["default-runtime"].is_string() &&
+      doc["default-runtime"].get<std::string>() != info.default_runtime) {
+    return false;
+  }
+  if (doc.contains("live-restore") && doc["live-restore"].is_boolean() &&
+      doc["live-restore"].get<bool>() != info.live_restore) {
+    return false;
+  }
+  return true;
+}
+
+bool wait_reload_applied(engine::DockerApi& api, const Json& doc, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto info = api.info(); info && engine_shows(*info, doc)) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
+}
+
+core::Result<bool> confirm(core::Context& ctx, const std::string& question, const char* flag) {
+  if (::isatty(STDIN_FILENO) != 1) {
+    return core::fail(ErrorKind::usage,
+                      "furnace setup needs a confirmation and stdin is not a terminal",
+                      fmt::format("run it in a terminal, or pass {} to agree in advance", flag));
+  }
+  ctx.ui.err() << question << " [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  answer = util::to_lower(util::trim(answer));
+  return answer == "y" || answer == "yes";
+}
+
+void crash_hook(const std::string& at, std::string_view stage) {
+  if (!at.empty() && at == stage) {
+    std::raise(SIGKILL);
+  }
+}
+
+// Puts the file back as it was before furnace wrote it.
+core::Result<void> restore(const std::string& target, const host::FileState& before) {
+  if (!before.exists) {
+    if (::unlink(target.c_str()) != 0 && errno != ENOENT) {
+      return core::fail(ErrorKind::io, "cannot remove " + target);
+    }
+    return {};
+  }
+  util::AtomicWriteOptions opts;
+  opts.mode = before.mode;
+  opts.owner = before.uid;
+  opts.group = before.gid;
+  if (auto ok = util::write_file_atomic(target, before.content, opts); !ok) {
+    return core::fail(ErrorKind::io, ok.error().message);
+  }
+  return {};
+}
+
+struct DaemonEdit {
+  host::DaemonChanges changes;
+  std::string link_path; // <root>/etc/docker/daemon.json
+};
+
+int edit_daemon_json(core::Context& ctx,
+                     const SetupOptions& o,
+                     const host::Paths& paths,
+                     DaemonEdit& edit,
+                     EngineState& eng) {
+  core::Ui& ui = ctx.ui;
+  auto target = host::resolve_target(paths, edit.link_path);
+  if (!target) {
+    return report(ui, target.error());
+  }
+  if (*target != edit.link_path) {
+    ui.info(fmt::format("{} is a symbolic link: editing its target {}", edit.link_path, *target));
+  }
+  if (!o.dry_run) {
+    if (const int n = util::remove_stale_temps(*target); n > 0) {
+      ui.info(fmt::format(
+          "removed {} temporary file(s) an interrupted furnace setup left next to {}", n, *target));
+    }
+  }
+  auto before = host::read_system_file(*target);
+  if (!before) {
+    return report(ui, before.error());
+  }
+  auto cfg = host::parse_daemon_json(before->content, *target);
+  if (!cfg) {
+    return report(ui, cfg.error());
+  }
+  auto merged = host::merge_daemon_config(cfg->doc, edit.changes);
+  if (!merged) {
+    core::Error e = merged.error();
+    e.message = *target + ": " + e.message;
+    return report(ui, e);
+  }
+  for (const auto& note : merged->notes) {
+    ui.info(note);
+  }
+  if (merged->changed_keys.empty()) {
+    ui.out() << fmt::format("nothing to change: {} already has what was asked\n", *target);
+    return 0;
+  }
+  find_controller(paths, {edit.link_path, *target}, eng);
+  if (eng.major == 0) {
+    eng.version_text = dockerd_version_from_binary(ctx);
+    eng.major = major_of(eng.version_text);
+  }
+  for (const auto& m : edit.changes.mirrors) {
+    auto answer = engine::probe_registry(m, std::chrono::milliseconds(3000));
+    if (!answer || (answer->status != 200 && answer->status != 401)) {
+      ui.warn(
+          fmt::format("the mirror {} does not answer /v2/ ({}): pulls fall back to Docker Hub "
+                      "while it is down",
+                      m,
+                      answer ? fmt::format("HTTP {}", answer->status) : answer.error().message));
+    }
+  }
+  if (!edit.changes.mirrors.empty()) {
+    ui.info("registry mirrors apply to Docker Hub images only (not nvcr.io, ghcr.io, quay.io)");
+  }
+
+  const int major = eng.major > 0 ? eng.major : 20;
+  for (const auto& f : host::check_known_keys(merged->doc, major)) {
+    if (f.kind == host::KeyFinding::Kind::removed) {
+      return report(
+          ui,
+          core::make_error(ErrorKind::invalid,
+                           fmt::format("{} already has \"{}\", which Docker {} refuses ({}): the "
+                                       "engine would not start again",
+                                       *target,
+                                       f.key,
+                                       major,
+                                       f.detail),
+                           fmt::format("remove \"{}\" from the file yourself (furnace never "
+                                       "deletes your keys), then run furnace setup again; "
+                                       "furnace changed nothing",
+                                       f.key)));
+    }
+    ui.warn(fmt::format("{} has \"{}\": {} (kept as it is)", *target, f.key, f.detail));
+  }
+  const auto conflicts = host::find_conflicts(merged->doc, merged->changed_keys, eng.flag_sources);
+  for (const auto& c : conflicts) {
+    if (c.introduced) {
+      return report(
+          ui,
+          core::make_error(ErrorKind::invalid,
+                           fmt::format("\"{}\" is also set by the flag '{}' of {}: dockerd "
+                                       "refuses to start when a key is both a flag and in {}",
+                                       c.setting.key,
+                                       c.setting.flag,
+                                       c.setting.origin,
+                                       *target),
+                           flag_fix(c.setting)));
+    }
+    return report(
+        ui,
+        core::make_error(ErrorKind::invalid,
+                         fmt::format("\"{}\" is set both in {} and by the flag '{}' of {}: "
+                                     "dockerd refuses that on its next reload or start",
+                                     c.setting.key,
+                                     *target,
+                                     c.setting.flag,
+                                     c.setting.origin),
+                         fmt::format("remove \"{}\" from the file or the flag from {}, then run "
+                                     "furnace setup again; furnace changed nothing",
+                                     c.setting.key,
+                                     c.setting.origin)));
+  }
+  if (cfg->encoding != host::Encoding::utf8) {
+    ui.warn(fmt::format("{} starts with a byte order mark{}: furnace writes it back as UTF-8 "
+                        "without one",
+                        *target,
+                        major < 23 ? ", which Docker before 23.0 cannot read" : ""));
+  }
+  auto rendered = host::render_daemon_json(merged->doc);
+  if (!rendered) {
+    return report(ui, rendered.error());
+  }
+  std::string new_text = *rendered;
+
+  const bool live = std::all_of(merged->changed_keys.begin(),
+                                merged->changed_keys.end(),
+                                [](const std::string& k) { return host::key_reloads_live(k); });
+  const bool engine_running = eng.control.manager != EngineControl::Manager::none;
+
+  // The plan.
+  ui.out() << fmt::format("plan: {} {}\n", before->exists ? "edit" : "create", *target);
+  ui.out() << mask_credentials_in_text(diff_lines(before->content, new_text));
+  if (!engine_running) {
+    ui.out() << "then: nothing to apply now (no running engine reads this file); the change "
+                "applies when the engine starts\n";
+  } else if (live) {
+    ui.out() << fmt::format("then: reload the engine ({}); running containers are not touched\n",
+                            eng.control.describe_reload());
+  } else {
+    ui.out() << fmt::format("then: restart the engine ({}): needed for {}\n",
+                            eng.control.describe_restart(),
+                            util::shell_join(merged->changed_keys));
+  }
+
+  // Validation: the engine's own where it has one, ours otherwise.
+  if (major >= 23) {
+    // A private file (mkstemp, 0600): the candidate may hold proxy credentials.
+    std::string check_path = "/tmp/furnace-validate-XXXXXX";
+    const int check_fd = ::mkstemp(check_path.data());
+    if (check_fd < 0) {
+      return report(ui, core::make_error(ErrorKind::io, "cannot create a temporary file in /tmp"));
+    }
+    ::close(check_fd);
+    util::AtomicWriteOptions private_file;
+    private_file.mode = 0600;
+    if (auto ok = util::write_file_atomic(check_path, new_text, private_file); !ok) {
+      ::unlink(check_path.c_str());
+      return report(ui, core::make_error(ErrorKind::io, ok.error().message));
+    }
+    std::vector<std::string> argv{"dockerd", "--validate", "--config-file", check_path};
+    for (const auto& src : eng.flag_sources) {
+      if (src.origin.starts_with("systemd")) {
+        argv.insert(argv.end(), src.args.begin() + (src.args.empty() ? 0 : 1), src.args.end());
+      }
+    }
+    util::SystemRunner query;
+    util::ProcessOptions qopts;
+    qopts.timeout = std::chrono::milliseconds(20000);
+    auto r = query.run(argv, qopts);
+    ::unlink(check_path.c_str());
+    if (r && !r->status.ok()) {
+      return report(ui,
+                    core::make_error(ErrorKind::invalid,
+                                     fmt::format("dockerd --validate rejects the new {}: {}",
+                                                 *target,
+                                                 engine_error_from_log(r->err + r->out)),
+                                     "furnace changed nothing"));
+    }
+    if (r) {
+      ui.info("dockerd --validate: configuration OK");
+    }
+  } else {
+    ui.info(fmt::format("Docker {} has no 'dockerd --validate' (it came in 23.0): checked with "
+                        "furnace's own validator (JSON, known keys, flag conflicts)",
+                        eng.version_text.empty() ? std::to_string(major) : eng.version_text));
+  }
+
+  if (o.dry_run) {
+    ui.out() << "dry run: nothing written, nothing reloaded\n";
+    return 0;
+  }
+
+  // A restart stops every container unless live-restore is on.
+  if (engine_running && !live && eng.api && eng.info && !eng.info->live_restore) {
+    const auto running = running_containers(*eng.api);
+    if (!running.empty()) {
+      ui.out() << fmt::format("a restart stops these {} running container(s):\n", running.size());
+      for (const auto& c : running) {
+        ui.out() << fmt::format("  {}  {}  {}  ({})\n", c.id, c.name, c.image, c.owner);
+      }
+      if (!o.force) {
+        return report(
+            ui,
+            core::make_error(ErrorKind::invalid,
+                             fmt::format("the change needs an engine restart, which would stop "
+                                         "{} running container(s)",
+                                         running.size()),
+                             "ask their owners, then run again with --force; or set "
+                             "--live-restore first (it reloads live) so later restarts keep "
+                             "containers running"));
+      }
+    }
+  }
+  if (!o.yes) {
+    auto ok = confirm(ctx, fmt::format("apply this change to {}?", *target), "--yes");
+    if (!ok) {
+      return report(ui, ok.error());
+    }
+    if (!*ok) {
+      ui.out() << "nothing changed\n";
+      return 1;
+    }
+  }
+
+  // Test hook: a key dockerd will refuse, written after validation.
+  if (auto inject = ctx.getenv("FURNACE_TEST_INJECT_KEY"); inject && !inject->empty()) {
+    merged->doc[*inject] = true;
+    new_text = host::render_daemon_json(merged->doc).value_or(new_text);
+  }
+
+  std::string backup;
+  if (before->exists) {
+    auto b = host::make_backup(*target, *before, std::chrono::system_clock::now());
+    if (!b) {
+      return report(ui, b.error());
+    }
+    backup = *b;
+  }
+  util::AtomicWriteOptions wopts;
+  wopts.mode = before->exists ? before->mode : 0644;
+  if (before->exists) {
+    wopts.owner = before->uid;
+    wopts.group = before->gid;
+  } else {
+    std::error_code ec;
+    fs::create_directories(fs::path(*target).parent_path(), ec);
+  }
+  const std::string crash_at = ctx.getenv("FURNACE_TEST_CRASH_AT").value_or("");
+  wopts.hook = [&crash_at](std::string_view stage) { crash_hook(crash_at, stage); };
+  if (auto ok = util::write_file_atomic(*target, new_text, wopts); !ok) {
+    if (!backup.empty()) {
+      ::unlink(backup.c_str());
+    }
+    return report(ui,
+                  core::make_error(
+                      ErrorKind::io, ok.error().message, fmt::format("{} is unchanged", *target)));
+  }
+  host::prune_backups(*target, o.keep_backups);
+  ui.out() << fmt::format(
+      "wrote {}{}\n", *target, backup.empty() ? "" : fmt::format(" (backup: {})", backup));
+
+  if (!engine_running) {
+    return 0;
+  }
+  auto rollback = [&](const std::string& why, bool restart_after) -> int {
+    ui.info(fmt::format("the engine did not take the change: restoring {} and {} the engine",
+                        backup.empty() ? "the previous state" : backup,
+                        restart_after ? "restarting" : "reloading"));
+    if (auto ok = restore(*target, *before); !ok) {
+      return report(ui,
+                    core::make_error(ErrorKind::io,
+                                     fmt::format("rollback failed: {}", ok.error().message),
+                                     fmt::format("copy {} over {} by hand", backup, *target)));
+    }
+    std::string state = "the engine is up with the previous configuration";
+    if (restart_after) {
+      if (eng.control.manager == EngineControl::Manager::systemd) {
+        util::ProcessOptions q;
+        q.timeout = std::chrono::milliseconds(10000);
+        (void)ctx.runner.run({"systemctl", "reset-failed", "docker"}, q);
+      }
+      if (auto again = restart_engine(eng.control, ctx.runner, std::chrono::seconds(60)); !again) {
+        state = "the engine did not come back even with the previous configuration: " +
+                again.error().message;
+      }
+    } else {
+      (void)reload_engine(eng.control, ctx.runner);
+    }
+    return report(ui,
+                  core::make_error(ErrorKind::remote,
+                                   fmt::format("the engine refused the new configuration: {}", why),
+                                   fmt::format("{} was restored; {}", *target, state)));
+  };
+
+  if (live) {
+    if (auto ok = reload_engine(eng.control, ctx.runner); !ok) {
+      return rollback(ok.error().message, false);
+    }
+    if (eng.api && !wait_reload_applied(*eng.api, merged->doc, std::chrono::seconds(10))) {
+      std::string why = engine_error_from_log(engine_log_tail(eng.control, ctx.runner));
+      if (why.find("reconfigur") == std::string::npos &&
+          why.find("configuration") == std::string::npos) {
+        why = "after the reload its /info does not show the change (see its log for 'Error "
+              "reconfiguring the daemon')";
+      }
+      return rollback(why, false);
+    }
+    ui.out() << fmt::format("reloaded the engine ({}); containers kept running\n",
+                            eng.control.describe_reload());
+    return 0;
+  }
+  if (auto ok = restart_engine(eng.control, ctx.runner, std::chrono::seconds(60)); !ok) {
+    return rollback(ok.error().message, true);
+  }
+  ui.out() << fmt::format("restarted the engine ({}); it answers\n",
+                          eng.control.describe_restart());
+  return 0;
+}
+
+} // namespace
+
+std::string diff_lines(const std::string& before, const std::string& after) {
+  const auto a = util::split(before, '\n');
+  const auto b = util::split(after, '\n');
+  const std::size_t n = a.size();
+  const std::size_t m = b.size();
+  std::vector<std::vector<std::size_t>> lcs(n + 1, std::vector<std::size_t>(m + 1, 0));
+  for (std::size_t i = n; i-- > 0;) {
+    for (std::size_t j = m; j-- > 0;) {
+      lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+    }
+  }
+  std::string out;
+  std::size_t i = 0;
+  std::size_t j = 0;
+  auto line = [&](char mark, const std::string& text) {
+    if (!text.empty() || mark != ' ') {
+      out += mark;
+      out += ' ';
+      out += text;
+      out += '\n';
+    }
+  };
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] == b[j]) {
+      line(' ', a[i]);
+      ++i;
+      ++j;
+    } else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+      line('-', a[i]);
+      ++i;
+    } else {
+      line('+', b[j]);
+      ++j;
+    }
+  }
+  return out;
+}
+
+int run_setup(core::Context& ctx, const SetupOptions& o) {
+  core::Ui& ui = ctx.ui;
+  const host::Paths paths(o.root.empty() ? ctx.host_root : o.root);
+  const bool system_root = paths.root() == "/";
+  const DryRun dry = o.dry_run ? DryRun::yes : DryRun::no;
+
+  DaemonEdit edit;
+  edit.link_path = paths.host(k_daemon_json);
+  // A rootless engine reads the user's own daemon.json; /etc/docker is not its file.
+  bool rootless = false;
+  std::string lock_dir = paths.host("/run/furnace");
+  if (auto ep = engine::resolve_endpoint(ctx.env);
+      ep && ep->kind == engine::Endpoint::Kind::unix_socket &&
+      ep->socket_path.starts_with("/run/user/")) {
+    rootless = true;
+    const std::string config_home = ctx.getenv("XDG_CONFIG_HOME").value_or(ctx.home() + "/.config");
+    edit.link_path = config_home + "/docker/daemon.json";
+    lock_dir = config_home + "/furnace";
+    ui.info(fmt::format("the engine at {} is a rootless Docker: editing its own {} (not {})",
+                        ep->uri,
+                        edit.link_path,
+                        k_daemon_json));
+  }
+  for (const auto& m : o.mirrors) {
+    auto v = validate_mirror(m);
+    if (!v) {
+      return report(ui, v.error());
+    }
+    edit.changes.mirrors.push_back(*v);
+  }
+  for (const auto& r : o.insecure_registries) {
+    auto v =
+        validate_insecure_registry(r, o.allow_insecure ? AllowInsecure::yes : AllowInsecure::no);
+    if (!v) {
+      return report(ui, v.error());
+    }
+    edit.changes.insecure_registries.push_back(*v);
+  }
+  if (o.nvidia_default && !o.nvidia_runtime) {
+    return report(ui,
+                  core::make_error(ErrorKind::usage,
+                                   "--default needs --nvidia-runtime",
+                                   "furnace setup --nvidia-runtime --default"));
+  }
+  if (o.live_restore) {
+    edit.changes.live_restore = true;
+  }
+  if (o.log_rotation) {
+    edit.changes.log_rotation = host::LogRotation{};
+  }
+  edit.changes.nvidia_runtime = o.nvidia_runtime;
+  edit.changes.nvidia_default = o.nvidia_default;
+
+  if (!o.dry_run && system_root && !rootless && ::geteuid() != 0) {
+    return report(ui,
+                  core::make_error(ErrorKind::permission,
+                                   "furnace setup changes system files and needs root",
+                                   "run it with sudo: sudo furnace setup …; or see the plan "
+                                   "first with --dry-run"));
+  }
+
+  std::optional<host::FileLock> lock;
+  if (!o.dry_run) {
+    std::error_code ec;
+    fs::create_directories(lock_dir, ec);
+    auto l = host::FileLock::acquire(
+        lock_dir + "/setup.lock",
+        [&ui](const std::string& holder) {
+          ui.info(fmt::format("waiting for another furnace setup (pid {}) to finish", holder));
+        },
+        std::chrono::seconds(300));
+    if (!l) {
+      return report(ui, l.error());
+    }
+    lock.emplace(std::move(*l));
+  }
+
+  EngineState eng;
+  probe_engine(ctx, eng);
+  const bool nothing_asked = edit.changes.empty() && o.add_users.empty();
+
+  // No engine at all: install (Debian/Ubuntu docker.io) and start it, on the real host.
+  if (!eng.info && system_root && !rootless && eng.endpoint && eng.endpoint->source == "default") {
+    auto ok = install_and_start_engine(ctx, paths, eng.endpoint->uri, dry);
+    if (!ok) {
+      return report(ui, ok.error());
+    }
+    if (!o.dry_run) {
+      probe_engine(ctx, eng);
+    }
+  } else if (!eng.info) {
+    ui.info(fmt::format("no engine answers at {}: daemon.json changes apply when it starts",
+                        eng.endpoint ? eng.endpoint->uri : std::string("(unresolved)")));
+  }
+
+  // The NVIDIA runtime must exist before the engine is told to use it.
+  const auto toolkit = detect_toolkit(path_var(ctx));
+  if (nothing_asked && toolkit.runtime) {
+    edit.changes.nvidia_runtime = true; // what doctor reports: toolkit present, not registered
+  }
+  if (edit.changes.nvidia_runtime && !toolkit.runtime) {
+    return report(
+        ui,
+        core::make_error(ErrorKind::not_found,
+                         "nvidia-container-runtime is not installed: the nvidia runtime cannot be "
+                         "registered",
+                         "install the NVIDIA Container Toolkit:\n" +
+                             toolkit_install_steps(distro_id(paths)) +
+                             "\nthen run furnace setup --nvidia-runtime again; furnace changed "
+                             "nothing"));
+  }
+  if (edit.changes.nvidia_runtime && toolkit.ctk) {
+    if (auto p = runtime_path_from_ctk(ctx.runner, *toolkit.ctk, edit.link_path)) {
+      edit.changes.nvidia_runtime_path = *p;
+    }
+  }
+
+  int rc = 0;
+  if (!edit.changes.empty()) {
+    rc = edit_daemon_json(ctx, o, paths, edit, eng);
+    if (rc != 0) {
+      return rc;
+    }
+  }
+  std::vector<std::string> users = o.add_users;
+  if (nothing_asked && system_root) {
+    // What doctor reports for the user who ran sudo: no access to the engine without the group.
+    if (auto who = ctx.getenv("SUDO_USER"); who && !who->empty() && *who != "root") {
+      users.push_back(*who);
+    }
+  }
+  for (const auto& user : users) {
+    if (!o.dry_run && !o.yes) {
+      ui.warn("the docker group is root-equivalent: its members can mount / into a container");
+      auto ok = confirm(ctx, fmt::format("add {} to the docker group?", user), "--yes");
+      if (!ok) {
+        return report(ui, ok.error());
+      }
+      if (!*ok) {
+        ui.out() << fmt::format("{} not added\n", user);
+        continue;
+      }
+    }
+    auto added = add_user_to_docker_group(ctx, user, dry);
+    if (!added) {
+      return report(ui, added.error());
+    }
+  }
+  if (nothing_asked && edit.changes.empty() && users.empty()) {
+    ui.out() << "nothing to change: run 'furnace doctor' to see the state of this host\n";
+  }
+  return rc;
+}
+
+} // namespace furnace::setup

@@ -1,0 +1,116 @@
+// furnace.yaml parsing: every key, and the exact error text for typos, wrong types and values.
+
+#include <furnace/project/furnace_yaml.hpp>
+
+#include <gtest/gtest.h>
+
+namespace furnace::project {
+namespace {
+
+std::string error_of(const std::string& text) {
+  auto r = parse_furnace_yaml(text, "furnace.yaml");
+  EXPECT_FALSE(r.has_value());
+  return r ? std::string("(parsed)") : r.error().message + " | " + r.error().hint;
+}
+
+TEST(FurnaceYaml, parses_every_key) {
+  auto r = parse_furnace_yaml(R"(name: mnist
+framework: pytorch
+version: "1.13.1"
+python: "3.10"
+cuda: "11.6"
+variant: devel
+base: pytorch/pytorch:1.13.1-cuda11.6-cudnn8-devel
+apt: [ffmpeg, libsndfile1]
+pip: ["einops>=0.6", timm]
+requirements: requirements.txt
+conda: environment.yml
+mirrors: {apt: tuna, pip: "https://pypi.example.org/simple", conda: ustc}
+env: {OMP_NUM_THREADS: 8}
+ports: ["6006", "8080:80"]
+shm: 8g
+gpus: [0, 1]
+datasets: [imagenet]
+workdir: /work
+command: python train.py
+jupyter: yes
+)",
+                              "furnace.yaml");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->name, "mnist");
+  EXPECT_EQ(r->version, "1.13.1");
+  EXPECT_EQ(r->python, "3.10");
+  EXPECT_EQ(r->variant, Variant::devel);
+  EXPECT_EQ(r->apt, (std::vector<std::string>{"ffmpeg", "libsndfile1"}));
+  EXPECT_EQ(r->requirements, (std::vector<std::string>{"requirements.txt"}));
+  EXPECT_EQ(r->mirrors.apt, "tuna");
+  EXPECT_EQ(r->mirrors.pip, "https://pypi.example.org/simple");
+  EXPECT_EQ(r->env.at("OMP_NUM_THREADS"), "8");
+  EXPECT_EQ(r->gpus, "0,1");
+  EXPECT_EQ(r->command, (std::vector<std::string>{"python train.py"}));
+  EXPECT_TRUE(r->jupyter);
+}
+
+TEST(FurnaceYaml, empty_file_is_all_defaults) {
+  auto r = parse_furnace_yaml("", "furnace.yaml");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->requirements.has_value());
+  EXPECT_TRUE(r->name.empty());
+}
+
+TEST(FurnaceYaml, unknown_key_names_position_and_nearest_key) {
+  EXPECT_EQ(error_of("name: x\npyhton: \"3.8\"\n"),
+            "furnace.yaml:2:1: unknown key 'pyhton' (did you mean 'python'?) | valid keys: name, "
+            "framework, version, python, cuda, variant, base, apt, pip, requirements, conda, "
+            "mirrors, env, ports, shm, gpus, datasets, workdir, command, jupyter");
+  EXPECT_EQ(error_of("zzzzzz: 1\n").substr(0, 41), "furnace.yaml:1:1: unknown key 'zzzzzz' | ");
+}
+
+TEST(FurnaceYaml, wrong_type_names_the_node) {
+  EXPECT_EQ(error_of("apt:\n  ffmpeg: 1\n"),
+            "furnace.yaml:2:3: 'apt' must be a list of strings, not a mapping | ");
+  EXPECT_EQ(error_of("name: [a]\n"), "furnace.yaml:1:7: 'name' must be a string, not a list | ");
+  EXPECT_EQ(error_of("jupyter: maybe\n"), "furnace.yaml:1:10: 'jupyter' must be true or false | ");
+}
+
+TEST(FurnaceYaml, bad_values) {
+  EXPECT_EQ(error_of("variant: devl\n"),
+            "furnace.yaml:1:10: 'variant' cannot be 'devl' (did you mean 'devel'?) | use one of: "
+            "runtime, devel");
+  EXPECT_EQ(error_of("mirrors:\n  pip: tsinghua\n"),
+            "furnace.yaml:2:8: 'mirrors.pip' cannot be 'tsinghua' | use a preset (aliyun, tuna, "
+            "ustc, huawei, tencent) or an http(s) URL without credentials");
+  EXPECT_EQ(error_of("mirrors:\n  apt: \"https://user:pw@mirror.example\"\n").substr(0, 63),
+            "furnace.yaml:2:8: 'mirrors.apt' cannot be 'https://user:pw@mirr");
+  EXPECT_EQ(error_of("mirrors: {pyp: tuna}\n"),
+            "furnace.yaml:1:11: unknown key 'mirrors.pyp' (did you mean 'pip'?) | valid keys: apt, "
+            "pip, conda");
+  EXPECT_EQ(error_of("apt: [\"libgl1; rm -rf /\"]\n"),
+            "furnace.yaml:1:7: 'libgl1; rm -rf /' is not a Debian package name | use names such as "
+            "'libgl1' or 'ffmpeg=7:5.1.4-0+deb12u1'");
+  EXPECT_EQ(error_of("requirements: [../secret.txt]\n"),
+            "furnace.yaml:1:15: 'requirements' names '../secret.txt', which is not inside the "
+            "project | give a path relative to the project directory");
+  EXPECT_EQ(error_of("python: 3\n"),
+            "furnace.yaml:1:9: 'python' cannot be '3' | give MAJOR.MINOR, e.g. '3.10' (quoted)");
+  EXPECT_EQ(error_of("name: x\nname: y\n"), "furnace.yaml:2:1: 'name' is given twice | ");
+}
+
+TEST(FurnaceYaml, syntax_error_has_position) {
+  EXPECT_EQ(error_of("name: [x\n").substr(0, 18), "furnace.yaml:2:1: ");
+}
+
+TEST(FurnaceYaml, nearest_allows_small_typos_only) {
+  EXPECT_EQ(nearest("reqirements", valid_keys()), "requirements");
+  EXPECT_EQ(nearest("mirror", valid_keys()), "mirrors");
+  EXPECT_EQ(nearest("xyz", valid_keys()), "");
+  EXPECT_EQ(nearest("python", valid_keys()), "");  // exact: not a typo
+}
+
+TEST(FurnaceYaml, image_name_from_directory) {
+  EXPECT_EQ(image_name_from("My Paper (2021)"), "my-paper-2021");
+  EXPECT_EQ(image_name_from("___"), "project");
+}
+
+}  // namespace
+}  // namespace furnace::project
