@@ -31,7 +31,7 @@ AptForPip parse_apt_for_pip(std::string_view csv) {
 }
 
 const AptForPip& builtin_apt_for_pip() {
-  static const AptForPip table = parse_apt_for_pip(embedded_apt_for_pip_csv());
+  static const AptForPip table = parse_apt_for_pip(embedded_data("apt_for_pip"));
   return table;
 }
 

@@ -24,7 +24,7 @@ AptForPip parse_apt_for_pip(std::string_view csv);
 // The built-in table (parsed once).
 const AptForPip& builtin_apt_for_pip();
 
-// The CSV text, generated from data/apt_for_pip.csv at build time.
-std::string_view embedded_apt_for_pip_csv();
+// A data file compiled in at build time ("apt_for_pip": data/apt_for_pip.csv); "" when unknown.
+std::string embedded_data(std::string_view name);
 
 }  // namespace furnace::build
