@@ -121,10 +121,12 @@ core::Result<GpuInfo> NvmlProbe::probe() {
   const Library lib(m_library);
   if (!lib.loaded()) {
     const char* why = ::dlerror();
+    std::string reason = why != nullptr ? why : "not found";
+    if (reason.find("cannot open shared object file") != std::string::npos) {
+      reason = "not found";  // dlerror repeats the name; say it once
+    }
     return core::fail(core::ErrorKind::not_found,
-                      fmt::format("no NVIDIA driver: cannot load {} ({})",
-                                  m_library,
-                                  why != nullptr ? why : "not found"),
+                      fmt::format("no NVIDIA driver: cannot load {} ({})", m_library, reason),
                       "on a GPU server, install the NVIDIA driver (Debian: 'sudo apt-get install "
                       "nvidia-driver', Ubuntu: 'sudo ubuntu-drivers install') and reboot");
   }
