@@ -1,6 +1,8 @@
 // furnace build against the real engine and the stand-in pytorch image: BuildKit (the 20.10
 // client) and the legacy builder (the 28.x client), the no-op rebuild, a 2 GiB file that stays
-// out of the context, and the image actually runs torch.
+// out of the context, and the image actually runs torch; a broken mirror gives the mirror hint
+// and a log; furnace.lock and --locked; a changed requirement rebuilds only the later layers;
+// furnace images and furnace prune on images of their own names.
 
 #include "support/test_env.hpp"
 
@@ -12,8 +14,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
 
 namespace furnace::testing {
 namespace {
@@ -22,12 +30,19 @@ namespace fs = std::filesystem;
 
 constexpr const char* k_base = "pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime";
 
-util::ProcessOutput docker(const std::vector<std::string>& args) {
+util::ProcessOutput docker(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env = {}) {
   std::vector<std::string> argv{"/usr/bin/docker"};
   argv.insert(argv.end(), args.begin(), args.end());
   util::SystemRunner runner;
   util::ProcessOptions o;
   o.timeout = std::chrono::milliseconds(300000);
+  if (!env.empty()) {
+    o.env = process_env();
+    for (const auto& [k, v] : env) {
+      (*o.env)[k] = v;
+    }
+  }
   auto r = runner.run(argv, o);
   return r ? *r : util::ProcessOutput{};
 }
@@ -50,16 +65,21 @@ protected:
     m_dir.write("project/train.py", "import torch\nprint(torch.__version__)\n");
     m_env = {{"HOME", m_dir.path() + "/home"},
              {"XDG_CONFIG_HOME", m_dir.path() + "/config"},
-             {"-XDG_CACHE_HOME", ""}};
+             {"-XDG_CACHE_HOME", ""},
+             {"-XDG_DATA_HOME", ""},
+             {"FURNACE_DOCKER", "/usr/bin/docker"}};
   }
 
   void TearDown() override {
     if (m_name.empty()) {
       return;
     }
-    const auto ids = docker({"images", "-q", "furnace/" + m_name});
+    docker({"rm", "-f", m_name + "-c"});
+    // furnace/<name>, furnace/<name>-alive, …: only this test's own images.
+    const auto ids = docker({"images", "-q", "--filter", "reference=furnace/" + m_name + "*"});
+    std::set<std::string> unique;
     for (const std::string& id : util::split(ids.out, '\n')) {
-      if (!id.empty()) {
+      if (!id.empty() && unique.insert(id).second) {
         docker({"rmi", "-f", id});
       }
     }
@@ -175,6 +195,188 @@ TEST_F(BuildCli, init_writes_once_and_parses_back) {
   const auto dry = run_furnace({"build", m_project, "--dry-run"}, m_env);
   EXPECT_EQ(dry.err.find("furnace.yaml:"), std::string::npos) << dry.err;
   m_name.clear();
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> layers_of(const std::string& image) {
+  const auto r = docker({"inspect", "-f", "{{range .RootFS.Layers}}{{println .}}{{end}}", image});
+  std::vector<std::string> out;
+  for (const std::string& l : util::split(r.out, '\n')) {
+    if (!l.empty()) {
+      out.push_back(l);
+    }
+  }
+  return out;
+}
+
+std::string pip_freeze(const std::string& image) {
+  return docker({"run", "--rm", "--network", "none", image, "python3", "-m", "pip", "freeze"}).out;
+}
+
+TEST_F(BuildCli, unreachable_apt_mirror_names_the_step_keeps_the_log_and_hints_the_mirror) {
+  // 127.0.0.1:9 (discard) refuses at once inside the build container: never another address.
+  m_dir.write("project/furnace.yaml", "name: " + m_name + "\nbase: " + k_base +
+                                          "\napt: [jq]\nmirrors: {apt: 'http://127.0.0.1:9/debian'}\n");
+  const auto r = run_furnace({"build", m_project}, m_env);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.out, "");
+  // "[2/3] RUN …", or "[stage-0 2/3] RUN …" from the 20.10 engine.
+  EXPECT_NE(r.err.find("\nfailed step: ["), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2/3] RUN --mount=type=cache,target=/var/cache/apt"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("lines:\n    "), std::string::npos) << r.err;
+  const std::string logs = m_dir.path() + "/home/.local/share/furnace/logs/";
+  const auto at = r.err.find("; the full log is " + logs + "build-" + m_name + "-");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("furnace: error: the build of furnace/" + m_name + ":"), std::string::npos);
+  EXPECT_NE(r.err.find("  hint: a package mirror cannot be reached (apt: http://127.0.0.1:9/debian, "
+                       "pip: PyPI)"),
+            std::string::npos)
+      << r.err;
+  const std::string path = r.err.substr(at + 18, r.err.find('\n', at) - at - 18);
+  const std::string log = slurp(path);
+  EXPECT_NE(log.find("127.0.0.1:9"), std::string::npos) << path;
+  EXPECT_EQ(log.rfind("# furnace build furnace/" + m_name + ":", 0), 0U);
+  if (const char* keep = std::getenv("FURNACE_KEEP_BUILD_LOG")) {  // NOLINT(concurrency-mt-unsafe)
+    fs::copy_file(path, keep, fs::copy_options::overwrite_existing);
+  }
+}
+
+TEST_F(BuildCli, lock_is_written_and_locked_build_reproduces_or_shows_the_diff) {
+  m_dir.write("project/requirements.txt", "numpy\n");
+  m_dir.write("project/furnace.yaml", "name: " + m_name + "\nbase: " + k_base +
+                                          "\napt: [jq]\nrequirements: [requirements.txt]\n");
+  const auto no_lock = run_furnace({"build", m_project, "--locked", "--dry-run"}, m_env);
+  EXPECT_EQ(no_lock.exit_code, 1);
+  EXPECT_NE(no_lock.err.find("furnace: error: cannot read " + fs::canonical(m_project).string() +
+                             "/furnace.lock"),
+            std::string::npos)
+      << no_lock.err;
+  EXPECT_NE(no_lock.err.find("  hint: run 'furnace build' (without --locked) once to write it"),
+            std::string::npos);
+
+  const auto built = run_furnace({"build", m_project}, m_env);
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  const std::string tag = trim_nl(built.out);
+  const std::string lock_path = m_project + "/furnace.lock";
+  const std::string lock = slurp(lock_path);
+  EXPECT_NE(lock.find("\nimage: " + tag + "\n"), std::string::npos) << lock;
+  EXPECT_NE(lock.find("\nbase: " + std::string(k_base) + "\nbase-id: sha256:"), std::string::npos);
+  EXPECT_NE(lock.find("\nnumpy=="), std::string::npos) << lock;
+  EXPECT_NE(lock.find("\njq="), std::string::npos) << lock;
+  EXPECT_NE(built.err.find("wrote " + fs::canonical(m_project).string() + "/furnace.lock ("),
+            std::string::npos)
+      << built.err;
+
+  const auto locked = run_furnace({"build", m_project, "--locked"}, m_env);
+  ASSERT_EQ(locked.exit_code, 0) << locked.err;
+  const std::string locked_tag = trim_nl(locked.out);
+  EXPECT_NE(locked_tag, tag);
+  EXPECT_NE(locked.err.find(locked_tag + " matches "), std::string::npos) << locked.err;
+  EXPECT_EQ(pip_freeze(locked_tag), pip_freeze(tag));
+  EXPECT_EQ(slurp(lock_path), lock);  // a locked build leaves the lock alone
+  const auto again = run_furnace({"build", m_project, "--locked"}, m_env);
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_NE(again.err.find("is up to date"), std::string::npos) << again.err;
+
+  // A lock the image cannot match: the diff, and no image left behind.
+  m_dir.write("project/furnace.lock", lock + "zz-furnace-test=1.0\n");
+  const auto differs = run_furnace({"build", m_project, "--locked"}, m_env);
+  EXPECT_EQ(differs.exit_code, 1);
+  EXPECT_NE(differs.err.find("\n  dpkg: - zz-furnace-test=1.0\n"), std::string::npos) << differs.err;
+  EXPECT_NE(differs.err.find("furnace: error: the locked build resolved differently from "),
+            std::string::npos)
+      << differs.err;
+  EXPECT_NE(differs.err.find("  hint: run 'furnace build' without --locked"), std::string::npos);
+  const auto at = differs.err.find("removed)");
+  ASSERT_NE(at, std::string::npos);
+  const std::string removed = differs.err.substr(differs.err.rfind("; ", at) + 2, at - differs.err.rfind("; ", at) - 3);
+  EXPECT_EQ(removed.rfind("furnace/" + m_name + ":", 0), 0U) << removed;
+  EXPECT_FALSE(docker({"image", "inspect", removed}).status.ok());
+}
+
+TEST_F(BuildCli, changed_requirement_rebuilds_only_the_later_layers) {
+  m_dir.write("project/requirements.txt", "numpy\n");
+  m_dir.write("project/furnace.yaml", "name: " + m_name + "\nbase: " + k_base +
+                                          "\napt: [jq]\nrequirements: [requirements.txt]\n");
+  const auto first = run_furnace({"build", m_project}, m_env);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  m_dir.write("project/requirements.txt", "numpy>=1.0\n");
+  const auto second = run_furnace({"build", m_project}, m_env);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const std::string a = trim_nl(first.out);
+  const std::string b = trim_nl(second.out);
+  ASSERT_NE(a, b);
+  // The apt step came from the cache ("#N [stage-0 2/6] RUN --mount=… apt-get …", "#N CACHED").
+  const auto apt = second.err.find("] RUN --mount=type=cache,target=/var/cache/apt");
+  ASSERT_NE(apt, std::string::npos) << second.err;
+  const auto hash_at = second.err.rfind('#', apt);
+  const std::string step_id = second.err.substr(hash_at, second.err.find(' ', hash_at) - hash_at);
+  EXPECT_NE(second.err.find("\n" + step_id + " CACHED\n"), std::string::npos) << second.err;
+  // The base's layers and the apt layer are shared; the requirements' layers are new.
+  const std::size_t base_layers = layers_of(k_base).size();
+  const auto la = layers_of(a);
+  const auto lb = layers_of(b);
+  ASSERT_GT(la.size(), base_layers + 1);
+  ASSERT_EQ(la.size(), lb.size());
+  EXPECT_TRUE(std::equal(la.begin(), la.begin() + static_cast<std::ptrdiff_t>(base_layers + 1), lb.begin()));
+  EXPECT_FALSE(std::equal(la.begin(), la.end(), lb.begin()));
+}
+
+TEST_F(BuildCli, images_and_prune_keep_the_newest_and_the_used) {
+  // Images labelled like furnace's, of this test's own names only.
+  const std::string alive = m_name + "-alive";
+  const std::string gone = m_name + "-gone";
+  const std::string gone_dir = m_dir.path() + "/gone-project";
+  const std::string alive_dir = fs::canonical(m_project).string();
+  m_dir.write("ctx/Dockerfile", "FROM debian:bookworm\nARG SEQ\nLABEL org.furnace.test-seq=$SEQ\n");
+  const std::map<std::string, std::string> legacy{{"DOCKER_BUILDKIT", "0"}};
+  auto make = [&](const std::string& ref, const std::string& project, const std::string& seq) {
+    const auto r = docker({"build", "-q", "-t", ref, "--build-arg", "SEQ=" + seq, "--label",
+                           "org.furnace.project=" + project, m_dir.path() + "/ctx"},
+                          legacy);
+    ASSERT_TRUE(r.status.ok()) << r.err;
+  };
+  make("furnace/" + gone + ":aaaaaaaaaaaa", gone_dir, "1");
+  make("furnace/" + gone + ":bbbbbbbbbbbb", gone_dir, "2");
+  make("furnace/" + alive + ":cccccccccccc", alive_dir, "3");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // created: seconds
+  make("furnace/" + alive + ":dddddddddddd", alive_dir, "4");
+  ASSERT_TRUE(docker({"create", "--name", m_name + "-c", "furnace/" + gone + ":bbbbbbbbbbbb", "true"}).status.ok());
+
+  const auto listed = run_furnace({"images", alive, gone}, m_env);
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const auto lines = util::split(trim_nl(listed.out), '\n');
+  ASSERT_EQ(lines.size(), 5U) << listed.out;
+  EXPECT_EQ(lines[0].rfind("PROJECT", 0), 0U);
+  EXPECT_NE(lines[0].find("IN USE"), std::string::npos);
+  EXPECT_EQ(lines[1].rfind(gone_dir + " (gone)", 0), 0U) << listed.out;
+  EXPECT_NE(listed.out.find("furnace/" + gone + ":bbbbbbbbbbbb"), std::string::npos);
+  EXPECT_NE(listed.out.find("1 container\n"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find(alive_dir + " "), std::string::npos);
+
+  const auto dry = run_furnace({"prune", "--dry-run", alive, gone}, m_env);
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(dry.out, "/usr/bin/docker rmi furnace/" + gone + ":aaaaaaaaaaaa\n/usr/bin/docker rmi furnace/" +
+                         alive + ":cccccccccccc\n")
+      << dry.err;
+  EXPECT_TRUE(docker({"image", "inspect", "furnace/" + gone + ":aaaaaaaaaaaa"}).status.ok());
+
+  const auto pruned = run_furnace({"prune", alive, gone}, m_env);
+  ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
+  EXPECT_NE(pruned.err.find("removed 2 images"), std::string::npos) << pruned.err;
+  EXPECT_FALSE(docker({"image", "inspect", "furnace/" + gone + ":aaaaaaaaaaaa"}).status.ok());
+  EXPECT_FALSE(docker({"image", "inspect", "furnace/" + alive + ":cccccccccccc"}).status.ok());
+  EXPECT_TRUE(docker({"image", "inspect", "furnace/" + gone + ":bbbbbbbbbbbb"}).status.ok());
+  EXPECT_TRUE(docker({"image", "inspect", "furnace/" + alive + ":dddddddddddd"}).status.ok());
+  for (const char* stand_in : {k_base, "debian:bookworm"}) {
+    EXPECT_TRUE(docker({"image", "inspect", stand_in}).status.ok()) << stand_in;
+  }
 }
 
 }  // namespace

@@ -6,10 +6,14 @@
 
 namespace furnace::build {
 
+std::string docker_cli(const core::Env& env) {
+  const auto docker = env.find("FURNACE_DOCKER");
+  return docker != env.end() && !docker->second.empty() ? docker->second : "docker";
+}
+
 core::Result<Builder> probe_builder(util::ProcessRunner& runner, const core::Env& env) {
   Builder b;
-  const auto docker = env.find("FURNACE_DOCKER");
-  b.docker = docker != env.end() && !docker->second.empty() ? docker->second : "docker";
+  b.docker = docker_cli(env);
   if (const auto forced = env.find("FURNACE_BUILDER"); forced != env.end() && !forced->second.empty()) {
     const std::string& f = forced->second;
     if (f != "buildx" && f != "buildkit" && f != "legacy") {

@@ -23,6 +23,9 @@ struct Builder {
   Mode mode() const { return kind == BuilderKind::legacy ? Mode::legacy : Mode::buildkit; }
 };
 
+// The docker CLI to run: $FURNACE_DOCKER, else "docker" (looked up in PATH).
+std::string docker_cli(const core::Env& env);
+
 // Probes `docker buildx version`, then `docker version` (client). $FURNACE_BUILDER (buildx,
 // buildkit, legacy) skips the probe; $FURNACE_DOCKER names the CLI. Errors: the CLI cannot run.
 core::Result<Builder> probe_builder(util::ProcessRunner& runner, const core::Env& env);

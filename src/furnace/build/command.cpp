@@ -1,7 +1,9 @@
 #include "command.hpp"
 
+#include <furnace/build/build_log.hpp>
 #include <furnace/build/builder.hpp>
 #include <furnace/build/dockerfile.hpp>
+#include <furnace/build/lock.hpp>
 #include <furnace/core/version.hpp>
 #include <furnace/project/load.hpp>
 #include <furnace/resolve/report.hpp>
@@ -15,7 +17,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <optional>
 
 namespace furnace::build {
 
@@ -84,6 +88,75 @@ core::Result<void> pull_base(core::Ui& ui, engine::Engine& engine, const std::st
   return {};
 }
 
+// The repo digest of `details` for `ref`'s repository ("name@sha256:…"); "" when none.
+std::string digest_for(const engine::ImageDetails& details, const std::string& ref) {
+  const std::string name = engine::parse_image_ref(ref).name;
+  for (const std::string& d : details.repo_digests) {
+    if (engine::parse_image_ref(d).name == name) {
+      return d;
+    }
+  }
+  return details.repo_digests.empty() ? std::string() : details.repo_digests.front();
+}
+
+// Lists the packages in `tag` (a container without network, removed afterwards).
+core::Result<Lock> probe_packages(core::Context& ctx, const std::string& tag) {
+  util::ProcessOptions o;
+  o.timeout = std::chrono::milliseconds(180000);
+  o.env = ctx.env;
+  auto ran = ctx.runner.run(probe_command(docker_cli(ctx.env), tag), o);
+  if (!ran) {
+    return core::fail(core::ErrorKind::not_found, ran.error().message);
+  }
+  if (!ran->status.ok()) {
+    const std::string err(util::trim(ran->err));
+    return core::fail(core::ErrorKind::remote,
+                      fmt::format("listing the packages of {} failed (exit {}){}", tag, ran->status.code,
+                                  err.empty() ? "" : ": " + err));
+  }
+  Lock lock;
+  auto read = read_probe_output(ran->out, lock);
+  if (!read) {
+    return core::fail(read.error());
+  }
+  return lock;
+}
+
+// Writes <root>/furnace.lock for `tag`. A failure is a warning: the image is fine.
+void write_lock(core::Context& ctx, const std::string& root, const std::string& tag,
+                const std::string& base_ref, const engine::ImageDetails& base) {
+  auto lock = probe_packages(ctx, tag);
+  if (!lock) {
+    ctx.ui.warn(fmt::format("cannot write {}: {}", k_lock_file, lock.error().message),
+                "'furnace build --locked' needs it; run 'furnace build' again to retry");
+    return;
+  }
+  lock->image = tag;
+  lock->base = base_ref;
+  lock->base_id = base.id;
+  lock->base_digest = digest_for(base, base_ref);
+  const std::string path = (fs::path(root) / k_lock_file).string();
+  auto w = util::write_file_atomic(path, render_lock(*lock));
+  if (!w) {
+    ctx.ui.warn(fmt::format("cannot write {}: {}", path, w.error().message));
+    return;
+  }
+  ctx.ui.info(fmt::format("wrote {} ({} pip and {} Debian packages)", path, lock->pip.size(),
+                          lock->dpkg.size()));
+}
+
+// True when <root>/furnace.lock was written for `tag` (a cheap read on the no-op path).
+bool lock_is_for(const std::string& root, const std::string& tag) {
+  auto text = util::read_file((fs::path(root) / k_lock_file).string());
+  return text && text->find("\nimage: " + tag + "\n") != std::string::npos;
+}
+
+// Cuts a long step title (the apt step carries the mirror script) to one readable line.
+std::string short_step(const std::string& step) {
+  constexpr std::size_t k_max = 120;
+  return step.size() <= k_max ? step : step.substr(0, k_max) + "…";
+}
+
 }  // namespace
 
 int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& engine,
@@ -125,6 +198,24 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
                                   "'furnace resolve' says why; set 'base' in furnace.yaml to choose one"));
     return 3;
   }
+  const std::string lock_path = (fs::path(project->root) / k_lock_file).string();
+  std::optional<Lock> lock;
+  if (options.locked) {
+    auto text = util::read_file(lock_path);
+    if (!text) {
+      return report(ctx.ui, core::make_error(core::ErrorKind::not_found,
+                                             fmt::format("cannot read {}: {}", lock_path, text.error().message),
+                                             "run 'furnace build' (without --locked) once to write it"));
+    }
+    auto parsed = parse_lock(*text, lock_path);
+    if (!parsed) {
+      return report(ctx.ui, parsed.error());
+    }
+    lock = std::move(*parsed);
+    in.lock_text = *text;
+    in.pip_lock = pip_constraints(*lock);
+    in.apt_versions = dpkg_versions(*lock);
+  }
   auto canonical = render(in, Mode::buildkit);
   if (!canonical) {
     return report(ctx.ui, canonical.error());
@@ -135,6 +226,31 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
 
   // The base image's id goes into the hash: a re-pulled base with new content gets a new tag.
   auto base = engine.inspect_image(canonical->base_image);
+  if (lock && canonical->base_image != lock->base) {
+    return report(ctx.ui, core::make_error(
+                              core::ErrorKind::invalid,
+                              fmt::format("the base image is now {}, {} has {}", canonical->base_image,
+                                          lock_path, lock->base),
+                              "run 'furnace build' without --locked to update the lock"));
+  }
+  if (lock && (!base || base->id != lock->base_id)) {
+    // The tag moved (or is gone): pin the locked image by its digest.
+    if (lock->base_digest.empty()) {
+      return report(ctx.ui, core::make_error(
+                                core::ErrorKind::invalid,
+                                fmt::format("{} is {}, {} has {} and no digest to pull it by",
+                                            canonical->base_image, base ? base->id : "not pulled",
+                                            lock_path, lock->base_id),
+                                "pull or load the locked base image, or run 'furnace build' without "
+                                "--locked to update the lock"));
+    }
+    in.base_pin = lock->base_digest;
+    canonical = render(in, Mode::buildkit);
+    if (!canonical) {
+      return report(ctx.ui, canonical.error());
+    }
+    base = engine.inspect_image(canonical->base_image);
+  }
   if (!base && base.error().kind == core::ErrorKind::not_found && !options.dry_run) {
     auto pulled = pull_base(ctx.ui, engine, canonical->base_image);
     if (!pulled) {
@@ -151,6 +267,12 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
   } else {
     return report(ctx.ui, base.error());
   }
+  if (lock && base && base->id != lock->base_id) {
+    return report(ctx.ui, core::make_error(core::ErrorKind::invalid,
+                                           fmt::format("{} is {}, {} has {}", canonical->base_image,
+                                                       base->id, lock_path, lock->base_id),
+                                           "run 'furnace build' without --locked to update the lock"));
+  }
   const std::string hash = content_hash(*canonical, base_id);
   const std::string tag = image_tag(project->name, hash);
 
@@ -158,6 +280,9 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
     auto existing = engine.inspect_image(tag);
     if (existing) {
       ctx.ui.info(fmt::format("{} is up to date (nothing changed: no build)", tag));
+      if (!lock && !options.dry_run && base && !lock_is_for(project->root, tag)) {
+        write_lock(ctx, project->root, tag, canonical->base_image, *base);
+      }
       ctx.ui.out() << tag << '\n';
       return 0;
     }
@@ -207,28 +332,95 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
     ctx.ui.out() << cmd.display << '\n';
     return 0;
   }
-  ctx.ui.info(fmt::format("building {} ({}; Dockerfile in {})", tag, builder->why, dir));
+
+  // The full output goes to the terminal and, as it arrives, into the log.
+  const std::string log_file = log_path(ctx.env, project->name, hash.substr(0, 12));
+  fs::create_directories(fs::path(log_file).parent_path(), ec);
+  std::ofstream log_out(log_file, std::ios::binary | std::ios::trunc);
+  if (!log_out) {
+    ctx.ui.warn(fmt::format("cannot write the build log {}", log_file));
+  }
+  log_out << "# furnace build " << tag << "\n# " << cmd.display << "\n";
+  ctx.ui.info(fmt::format("building {} ({}; Dockerfile in {}; log {})", tag, builder->why, dir, log_file));
+  std::string output;
   util::ProcessOptions popts;
-  popts.capture = false;
-  popts.stdout_to_stderr = true;  // stdout carries only the tag
+  popts.capture = true;
   popts.env = ctx.env;
   for (const auto& [k, v] : cmd.env) {
     (*popts.env)[k] = v;
   }
+  popts.on_output = [&](std::string_view chunk) {
+    ctx.ui.err() << chunk;
+    ctx.ui.err().flush();
+    log_out << chunk;
+    log_out.flush();
+    output += chunk;
+  };
   auto ran = ctx.runner.run(cmd.argv, popts);
+  log_out.close();
   if (!ran) {
     return report(ctx.ui, core::make_error(core::ErrorKind::not_found, ran.error().message,
                                            "install the docker CLI, or set FURNACE_DOCKER"));
   }
   if (!ran->status.ok()) {
+    const FailureReport failure = analyze_build_log(output);
+    ctx.ui.err() << '\n';
+    if (!failure.step.empty()) {
+      ctx.ui.err() << fmt::format("failed step: {}\n", short_step(failure.step));
+    }
+    if (!failure.tail.empty()) {
+      ctx.ui.err() << fmt::format("its last {} lines:\n", failure.tail.size());
+    }
+    for (const std::string& l : failure.tail) {
+      ctx.ui.err() << "    " << l << '\n';
+    }
+    std::string hint = failure_hint(failure.kind, MirrorsUsed{in.apt_mirror, in.pip_mirror});
+    if (hint.empty()) {
+      hint = fmt::format("the Dockerfile is {}/Dockerfile", dir);
+    }
+    if (lock) {
+      hint += "; with --locked, a version furnace.lock pins may be gone from the index or the "
+              "archive ('furnace build' without --locked updates the lock)";
+    }
     ctx.ui.error(core::make_error(core::ErrorKind::remote,
-                                  fmt::format("the build of {} failed (exit {})", tag, ran->status.code),
-                                  fmt::format("the Dockerfile is {}/Dockerfile; a mirror that cannot be "
-                                              "reached or a pip package that needs a compiler are the "
-                                              "usual causes",
-                                              dir)));
+                                  fmt::format("the build of {} failed (exit {}); the full log is {}",
+                                              tag, ran->status.code, log_file),
+                                  hint));
     return ran->status.code > 0 ? ran->status.code : 1;
   }
+
+  if (!base) {
+    ctx.ui.out() << tag << '\n';
+    return 0;
+  }
+  if (!lock) {
+    write_lock(ctx, project->root, tag, staged.base_image, *base);
+    ctx.ui.out() << tag << '\n';
+    return 0;
+  }
+  // --locked: the new image must hold exactly the locked packages.
+  auto now = probe_packages(ctx, tag);
+  if (!now) {
+    return report(ctx.ui, now.error());
+  }
+  const std::vector<std::string> diff = diff_packages(*lock, *now);
+  if (!diff.empty()) {
+    util::ProcessOptions o;
+    o.env = ctx.env;
+    o.timeout = std::chrono::milliseconds(60000);
+    (void)ctx.runner.run({docker_cli(ctx.env), "rmi", tag}, o);  // no image that breaks the lock
+    for (const std::string& l : diff) {
+      ctx.ui.err() << "  " << l << '\n';
+    }
+    ctx.ui.error(core::make_error(
+        core::ErrorKind::invalid,
+        fmt::format("the locked build resolved differently from {} ({} lines above; {} removed)",
+                    lock_path, diff.size(), tag),
+        "run 'furnace build' without --locked to accept the new versions and update the lock"));
+    return 1;
+  }
+  ctx.ui.info(fmt::format("{} matches {} ({} pip and {} Debian packages)", tag, lock_path,
+                          now->pip.size(), now->dpkg.size()));
   ctx.ui.out() << tag << '\n';
   return 0;
 }

@@ -14,10 +14,15 @@ struct BuildOptions {
   std::string path = ".";
   bool force = false;    // build even when the tagged image exists
   bool dry_run = false;  // print the Dockerfile location and the build command, build nothing
+  bool locked = false;   // build from furnace.lock and fail when the image differs from it
 };
 
-// Exit code: 0 the image exists (built now or before), 1 error, 3 no base image could be chosen,
-// or the builder's exit code when the build fails.
+// Exit code: 0 the image exists (built now or before), 1 error (also: a --locked build that
+// resolved differently from furnace.lock), 3 no base image could be chosen, or the builder's exit
+// code when the build fails. The builder's output streams to stderr and into
+// <data dir>/furnace/logs/build-<name>-<hash12>.log; a failure names the failing step, shows its
+// last 30 lines and a hint. After a successful build (and after a no-op one whose furnace.lock
+// names another image) furnace.lock is written.
 int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& engine,
               gpu::GpuProbe& probe);
 

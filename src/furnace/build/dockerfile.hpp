@@ -31,6 +31,11 @@ struct RenderInput {
   std::string conda_environment;  // content of furnace.yaml's `conda` file ("" when none)
   bool cuda_extensions = false;   // the project builds CUDA extensions (spec diagnostic)
   std::string furnace_version;   // written in the header comment
+  // `furnace build --locked` (furnace.lock); all empty otherwise, leaving the text unchanged.
+  std::string base_pin;   // the FROM image instead of the resolved one ("name@sha256:…")
+  std::string lock_text;  // the lock file: staged and hashed with the context, never copied
+  std::string pip_lock;   // "name==version" lines: a constraints file for every pip install
+  std::map<std::string, std::string> apt_versions;  // apt package -> the version to install
 };
 
 struct Rendered {

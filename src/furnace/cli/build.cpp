@@ -18,6 +18,9 @@ void register_build(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_option("path", opts->path, "The project directory")->capture_default_str();
   cmd->add_flag("--force", opts->force, "Build even when the image for this content exists");
   cmd->add_flag("--dry-run", opts->dry_run, "Print the build command instead of running it");
+  cmd->add_flag("--locked", opts->locked,
+                "Build from furnace.lock (its base image, its pip versions) and fail when the "
+                "image differs from it");
   cmd->callback([&ctx, &exit_code, opts] {
     auto endpoint = engine::resolve_endpoint(ctx.env);
     if (!endpoint) {

@@ -14,5 +14,7 @@ void register_config(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_resolve(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_init(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_build(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_images(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_prune(CLI::App& app, core::Context& ctx, int& exit_code);
 
 }  // namespace furnace::cli

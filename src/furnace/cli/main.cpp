@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
   cli::register_resolve(app, ctx, exit_code);
   cli::register_init(app, ctx, exit_code);
   cli::register_build(app, ctx, exit_code);
+  cli::register_images(app, ctx, exit_code);
+  cli::register_prune(app, ctx, exit_code);
 
   try {
     app.parse(argc, argv);

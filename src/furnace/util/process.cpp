@@ -120,7 +120,7 @@ Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::strin
     ::setpgid(0, 0);
     if (options.capture) {
       ::dup2(out_pipe.write_end(), STDOUT_FILENO);
-      ::dup2(err_pipe.write_end(), STDERR_FILENO);
+      ::dup2(options.on_output ? out_pipe.write_end() : err_pipe.write_end(), STDERR_FILENO);
     } else if (options.stdout_to_stderr) {
       ::dup2(STDERR_FILENO, STDOUT_FILENO);
     }
@@ -158,6 +158,9 @@ Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::strin
   if (!options.capture) {
     fds[0].fd = -1;
     fds[1].fd = -1;
+  } else if (options.on_output) {
+    fds[1].fd = -1; // stderr shares stdout's pipe
+    open_fds = 1;
   }
   std::array<char, 8192> buf{};
   bool timed_out = false;
@@ -187,7 +190,9 @@ Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::strin
         continue;
       }
       const ssize_t r = ::read(fds.at(i).fd, buf.data(), buf.size());
-      if (r > 0) {
+      if (r > 0 && options.on_output) {
+        options.on_output(std::string_view(buf.data(), static_cast<std::size_t>(r)));
+      } else if (r > 0) {
         (i == 0 ? result.out : result.err).append(buf.data(), static_cast<std::size_t>(r));
       } else if (r == 0 || errno != EINTR) {
         fds.at(i).fd = -1;

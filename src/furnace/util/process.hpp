@@ -5,10 +5,12 @@
 #include <furnace/util/expected.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace furnace::util {
@@ -38,6 +40,10 @@ struct ProcessOptions {
   // With capture off: the child's stdout goes to our stderr, keeping our stdout for results
   // (a legacy `docker build` prints its progress on stdout).
   bool stdout_to_stderr = false;
+  // With capture on: the child's stdout and stderr share one pipe (their order kept) and each
+  // chunk goes to `on_output` as it arrives, not into ProcessOutput's `out`/`err`. A long build
+  // streams to the terminal and into its log this way.
+  std::function<void(std::string_view chunk)> on_output;
 };
 
 class ProcessRunner {

@@ -1,0 +1,66 @@
+#pragma once
+// `furnace images` and `furnace prune`: the images furnace built (those with the
+// org.furnace.project label), which project each belongs to, and which of them are garbage:
+// every image of a project whose directory is gone, and the older builds of a living project
+// (all but its newest image and the one its furnace.lock names). Images a container uses are
+// never removed. Removal goes through the docker CLI (`docker rmi`), so `--dry-run` prints it.
+
+#include <furnace/core/context.hpp>
+#include <furnace/engine/engine.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace furnace::build {
+
+struct FurnaceImage {
+  std::string id;      // "sha256:…"
+  std::string tag;     // "furnace/x:abc123def456"; "" when untagged
+  std::string name;    // "x" ("" when untagged)
+  std::string project; // the org.furnace.project label: the project's directory
+  bool project_exists = false;
+  long long size = 0;
+  long long created = 0; // unix seconds
+  int containers = 0;    // containers (running or not) created from it
+};
+
+// furnace's images among `images`: one entry per furnace/… tag (or one untagged entry), sorted
+// by project, then newest first. `containers` maps image ids to their container counts;
+// `exists` says whether a project directory is still there.
+std::vector<FurnaceImage> furnace_images(const std::vector<engine::ImageSummary>& images,
+                                         const std::map<std::string, int>& containers,
+                                         const std::function<bool(const std::string&)>& exists);
+
+struct PruneCandidate {
+  FurnaceImage image;
+  std::string why; // "the project /p is gone", "an older build of /p"
+};
+
+// What `furnace prune` removes from `images` (see the top of this file). `locked` maps a project
+// directory to the image its furnace.lock names. Images used by a container are left out.
+std::vector<PruneCandidate> prune_candidates(const std::vector<FurnaceImage>& images,
+                                             const std::map<std::string, std::string>& locked);
+
+struct ImagesOptions {
+  std::vector<std::string> names; // only furnace/<name> images; empty = all
+};
+
+struct PruneOptions {
+  std::vector<std::string> names; // only furnace/<name> images; empty = all
+  bool dry_run = false;           // print the `docker rmi` commands, remove nothing
+};
+
+// Prints the table of furnace's images to stdout. Exit code: 0, or 1 when the engine fails.
+int run_images(core::Context& ctx, const ImagesOptions& options, engine::Engine& engine);
+
+// Removes the prune candidates with `remover` (ctx.runner, or a DryRunRunner for --dry-run);
+// containers are listed through ctx.runner either way. Exit code: 0, or 1 when the engine or a
+// removal fails.
+int run_prune(core::Context& ctx,
+              const PruneOptions& options,
+              engine::Engine& engine,
+              util::ProcessRunner& remover);
+
+} // namespace furnace::build

@@ -1,0 +1,260 @@
+#include "lock.hpp"
+
+#include <furnace/util/strings.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace furnace::build {
+
+namespace {
+
+bool less_ci(const std::string& a, const std::string& b) {
+  const std::string la = util::to_lower(a);
+  const std::string lb = util::to_lower(b);
+  return la != lb ? la < lb : a < b;
+}
+
+// The package a pip freeze line names, normalised (PEP 503): "Foo_Bar==1" -> "foo-bar".
+std::string pip_name(const std::string& line) {
+  if (line.rfind("-e ", 0) == 0) {
+    return line;
+  }
+  std::size_t end = line.find_first_of("=@ ;<>!~[");
+  std::string name = util::to_lower(line.substr(0, end));
+  for (char& c : name) {
+    if (c == '_' || c == '.') {
+      c = '-';
+    }
+  }
+  return name;
+}
+
+std::string dpkg_name(const std::string& line) {
+  return line.substr(0, line.find('='));
+}
+
+void sort_lines(std::vector<std::string>& lines) {
+  std::sort(lines.begin(), lines.end(), less_ci);
+  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+}
+
+// name -> the lines naming it (a package is normally there once).
+std::map<std::string, std::vector<std::string>>
+by_name(const std::vector<std::string>& lines, std::string (*name_of)(const std::string&)) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const std::string& l : lines) {
+    out[name_of(l)].push_back(l);
+  }
+  return out;
+}
+
+void diff_section(const char* section,
+                  const std::vector<std::string>& locked,
+                  const std::vector<std::string>& now,
+                  std::string (*name_of)(const std::string&),
+                  std::vector<std::string>& out) {
+  const auto a = by_name(locked, name_of);
+  const auto b = by_name(now, name_of);
+  std::set<std::string> names;
+  for (const auto& [n, l] : a) {
+    names.insert(n);
+  }
+  for (const auto& [n, l] : b) {
+    names.insert(n);
+  }
+  const std::vector<std::string> none;
+  for (const std::string& n : names) {
+    const auto ia = a.find(n);
+    const auto ib = b.find(n);
+    const auto& la = ia == a.end() ? none : ia->second;
+    const auto& lb = ib == b.end() ? none : ib->second;
+    if (la == lb) {
+      continue;
+    }
+    for (const std::string& l : la) {
+      out.push_back(fmt::format("{:<5} - {}", std::string(section) + ":", l));
+    }
+    for (const std::string& l : lb) {
+      out.push_back(fmt::format("{:<5} + {}", std::string(section) + ":", l));
+    }
+  }
+}
+
+} // namespace
+
+std::string render_lock(const Lock& lock) {
+  std::string out =
+      "# furnace.lock: the environment 'furnace build' made for this project. 'furnace build\n"
+      "# --locked' rebuilds it (the same base image, every pip package at its version) and fails\n"
+      "# when anything resolves differently. Written by furnace; commit it with the project.\n";
+  out += fmt::format("image: {}\nbase: {}\nbase-id: {}\nbase-digest:{}{}\n",
+                     lock.image,
+                     lock.base,
+                     lock.base_id,
+                     lock.base_digest.empty() ? "" : " ",
+                     lock.base_digest);
+  std::vector<std::string> pip = lock.pip;
+  std::vector<std::string> dpkg = lock.dpkg;
+  sort_lines(pip);
+  sort_lines(dpkg);
+  out += "\n[pip]\n";
+  for (const std::string& l : pip) {
+    out += l + "\n";
+  }
+  out += "\n[dpkg]\n";
+  for (const std::string& l : dpkg) {
+    out += l + "\n";
+  }
+  return out;
+}
+
+core::Result<Lock> parse_lock(std::string_view text, const std::string& file) {
+  Lock lock;
+  enum class Section { header, pip, dpkg } section = Section::header;
+  int number = 0;
+  bool seen_base_id = false;
+  for (const std::string& raw : util::split(text, '\n')) {
+    ++number;
+    const std::string line(util::trim(raw));
+    if (line.empty() || line.front() == '#') {
+      continue;
+    }
+    if (line == "[pip]") {
+      section = Section::pip;
+      continue;
+    }
+    if (line == "[dpkg]") {
+      section = Section::dpkg;
+      continue;
+    }
+    if (line.front() == '[') {
+      return core::fail(core::ErrorKind::invalid,
+                        fmt::format("{}:{}: unknown section '{}'", file, number, line),
+                        "the sections are [pip] and [dpkg]; 'furnace build' rewrites the file");
+    }
+    if (section == Section::pip) {
+      lock.pip.push_back(line);
+      continue;
+    }
+    if (section == Section::dpkg) {
+      if (line.find('=') == std::string::npos) {
+        return core::fail(core::ErrorKind::invalid,
+                          fmt::format("{}:{}: '{}' is not 'package=version'", file, number, line),
+                          "'furnace build' rewrites the file");
+      }
+      lock.dpkg.push_back(line);
+      continue;
+    }
+    const auto colon = line.find(':');
+    const std::string key = colon == std::string::npos ? line : line.substr(0, colon);
+    const std::string value =
+        colon == std::string::npos
+            ? ""
+            : std::string(util::trim(std::string_view(line).substr(colon + 1)));
+    if (key == "image") {
+      lock.image = value;
+    } else if (key == "base") {
+      lock.base = value;
+    } else if (key == "base-id") {
+      lock.base_id = value;
+      seen_base_id = true;
+    } else if (key == "base-digest") {
+      lock.base_digest = value;
+    } else {
+      return core::fail(core::ErrorKind::invalid,
+                        fmt::format("{}:{}: unknown key '{}'", file, number, key),
+                        "the keys are image, base, base-id and base-digest; 'furnace build' "
+                        "rewrites the file");
+    }
+  }
+  if (!seen_base_id || lock.base.empty()) {
+    return core::fail(core::ErrorKind::invalid,
+                      fmt::format("{}: no 'base' and 'base-id'", file),
+                      "'furnace build' rewrites the file");
+  }
+  sort_lines(lock.pip);
+  sort_lines(lock.dpkg);
+  return lock;
+}
+
+std::string probe_script() {
+  return fmt::format("for p in python3 python; do if command -v $p >/dev/null 2>&1; then "
+                     "$p -m pip freeze 2>/dev/null; break; fi; done; echo '{}'; "
+                     "if command -v dpkg-query >/dev/null 2>&1; then "
+                     "dpkg-query -W -f '${{db:Status-Status}} ${{Package}}=${{Version}}\\n'; fi",
+                     k_probe_separator);
+}
+
+std::vector<std::string> probe_command(const std::string& docker, const std::string& image) {
+  return {docker,
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "--entrypoint",
+          "/bin/sh",
+          image,
+          "-c",
+          probe_script()};
+}
+
+core::Result<void> read_probe_output(std::string_view output, Lock& lock) {
+  const auto sep = output.find(k_probe_separator);
+  if (sep == std::string_view::npos) {
+    return core::fail(core::ErrorKind::invalid,
+                      "the image's package listing has no end marker (its /bin/sh failed?)");
+  }
+  lock.pip.clear();
+  lock.dpkg.clear();
+  for (const std::string& raw : util::split(output.substr(0, sep), '\n')) {
+    const std::string line(util::trim(raw));
+    if (!line.empty() && line.front() != '#') {
+      lock.pip.push_back(line);
+    }
+  }
+  for (const std::string& raw :
+       util::split(output.substr(sep + std::string_view(k_probe_separator).size()), '\n')) {
+    const std::string line(util::trim(raw));
+    constexpr std::string_view k_installed = "installed ";
+    if (line.rfind(k_installed, 0) == 0) {
+      lock.dpkg.push_back(line.substr(k_installed.size()));
+    }
+  }
+  sort_lines(lock.pip);
+  sort_lines(lock.dpkg);
+  return {};
+}
+
+std::string pip_constraints(const Lock& lock) {
+  std::string out;
+  for (const std::string& l : lock.pip) {
+    const auto eq = l.find("==");
+    if (eq != std::string::npos && eq > 0 && l.find_first_of(" @;") == std::string::npos) {
+      out += l + "\n";
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> dpkg_versions(const Lock& lock) {
+  std::map<std::string, std::string> out;
+  for (const std::string& l : lock.dpkg) {
+    const auto eq = l.find('=');
+    if (eq != std::string::npos) {
+      out[l.substr(0, eq)] = l.substr(eq + 1);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> diff_packages(const Lock& locked, const Lock& now) {
+  std::vector<std::string> out;
+  diff_section("pip", locked.pip, now.pip, pip_name, out);
+  diff_section("dpkg", locked.dpkg, now.dpkg, dpkg_name, out);
+  return out;
+}
+
+} // namespace furnace::build

@@ -1,0 +1,169 @@
+// furnace images / furnace prune on a FakeEngine and a recording runner: which images are
+// furnace's, which are garbage, that images in use stay, and that --dry-run only prints.
+
+#include "support/fake_engine.hpp"
+#include "support/test_env.hpp"
+
+#include <furnace/build/images.hpp>
+#include <furnace/core/ui.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace furnace::build {
+namespace {
+
+engine::ImageSummary image(std::string id,
+                           std::vector<std::string> tags,
+                           std::string project,
+                           long long created,
+                           long long size = 1LL << 30) {
+  engine::ImageSummary s;
+  s.id = std::move(id);
+  s.repo_tags = std::move(tags);
+  s.created = created;
+  s.size = size;
+  if (!project.empty()) {
+    s.labels["org.furnace.project"] = std::move(project);
+  }
+  return s;
+}
+
+// Answers `docker ps` and `docker inspect` from fields; records every argv.
+class RecordingRunner final : public util::ProcessRunner {
+public:
+  util::Expected<util::ProcessOutput, util::SysError>
+  run(const std::vector<std::string>& argv, const util::ProcessOptions& /*options*/) override {
+    calls.push_back(util::shell_join(argv));
+    util::ProcessOutput out;
+    out.status.code = 0;
+    if (argv.size() > 1 && argv[1] == "ps") {
+      out.out = ps_out;
+    } else if (argv.size() > 1 && argv[1] == "inspect") {
+      out.out = inspect_out;
+    } else if (argv.size() > 1 && argv[1] == "rmi" && argv.back() == fail_rmi) {
+      out.status.code = 1;
+      out.err = "Error: conflict: unable to remove repository reference\n";
+    }
+    return out;
+  }
+  std::string ps_out;
+  std::string inspect_out;
+  std::string fail_rmi;
+  std::vector<std::string> calls;
+};
+
+class BuildImages : public ::testing::Test {
+protected:
+  void SetUp() override {
+    m_alive = m_dir.path() + "/alive";
+    m_dir.write("alive/furnace.yaml", "name: alive\n");
+    m_engine.images = {
+        image("sha256:new", {"furnace/alive:222222222222"}, m_alive, 2000),
+        image("sha256:old", {"furnace/alive:111111111111"}, m_alive, 1000),
+        image("sha256:locked", {"furnace/alive:000000000000"}, m_alive, 500),
+        image("sha256:gone", {"furnace/gone:333333333333"}, m_dir.path() + "/gone", 1500),
+        image("sha256:used", {"furnace/gone:444444444444"}, m_dir.path() + "/gone", 1400),
+        image("sha256:dangling", {"<none>:<none>"}, m_alive, 100),
+        image("sha256:debian", {"debian:bookworm"}, "", 10),
+        image("sha256:torch", {"pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime"}, "", 10),
+    };
+    m_dir.write("alive/furnace.lock",
+                "image: furnace/alive:000000000000\nbase: debian:bookworm\n"
+                "base-id: sha256:debian\n");
+    m_runner.ps_out = "c1\nc2\n";
+    m_runner.inspect_out = "sha256:used\nsha256:used\n";
+  }
+
+  testing::TempDir m_dir;
+  std::string m_alive;
+  testing::FakeEngine m_engine;
+  RecordingRunner m_runner;
+  std::ostringstream m_out;
+  std::ostringstream m_err;
+  core::Ui m_ui{m_out, m_err, false};
+};
+
+TEST_F(BuildImages, lists_only_furnace_images_by_project_newest_first) {
+  const auto list = furnace_images(
+      m_engine.images, {{"sha256:used", 2}}, [this](const std::string& d) { return d == m_alive; });
+  ASSERT_EQ(list.size(), 6U);
+  EXPECT_EQ(list[0].tag, "furnace/alive:222222222222");
+  EXPECT_EQ(list[0].name, "alive");
+  EXPECT_TRUE(list[0].project_exists);
+  EXPECT_EQ(list[3].tag, ""); // the dangling one, oldest
+  EXPECT_EQ(list[4].tag, "furnace/gone:333333333333");
+  EXPECT_FALSE(list[4].project_exists);
+  EXPECT_EQ(list[5].containers, 2);
+}
+
+TEST_F(BuildImages, prune_candidates_gone_projects_and_old_builds_but_not_locked_or_used) {
+  const auto list = furnace_images(
+      m_engine.images, {{"sha256:used", 1}}, [this](const std::string& d) { return d == m_alive; });
+  const auto c = prune_candidates(list, {{m_alive, "furnace/alive:000000000000"}});
+  std::vector<std::string> refs;
+  for (const auto& p : c) {
+    refs.push_back((p.image.tag.empty() ? p.image.id : p.image.tag) + " | " + p.why);
+  }
+  EXPECT_EQ(refs,
+            (std::vector<std::string>{"furnace/alive:111111111111 | an older build of " + m_alive,
+                                      "sha256:dangling | an older build of " + m_alive,
+                                      "furnace/gone:333333333333 | the project " + m_dir.path() +
+                                          "/gone is gone"}));
+}
+
+TEST_F(BuildImages, prune_dry_run_prints_docker_rmi_and_removes_nothing) {
+  core::Context ctx{m_ui, m_runner, {{"FURNACE_DOCKER", "docker"}}, "/"};
+  std::ostringstream printed;
+  util::DryRunRunner dry(printed);
+  EXPECT_EQ(run_prune(ctx, PruneOptions{{}, true}, m_engine, dry), 0);
+  EXPECT_EQ(printed.str(),
+            "docker rmi furnace/alive:111111111111\ndocker rmi sha256:dangling\n"
+            "docker rmi furnace/gone:333333333333\n");
+  EXPECT_EQ(
+      m_runner.calls,
+      (std::vector<std::string>{"docker ps -a -q --no-trunc",
+                                "docker inspect --type container --format '{{.Image}}' c1 c2"}));
+  EXPECT_NE(m_err.str().find("would remove furnace/gone:333333333333 (1.0 GiB): the project "),
+            std::string::npos)
+      << m_err.str();
+  EXPECT_NE(m_err.str().find("keeping furnace/gone:444444444444: 2 container(s) use it"),
+            std::string::npos)
+      << m_err.str();
+  EXPECT_NE(m_err.str().find("would remove 3 images (3.0 GiB)"), std::string::npos) << m_err.str();
+}
+
+TEST_F(BuildImages, prune_by_name_removes_through_the_cli_and_reports_failures) {
+  core::Context ctx{m_ui, m_runner, {}, "/"};
+  m_runner.fail_rmi = "furnace/alive:111111111111";
+  EXPECT_EQ(run_prune(ctx, PruneOptions{{"alive"}, false}, m_engine, m_runner), 1);
+  EXPECT_EQ(m_runner.calls.back(), "docker rmi furnace/alive:111111111111");
+  EXPECT_NE(m_err.str().find("furnace: warning: cannot remove furnace/alive:111111111111: Error: "
+                             "conflict"),
+            std::string::npos)
+      << m_err.str();
+  EXPECT_NE(m_err.str().find("removed 0 images"), std::string::npos);
+}
+
+TEST_F(BuildImages, images_table) {
+  core::Context ctx{m_ui, m_runner, {}, "/"};
+  EXPECT_EQ(run_images(ctx, ImagesOptions{{"gone"}}, m_engine), 0);
+  const std::string gone = m_dir.path() + "/gone (gone)";
+  const std::string pad(gone.size() - 7, ' ');
+  EXPECT_EQ(m_out.str(),
+            "PROJECT" + pad + "  IMAGE                      SIZE     CREATED           IN USE\n" +
+                gone + "  furnace/gone:333333333333  1.0 GiB  1970-01-01 00:25  -\n" + gone +
+                "  furnace/gone:444444444444  1.0 GiB  1970-01-01 00:23  2 containers\n");
+  EXPECT_EQ(m_engine.calls, (std::vector<std::string>{"list_images"}));
+}
+
+TEST_F(BuildImages, engine_errors_are_reported) {
+  core::Context ctx{m_ui, m_runner, {}, "/"};
+  m_engine.down = core::make_error(core::ErrorKind::unavailable, "cannot connect to fake://engine");
+  EXPECT_EQ(run_images(ctx, {}, m_engine), 1);
+  EXPECT_EQ(m_err.str(), "furnace: error: cannot connect to fake://engine\n");
+}
+
+} // namespace
+} // namespace furnace::build
