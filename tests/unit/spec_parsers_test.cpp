@@ -1,12 +1,14 @@
+#include "support/test_env.hpp"
+
 #include <furnace/spec/parsers.hpp>
 #include <furnace/spec/project.hpp>
 #include <furnace/spec/toml.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <map>
 
 namespace {
@@ -45,17 +47,20 @@ std::vector<std::string> facts(const Spec& s, FactKind kind) {
 
 TEST(RequirementsTxt, reads_pins_comments_continuations_and_options) {
   Spec s;
-  parse_requirements_txt("# comment\n"
-                         "torch==1.8.1+cu111 \\\n"
-                         "    --hash=sha256:abc\n"
-                         "-f https://download.pytorch.org/whl/torch_stable.html\n"
-                         "--extra-index-url https://download.pytorch.org/whl/cu111\n"
-                         "numpy>=1.19 # trailing comment\n"
-                         "-e git+https://github.com/facebookresearch/detectron2.git#egg=detectron2\n"
-                         "pkg @ https://example.com/pkg.zip\n"
-                         "colorama; sys_platform == 'win32'\n"
-                         ".\n",
-                         "requirements.txt", reader({}), s);
+  parse_requirements_txt(
+      "# comment\n"
+      "torch==1.8.1+cu111 \\\n"
+      "    --hash=sha256:abc\n"
+      "-f https://download.pytorch.org/whl/torch_stable.html\n"
+      "--extra-index-url https://download.pytorch.org/whl/cu111\n"
+      "numpy>=1.19 # trailing comment\n"
+      "-e git+https://github.com/facebookresearch/detectron2.git#egg=detectron2\n"
+      "pkg @ https://example.com/pkg.zip\n"
+      "colorama; sys_platform == 'win32'\n"
+      ".\n",
+      "requirements.txt",
+      reader({}),
+      s);
   ASSERT_NE(find(s, "torch"), nullptr);
   EXPECT_EQ(find(s, "torch")->specifier, "==1.8.1+cu111");
   EXPECT_EQ(find(s, "torch")->where.str(), "requirements.txt:2");
@@ -70,7 +75,8 @@ TEST(RequirementsTxt, reads_pins_comments_continuations_and_options) {
 
 TEST(RequirementsTxt, follows_includes_and_reports_cycles) {
   Spec s;
-  parse_requirements_txt("-r sub/a.txt\n-c constraints.txt\n", "requirements.txt",
+  parse_requirements_txt("-r sub/a.txt\n-c constraints.txt\n",
+                         "requirements.txt",
                          reader({{"sub/a.txt", "torch\n-r ../requirements.txt\n"},
                                  {"constraints.txt", "torch==1.11.0\n"}}),
                          s);
@@ -85,9 +91,8 @@ TEST(RequirementsTxt, follows_includes_and_reports_cycles) {
 TEST(RequirementsTxt, reads_a_file_reached_by_two_routes_once) {
   // A diamond: a.txt and b.txt both include common.txt. Each route used to parse it again, so
   // a chain of diamonds (found by the fuzzer) took time exponential in its depth.
-  std::map<std::string, std::string> files{{"a.txt", "-r common.txt\n"},
-                                           {"b.txt", "-r common.txt\n"},
-                                           {"common.txt", "numpy\n"}};
+  std::map<std::string, std::string> files{
+      {"a.txt", "-r common.txt\n"}, {"b.txt", "-r common.txt\n"}, {"common.txt", "numpy\n"}};
   int reads = 0;
   const FileReader counting = [&](const std::string& path) -> core::Result<std::string> {
     ++reads;
@@ -110,15 +115,16 @@ TEST(RequirementsTxt, a_fan_of_includes_in_subdirectories_is_cut_off) {
   Spec s;
   parse_requirements_txt("-r a/x.txt\n", "requirements.txt", fan, s);
   EXPECT_LE(reads, 257);
-  const bool limited = std::any_of(s.diagnostics.begin(), s.diagnostics.end(),
-                                   [](const auto& d) { return d.code == "include_limit"; });
+  const bool limited = std::any_of(s.diagnostics.begin(), s.diagnostics.end(), [](const auto& d) {
+    return d.code == "include_limit";
+  });
   EXPECT_TRUE(limited);
 }
 
 TEST(RequirementsTxt, keeps_going_after_a_malformed_line) {
   Spec s;
-  parse_requirements_txt("torch>=1.x\n-r missing.txt\n--bogus\nnumpy\n", "requirements.txt",
-                         reader({}), s);
+  parse_requirements_txt(
+      "torch>=1.x\n-r missing.txt\n--bogus\nnumpy\n", "requirements.txt", reader({}), s);
   ASSERT_EQ(s.requirements.size(), 1U);
   EXPECT_EQ(s.requirements[0].name, "numpy");
   ASSERT_EQ(s.diagnostics.size(), 3U);
@@ -134,7 +140,9 @@ TEST(EnvironmentYml, reads_conda_specs_and_the_pip_section) {
   parse_environment_yml("name: x\nchannels: [pytorch]\ndependencies:\n  - python=3.7\n"
                         "  - pytorch::pytorch=1.4\n  - cudatoolkit=10.1\n  - pip:\n"
                         "    - opencv-python==4.1.2.30\n",
-                        "environment.yml", reader({}), s);
+                        "environment.yml",
+                        reader({}),
+                        s);
   ASSERT_NE(find(s, "torch"), nullptr);
   EXPECT_EQ(find(s, "torch")->specifier, "==1.4.*");
   EXPECT_EQ(find(s, "torch")->where.str(), "environment.yml:5");
@@ -157,7 +165,8 @@ TEST(SetupPy, extracts_lists_without_running_anything) {
   parse_setup_py("import os\nBASE = ['numpy', \"torch>=1.7\"]\nEXTRA = ['tqdm']\n"
                  "setup(name='x', install_requires=BASE + EXTRA + ['pyyaml'],\n"
                  "      python_requires='>=3.6', extras_require={'dev': ['pytest']})\n",
-                 "setup.py", s);
+                 "setup.py",
+                 s);
   ASSERT_NE(find(s, "torch"), nullptr);
   EXPECT_EQ(find(s, "torch")->where.str(), "setup.py:2");
   EXPECT_NE(find(s, "tqdm"), nullptr);
@@ -171,7 +180,8 @@ TEST(SetupCfg, reads_options) {
   Spec s;
   parse_setup_cfg("[options]\npython_requires = >=3.8\ninstall_requires =\n    torch>=2.0\n"
                   "    numpy\n[options.extras_require]\ndev =\n    pytest\n",
-                  "setup.cfg", s);
+                  "setup.cfg",
+                  s);
   ASSERT_NE(find(s, "torch"), nullptr);
   EXPECT_EQ(find(s, "torch")->where.str(), "setup.cfg:4");
   EXPECT_TRUE(find(s, "pytest")->optional);
@@ -208,9 +218,11 @@ TEST(Toml, reports_errors_per_line_and_keeps_the_rest) {
 TEST(Pyproject, reads_pep621_poetry_and_uv) {
   Spec s;
   parse_pyproject("[project]\nrequires-python = \">=3.9\"\ndependencies = [\"torch>=2.1\"]\n"
-                  "[tool.poetry.dependencies]\npython = \"^3.9\"\njax = {version = \"^0.4\", extras = [\"cuda12\"]}\n"
+                  "[tool.poetry.dependencies]\npython = \"^3.9\"\njax = {version = \"^0.4\", "
+                  "extras = [\"cuda12\"]}\n"
                   "[[tool.uv.index]]\nurl = \"https://download.pytorch.org/whl/cu121\"\n",
-                  "pyproject.toml", s);
+                  "pyproject.toml",
+                  s);
   EXPECT_EQ(find(s, "torch")->where.str(), "pyproject.toml:3");
   EXPECT_EQ(find(s, "jax")->specifier, ">=0.4,<0.5");
   EXPECT_EQ(facts(s, FactKind::cuda),
@@ -222,7 +234,8 @@ TEST(Pipfile, reads_packages_and_python) {
   Spec s;
   parse_pipfile("[packages]\ntorch = \"==1.9.0\"\nnumpy = \"*\"\nrequests = {version = \">=2\"}\n"
                 "[requires]\npython_version = \"3.8\"\n",
-                "Pipfile", s);
+                "Pipfile",
+                s);
   EXPECT_EQ(find(s, "torch")->specifier, "==1.9.0");
   EXPECT_EQ(find(s, "numpy")->specifier, "");
   EXPECT_EQ(find(s, "requests")->specifier, ">=2");
@@ -233,9 +246,11 @@ TEST(Dockerfile, substitutes_args_and_reads_run_installs) {
   Spec s;
   parse_dockerfile("ARG BASE=pytorch/pytorch\nARG TAG=1.8.1-cuda11.1-cudnn8-devel\n"
                    "FROM ${BASE}:${TAG} AS build\n"
-                   "RUN pip install --no-cache-dir \\\n    timm==0.4.12 && conda install -y -c conda-forge opencv=4.5\n"
+                   "RUN pip install --no-cache-dir \\\n    timm==0.4.12 && conda install -y -c "
+                   "conda-forge opencv=4.5\n"
                    "FROM build\n",
-                   "Dockerfile", s);
+                   "Dockerfile",
+                   s);
   EXPECT_EQ(facts(s, FactKind::base_image),
             (std::vector<std::string>{"pytorch/pytorch:1.8.1-cuda11.1-cudnn8-devel@Dockerfile:3"}));
   EXPECT_EQ(facts(s, FactKind::cuda), (std::vector<std::string>{"11.1@Dockerfile:3"}));
@@ -249,7 +264,8 @@ TEST(Readme, reads_install_lines_as_low_confidence) {
   Spec s;
   parse_readme("Run:\n```bash\n$ pip install torch==1.4.0 torchvision==0.5.0 -f https://x\n```\n"
                "We recommend you to install it.\n",
-               "README.md", s);
+               "README.md",
+               s);
   ASSERT_NE(find(s, "torch"), nullptr);
   EXPECT_EQ(find(s, "torch")->confidence, Confidence::low);
   EXPECT_EQ(find(s, "torch")->where.str(), "README.md:3");
@@ -298,4 +314,25 @@ TEST(Project, reads_a_directory_and_refuses_binary_and_huge_files) {
   EXPECT_EQ(facts(s, FactKind::imports), (std::vector<std::string>{"torch@train.py:1"}));
 }
 
-}  // namespace
+} // namespace
+
+namespace {
+
+TEST(DiskReader, refuses_files_over_the_limit_and_binary_files) {
+  furnace::testing::TempDir dir;
+  dir.write("small.txt", "numpy\n");
+  dir.write("big.txt", std::string(300, 'a'));
+  dir.write("bin.txt", std::string("a\0b", 3));
+  const auto read = furnace::spec::disk_reader(dir.path(), 100);
+  auto small = read("small.txt");
+  ASSERT_TRUE(small);
+  EXPECT_EQ(*small, "numpy\n");
+  auto big = read("big.txt");
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().message, "'big.txt' is larger than 100 bytes; not read");
+  auto bin = read("bin.txt");
+  ASSERT_FALSE(bin);
+  EXPECT_EQ(bin.error().message, "'bin.txt' is a binary file; not read");
+}
+
+} // namespace

@@ -30,7 +30,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 constexpr std::size_t k_max_sources = 200;
 constexpr int k_max_source_depth = 3;
 
-}  // namespace
+} // namespace
 
 FileKind classify(std::string_view relative_path) {
   const std::string name = base_name(relative_path);
@@ -88,7 +88,7 @@ Spec parse_project(const std::vector<std::string>& files, const FileReader& read
       continue;
     }
     if (std::find(spec.files.begin(), spec.files.end(), f) != spec.files.end()) {
-      continue;  // already read as an include
+      continue; // already read as an include
     }
     auto text = read(f);
     if (!text) {
@@ -97,38 +97,38 @@ Spec parse_project(const std::vector<std::string>& files, const FileReader& read
     }
     spec.files.push_back(f);
     switch (kind) {
-      case FileKind::requirements:
-        parse_requirements_txt(*text, f, read, spec);
-        break;
-      case FileKind::conda:
-        parse_environment_yml(*text, f, read, spec);
-        break;
-      case FileKind::setup_py:
-        parse_setup_py(*text, f, spec);
-        break;
-      case FileKind::setup_cfg:
-        parse_setup_cfg(*text, f, spec);
-        break;
-      case FileKind::pyproject:
-        parse_pyproject(*text, f, spec);
-        break;
-      case FileKind::pipfile:
-        parse_pipfile(*text, f, spec);
-        break;
-      case FileKind::dockerfile:
-        parse_dockerfile(*text, f, spec);
-        break;
-      case FileKind::python_version:
-        parse_python_version_file(*text, f, spec);
-        break;
-      case FileKind::readme:
-        parse_readme(*text, f, spec);
-        break;
-      case FileKind::python_source:
-        parse_python_source(*text, f, spec);
-        break;
-      case FileKind::none:
-        break;
+    case FileKind::requirements:
+      parse_requirements_txt(*text, f, read, spec);
+      break;
+    case FileKind::conda:
+      parse_environment_yml(*text, f, read, spec);
+      break;
+    case FileKind::setup_py:
+      parse_setup_py(*text, f, spec);
+      break;
+    case FileKind::setup_cfg:
+      parse_setup_cfg(*text, f, spec);
+      break;
+    case FileKind::pyproject:
+      parse_pyproject(*text, f, spec);
+      break;
+    case FileKind::pipfile:
+      parse_pipfile(*text, f, spec);
+      break;
+    case FileKind::dockerfile:
+      parse_dockerfile(*text, f, spec);
+      break;
+    case FileKind::python_version:
+      parse_python_version_file(*text, f, spec);
+      break;
+    case FileKind::readme:
+      parse_readme(*text, f, spec);
+      break;
+    case FileKind::python_source:
+      parse_python_source(*text, f, spec);
+      break;
+    case FileKind::none:
+      break;
     }
   }
   return spec;
@@ -143,9 +143,22 @@ std::vector<std::string> list_project_files(const std::string& root) {
   if (ec) {
     return deps;
   }
-  static const char* const k_skip[] = {".git", "node_modules", "venv", ".venv", "env", "build",
-                                       "dist", "site-packages", "__pycache__", ".tox", "data",
-                                       "datasets", "checkpoints", "wandb", "outputs", "logs"};
+  static const char* const k_skip[] = {".git",
+                                       "node_modules",
+                                       "venv",
+                                       ".venv",
+                                       "env",
+                                       "build",
+                                       "dist",
+                                       "site-packages",
+                                       "__pycache__",
+                                       ".tox",
+                                       "data",
+                                       "datasets",
+                                       "checkpoints",
+                                       "wandb",
+                                       "outputs",
+                                       "logs"};
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) {
       break;
@@ -213,10 +226,11 @@ FileReader disk_reader(const std::string& root, std::size_t max_bytes) {
                         fmt::format("'{}' is larger than {} bytes; not read", path, max_bytes));
     }
     if (text.find('\0') != std::string::npos) {
-      return core::fail(core::ErrorKind::invalid, fmt::format("'{}' is a binary file; not read", path));
+      return core::fail(core::ErrorKind::invalid,
+                        fmt::format("'{}' is a binary file; not read", path));
     }
     return text;
   };
 }
 
-}  // namespace furnace::spec
+} // namespace furnace::spec
