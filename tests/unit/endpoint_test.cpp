@@ -10,7 +10,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
+#include <thread>
+#include <vector>
 
 namespace furnace::engine {
 namespace {
@@ -178,6 +181,87 @@ TEST(DockerApi, every_call_is_bounded_in_time) {
   EXPECT_EQ(p.error().message,
             "the engine at unix://" + path + " did not answer GET /_ping in time");
   EXPECT_LT(took, std::chrono::seconds(3));
+}
+
+} // namespace
+} // namespace furnace::engine
+
+namespace furnace::engine {
+namespace {
+
+// A scripted peer on a unix socket: answers each connection with the next canned response.
+// It checks the client's HTTP framing (chunked bodies, headers), not the engine's behaviour,
+// which the contract suite covers against the real engine.
+class ScriptedPeer {
+public:
+  ScriptedPeer(const std::string& path, std::vector<std::string> responses)
+      : m_fd(::socket(AF_UNIX, SOCK_STREAM, 0)) {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+    EXPECT_EQ(::bind(m_fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    EXPECT_EQ(::listen(m_fd, 4), 0);
+    m_thread = std::thread([this, responses = std::move(responses)] {
+      for (const auto& r : responses) {
+        const int c = ::accept(m_fd, nullptr, nullptr);
+        if (c < 0) {
+          return;
+        }
+        std::array<char, 4096> buf{};
+        const ssize_t n = ::recv(c, buf.data(), buf.size(), 0);
+        if (n > 0) {
+          requests.emplace_back(buf.data(), static_cast<std::size_t>(n));
+        }
+        (void)::send(c, r.data(), r.size(), MSG_NOSIGNAL);
+        ::close(c);
+      }
+    });
+  }
+  ScriptedPeer(const ScriptedPeer&) = delete;
+  ScriptedPeer& operator=(const ScriptedPeer&) = delete;
+  ~ScriptedPeer() {
+    ::shutdown(m_fd, SHUT_RDWR); // wakes accept() when the client made fewer calls
+    m_thread.join();
+    ::close(m_fd);
+  }
+  std::vector<std::string> requests;
+
+private:
+  int m_fd;
+  std::thread m_thread;
+};
+
+TEST(DockerApi, reads_chunked_answers_and_negotiates_from_the_header) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/engine.sock";
+  std::vector<std::string> requests;
+  {
+    ScriptedPeer peer(
+        path,
+        {"HTTP/1.1 200 OK\r\nApi-Version: 1.43\r\nContent-Length: 2\r\n\r\nOK",
+         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "c\r\n{\"Version\": \r\n"
+         "10\r\n\"24.0.7\", \"Os\": \r\n"
+         "9\r\n\"linux\"}\n\r\n"
+         "0\r\n\r\n",
+         "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 47\r\n\r\n"
+         "{\"message\":\"No such image: missing:latest\"}\n\n\n\n"});
+    DockerApi api(*parse_host_uri("unix://" + path, "DOCKER_HOST"));
+    auto v = api.version();
+    ASSERT_TRUE(v) << v.error().message;
+    EXPECT_EQ(v->version, "24.0.7");
+    EXPECT_EQ(v->os, "linux");
+    auto missing = api.inspect_image("missing:latest");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().kind, core::ErrorKind::not_found);
+    EXPECT_EQ(missing.error().message,
+              "no image missing:latest in the engine (engine: No such image: missing:latest)");
+    requests = peer.requests;
+  }
+  ASSERT_EQ(requests.size(), 3U);
+  EXPECT_EQ(requests[0].rfind("GET /_ping HTTP/1.1\r\n", 0), 0U);
+  EXPECT_EQ(requests[1].rfind("GET /v1.43/version HTTP/1.1\r\n", 0), 0U) << requests[1];
+  EXPECT_EQ(requests[2].rfind("GET /v1.43/images/missing:latest/json HTTP/1.1\r\n", 0), 0U);
 }
 
 } // namespace

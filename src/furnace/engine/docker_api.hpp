@@ -64,6 +64,8 @@ private:
                                          const std::string& body,
                                          const std::function<void(std::string_view)>& on_data,
                                          bool streaming);
+  core::Result<HttpResponse>
+  unix_request(const std::string& method, const std::string& path, const std::string& body);
   core::Result<nlohmann::json> get_json(const std::string& path);
 
   Endpoint m_endpoint;
