@@ -257,3 +257,43 @@ TEST(ProcessStreaming, on_output_sees_stdout_and_stderr_in_order) {
 
 } // namespace
 } // namespace furnace::build
+
+namespace furnace::build {
+namespace {
+
+TEST(StepTracker, reports_each_buildkit_step_once_across_chunk_boundaries) {
+  StepTracker t;
+  std::vector<std::string> seen;
+  const std::string out = "#1 [internal] load build definition from Dockerfile\n"
+                          "#1 DONE 0.0s\n"
+                          "#5 [stage-0 1/3] FROM docker.io/pytorch/pytorch:1.13.1\n"
+                          "#6 [stage-0 2/3] RUN apt-get update\n"
+                          "#6 0.512 Get:1 bookworm InRelease\n"
+                          "#6 [stage-0 2/3] RUN apt-get update\n"
+                          "#6 DONE 3.1s\n"
+                          "#7 [stage-0 3/3] RUN pip install -r requirements.txt\n";
+  // Feed it in awkward pieces: titles must survive being cut mid-line.
+  for (std::size_t i = 0; i < out.size(); i += 7) {
+    for (auto& s : t.feed(std::string_view(out).substr(i, 7))) {
+      seen.push_back(s);
+    }
+  }
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"[stage-0 1/3] FROM docker.io/pytorch/pytorch:1.13.1",
+                                      "[stage-0 2/3] RUN apt-get update",
+                                      "[stage-0 3/3] RUN pip install -r requirements.txt"}));
+}
+
+TEST(StepTracker, reports_legacy_builder_steps) {
+  StepTracker t;
+  auto seen = t.feed("Sending build context to Docker daemon  2.048kB\r\n"
+                     "Step 1/8 : FROM pytorch/pytorch:1.13.1\n ---> 3d2676b6022c\n"
+                     "Step 2/8 : RUN apt-get update\n ---> Running in 2a5c5bf479e9\n");
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"Step 1/8 : FROM pytorch/pytorch:1.13.1",
+                                      "Step 2/8 : RUN apt-get update"}));
+  EXPECT_TRUE(t.feed("Get:1 http://archive bookworm InRelease\n").empty());
+}
+
+} // namespace
+} // namespace furnace::build

@@ -296,4 +296,36 @@ std::string log_path(const core::Env& env, const std::string& name, const std::s
   return fmt::format("{}/build-{}-{}.log", log_dir(env), name, hash12);
 }
 
+std::vector<std::string> StepTracker::feed(std::string_view chunk) {
+  std::vector<std::string> started;
+  m_pending.append(chunk);
+  std::size_t nl = 0;
+  while ((nl = m_pending.find('\n')) != std::string::npos) {
+    std::string line = m_pending.substr(0, nl);
+    m_pending.erase(0, nl + 1);
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    std::string title;
+    if (line.rfind("Step ", 0) == 0 && line.find(" : ") != std::string::npos) {
+      title = line;
+    } else if (line.size() > 2 && line[0] == '#') {
+      const auto space = line.find(' ');
+      if (space != std::string::npos && space + 1 < line.size() && line[space + 1] == '[') {
+        const auto close = line.find(']', space);
+        const std::string inside =
+            close == std::string::npos ? "" : line.substr(space + 2, close - space - 2);
+        if (inside.find('/') != std::string::npos && inside.find("internal") == std::string::npos) {
+          title = line.substr(space + 1);
+        }
+      }
+    }
+    if (!title.empty() && std::find(m_seen.begin(), m_seen.end(), title) == m_seen.end()) {
+      m_seen.push_back(title);
+      started.push_back(title);
+    }
+  }
+  return started;
+}
+
 } // namespace furnace::build

@@ -37,6 +37,18 @@ struct MirrorsUsed {
 // The fix for `kind` ("" for unknown).
 std::string failure_hint(FailureKind kind, const MirrorsUsed& mirrors);
 
+// Follows the builder's output as it streams and returns the title of each step the first time it
+// starts: "[2/5] RUN apt-get …" (BuildKit, internal steps skipped) or "Step 2/5 : RUN …" (legacy).
+// The quiet terminal view prints only these; the full output goes to the log.
+class StepTracker {
+public:
+  std::vector<std::string> feed(std::string_view chunk);
+
+private:
+  std::string m_pending;
+  std::vector<std::string> m_seen;
+};
+
 // Where build logs go: $XDG_DATA_HOME/furnace/logs, else $HOME/.local/share/furnace/logs.
 std::string log_dir(const core::Env& env);
 

@@ -349,8 +349,20 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
   for (const auto& [k, v] : cmd.env) {
     (*popts.env)[k] = v;
   }
+  // On a terminal: one line per step (the full output is in the log); elsewhere: everything.
+  StepTracker steps;
+  const auto started = std::chrono::steady_clock::now();
   popts.on_output = [&](std::string_view chunk) {
-    ctx.ui.err() << chunk;
+    if (ctx.ui.interactive()) {
+      for (const auto& step : steps.feed(chunk)) {
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count();
+        ctx.ui.err() << fmt::format("  {:>4}s  {}\n", secs, short_step(step));
+      }
+    } else {
+      ctx.ui.err() << chunk;
+    }
     ctx.ui.err().flush();
     log_out << chunk;
     log_out.flush();

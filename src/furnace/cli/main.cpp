@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
                      env["TERM"] != "dumb";
   env.erase("");
   core::Ui ui(std::cout, std::cerr, color);
+  ui.set_interactive(::isatty(STDERR_FILENO) == 1 && env["TERM"] != "dumb");
   util::SystemRunner runner;
   core::Context ctx{ui, runner, std::move(env), "/"};
 

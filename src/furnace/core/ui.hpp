@@ -16,6 +16,10 @@ public:
   std::ostream& out() { return m_out; }
   std::ostream& err() { return m_err; }
   bool color() const { return m_color; }
+  // Whether stderr is a terminal a person watches: long jobs show a quiet step view there and
+  // their full output elsewhere (a log file).
+  bool interactive() const { return m_interactive; }
+  void set_interactive(bool on) { m_interactive = on; }
 
   void error(const Error& e);
   void warn(const std::string& message, const std::string& hint = {});
@@ -28,6 +32,7 @@ private:
   std::ostream& m_out;
   std::ostream& m_err;
   bool m_color;
+  bool m_interactive = false;
 };
 
 } // namespace furnace::core
