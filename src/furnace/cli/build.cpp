@@ -3,8 +3,6 @@
 #include "commands.hpp"
 
 #include <furnace/build/command.hpp>
-#include <furnace/engine/docker_api.hpp>
-#include <furnace/engine/endpoint.hpp>
 #include <furnace/gpu/probe_factory.hpp>
 
 #include <memory>
@@ -18,20 +16,16 @@ void register_build(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_option("path", opts->path, "The project directory")->capture_default_str();
   cmd->add_flag("--force", opts->force, "Build even when the image for this content exists");
   cmd->add_flag("--dry-run", opts->dry_run, "Print the build command instead of running it");
-  cmd->add_flag("--locked", opts->locked,
+  cmd->add_flag("--locked",
+                opts->locked,
                 "Build from furnace.lock (its base image, its pip versions) and fail when the "
                 "image differs from it");
   cmd->callback([&ctx, &exit_code, opts] {
-    auto endpoint = engine::resolve_endpoint(ctx.env);
-    if (!endpoint) {
-      ctx.ui.error(endpoint.error());
-      exit_code = endpoint.error().exit_code;
-      return;
-    }
-    engine::DockerApi api(*endpoint);
-    const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);
-    exit_code = build::run_build(ctx, *opts, api, *probe);
+    exit_code = with_engine(ctx, [&](engine::DockerApi& api) {
+      const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);
+      return build::run_build(ctx, *opts, api, *probe);
+    });
   });
 }
 
-}  // namespace furnace::cli
+} // namespace furnace::cli

@@ -3,10 +3,24 @@
 // into an area; the exit code of the command that ran lands in `exit_code`.
 
 #include <furnace/core/context.hpp>
+#include <furnace/engine/docker_api.hpp>
+#include <furnace/engine/endpoint.hpp>
 
 #include <CLI/CLI.hpp>
 
 namespace furnace::cli {
+
+// Returns `body(api)`'s exit code, with `api` talking to the engine the environment names
+// (DOCKER_HOST, context, default socket); a bad address is reported and its exit code returned.
+template <class Body> int with_engine(core::Context& ctx, Body&& body) {
+  auto endpoint = engine::resolve_endpoint(ctx.env);
+  if (!endpoint) {
+    ctx.ui.error(endpoint.error());
+    return endpoint.error().exit_code;
+  }
+  engine::DockerApi api(*endpoint);
+  return body(api);
+}
 
 void register_doctor(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_setup(CLI::App& app, core::Context& ctx, int& exit_code);
@@ -17,4 +31,4 @@ void register_build(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_images(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_prune(CLI::App& app, core::Context& ctx, int& exit_code);
 
-}  // namespace furnace::cli
+} // namespace furnace::cli

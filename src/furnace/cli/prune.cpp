@@ -3,8 +3,6 @@
 #include "commands.hpp"
 
 #include <furnace/build/images.hpp>
-#include <furnace/engine/docker_api.hpp>
-#include <furnace/engine/endpoint.hpp>
 
 #include <memory>
 
@@ -19,17 +17,12 @@ void register_prune(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_flag(
       "--dry-run", opts->dry_run, "Print the 'docker rmi' commands instead of running them");
   cmd->callback([&ctx, &exit_code, opts] {
-    auto endpoint = engine::resolve_endpoint(ctx.env);
-    if (!endpoint) {
-      ctx.ui.error(endpoint.error());
-      exit_code = endpoint.error().exit_code;
-      return;
-    }
-    engine::DockerApi api(*endpoint);
-    util::DryRunRunner dry(ctx.ui.out());
-    util::ProcessRunner& remover =
-        opts->dry_run ? static_cast<util::ProcessRunner&>(dry) : ctx.runner;
-    exit_code = build::run_prune(ctx, *opts, api, remover);
+    exit_code = with_engine(ctx, [&](engine::DockerApi& api) {
+      util::DryRunRunner dry(ctx.ui.out());
+      util::ProcessRunner& remover =
+          opts->dry_run ? static_cast<util::ProcessRunner&>(dry) : ctx.runner;
+      return build::run_prune(ctx, *opts, api, remover);
+    });
   });
 }
 
