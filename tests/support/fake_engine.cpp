@@ -116,4 +116,93 @@ core::Result<void> FakeEngine::pull(const std::string& ref, const engine::PullCa
   return {};
 }
 
+engine::ContainerDetails* FakeEngine::find_container(const std::string& name) {
+  for (auto& c : containers) {
+    if (c.name == name || c.id == name) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+bool has_labels(const engine::ContainerDetails& c, const std::vector<std::string>& labels) {
+  return std::all_of(labels.begin(), labels.end(), [&](const std::string& l) {
+    const auto eq = l.find('=');
+    const auto it = c.labels.find(l.substr(0, eq));
+    return it != c.labels.end() && (eq == std::string::npos || it->second == l.substr(eq + 1));
+  });
+}
+
+core::Error no_container(const std::string& name) {
+  return core::make_error(core::ErrorKind::not_found,
+                          fmt::format("no container {} (engine: No such container: {})", name, name));
+}
+
+} // namespace
+
+core::Result<std::vector<engine::ContainerSummary>>
+FakeEngine::list_containers(const std::vector<std::string>& labels) {
+  calls.emplace_back("list_containers");
+  if (down) {
+    return core::fail(*down);
+  }
+  std::vector<engine::ContainerSummary> out;
+  for (const auto& c : containers) {
+    if (has_labels(c, labels)) {
+      engine::ContainerSummary s;
+      s.id = c.id;
+      s.name = c.name;
+      s.image_id = c.image_id;
+      s.state = c.status;
+      s.labels = c.labels;
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+core::Result<engine::ContainerDetails> FakeEngine::inspect_container(const std::string& name) {
+  calls.push_back("inspect_container " + name);
+  if (down) {
+    return core::fail(*down);
+  }
+  const auto* c = find_container(name);
+  if (c == nullptr) {
+    return core::fail(no_container(name));
+  }
+  return *c;
+}
+
+core::Result<void> FakeEngine::stop_container(const std::string& name, int grace_seconds) {
+  calls.push_back(fmt::format("stop_container {} {}", name, grace_seconds));
+  return kill_container(name, "SIGTERM");
+}
+
+core::Result<void> FakeEngine::kill_container(const std::string& name, const std::string& signal) {
+  calls.push_back(fmt::format("kill_container {} {}", name, signal));
+  if (down) {
+    return core::fail(*down);
+  }
+  auto* c = find_container(name);
+  if (c == nullptr) {
+    return core::fail(no_container(name));
+  }
+  c->running = false;
+  c->status = "exited";
+  return {};
+}
+
+core::Result<void> FakeEngine::remove_container(const std::string& name, bool force) {
+  calls.push_back(fmt::format("remove_container {}{}", name, force ? " force" : ""));
+  if (down) {
+    return core::fail(*down);
+  }
+  std::erase_if(containers, [&](const engine::ContainerDetails& c) {
+    return (c.name == name || c.id == name) && (force || !c.running);
+  });
+  return {};
+}
+
 } // namespace furnace::testing

@@ -23,6 +23,12 @@ public:
   core::Result<std::vector<engine::ImageSummary>> list_images() override;
   core::Result<engine::ImageDetails> inspect_image(const std::string& ref) override;
   core::Result<void> pull(const std::string& ref, const engine::PullCallback& progress) override;
+  core::Result<std::vector<engine::ContainerSummary>>
+  list_containers(const std::vector<std::string>& labels) override;
+  core::Result<engine::ContainerDetails> inspect_container(const std::string& name) override;
+  core::Result<void> stop_container(const std::string& name, int grace_seconds) override;
+  core::Result<void> kill_container(const std::string& name, const std::string& signal) override;
+  core::Result<void> remove_container(const std::string& name, bool force) override;
 
   // What the test controls.
   std::optional<core::Error> down; // when set, every call fails with it
@@ -30,12 +36,14 @@ public:
   engine::EngineInfo engine_info;
   std::vector<engine::ImageSummary> images;
   std::map<std::string, engine::ImageSummary> pullable; // ref -> image a pull adds
+  std::vector<engine::ContainerDetails> containers;     // stop/kill mark them exited, rm removes
 
   // What furnace asked, in order: "ping", "info", "pull pytorch/pytorch:…".
   std::vector<std::string> calls;
 
 private:
   const engine::ImageSummary* find(const std::string& ref) const;
+  engine::ContainerDetails* find_container(const std::string& name);
 };
 
 } // namespace furnace::testing

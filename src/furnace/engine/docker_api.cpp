@@ -11,7 +11,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -704,6 +706,144 @@ core::Result<void> DockerApi::pull(const std::string& ref, const PullCallback& p
                       fmt::format("pulling {}: engine: {}", ref, stream_error),
                       "check the image name and tag, the registry mirror ('furnace doctor') and "
                       "the network");
+  }
+  return {};
+}
+
+namespace {
+
+// Percent-encodes everything but RFC 3986's unreserved characters (for query values).
+std::string url_encode(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || std::strchr("-._~", c) != nullptr) {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", static_cast<unsigned>(u));
+    }
+  }
+  return out;
+}
+
+// Container names and ids: what the engine accepts, so that a path can be built from one.
+core::Result<void> check_container_name(const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 256 &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+                           std::strchr("_.-", c) != nullptr;
+                  });
+  if (!ok) {
+    return core::fail(core::ErrorKind::invalid, fmt::format("'{}' is not a container name", name));
+  }
+  return {};
+}
+
+// "not found" for a missing container carries its name.
+core::Error container_error(core::Error e, const std::string& name) {
+  if (e.kind == core::ErrorKind::not_found) {
+    e.message = fmt::format("no container {} ({})", name, e.message);
+  }
+  return e;
+}
+
+} // namespace
+
+core::Result<std::vector<ContainerSummary>>
+DockerApi::list_containers(const std::vector<std::string>& labels) {
+  const json filters = {{"label", labels}};
+  auto j = get_json("/containers/json?all=1&filters=" + url_encode(filters.dump()));
+  if (!j) {
+    return core::fail(j.error());
+  }
+  if (!j->is_array()) {
+    return core::fail(core::ErrorKind::remote, "engine: /containers/json is not a list");
+  }
+  std::vector<ContainerSummary> out;
+  for (const auto& c : *j) {
+    ContainerSummary s;
+    s.id = string_at(c, "Id");
+    const auto names = strings_at(c, "Names");
+    s.name = names.empty() ? std::string() : names.front();
+    if (!s.name.empty() && s.name.front() == '/') {
+      s.name.erase(0, 1);
+    }
+    s.image = string_at(c, "Image");
+    s.image_id = string_at(c, "ImageID");
+    s.command = string_at(c, "Command");
+    s.created = int_at(c, "Created");
+    s.state = string_at(c, "State");
+    s.status = string_at(c, "Status");
+    s.labels = labels_at(c, "Labels");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+core::Result<ContainerDetails> DockerApi::inspect_container(const std::string& name) {
+  if (auto ok = check_container_name(name); !ok) {
+    return core::fail(ok.error());
+  }
+  auto j = get_json("/containers/" + name + "/json");
+  if (!j) {
+    return core::fail(container_error(j.error(), name));
+  }
+  ContainerDetails d;
+  d.id = string_at(*j, "Id");
+  d.name = string_at(*j, "Name");
+  if (!d.name.empty() && d.name.front() == '/') {
+    d.name.erase(0, 1);
+  }
+  d.image_id = string_at(*j, "Image");
+  if (auto st = j->find("State"); st != j->end() && st->is_object()) {
+    d.status = string_at(*st, "Status");
+    d.running = st->value("Running", false);
+    d.exit_code = static_cast<int>(int_at(*st, "ExitCode"));
+    d.pid = static_cast<int>(int_at(*st, "Pid"));
+    d.started_at = string_at(*st, "StartedAt");
+    d.finished_at = string_at(*st, "FinishedAt");
+  }
+  if (auto cfg = j->find("Config"); cfg != j->end() && cfg->is_object()) {
+    d.labels = labels_at(*cfg, "Labels");
+    d.env = strings_at(*cfg, "Env");
+  }
+  return d;
+}
+
+core::Result<void> DockerApi::stop_container(const std::string& name, int grace_seconds) {
+  if (auto ok = check_container_name(name); !ok) {
+    return ok;
+  }
+  auto r = request("POST", fmt::format("/containers/{}/stop?t={}", name, grace_seconds));
+  if (!r) {
+    return core::fail(container_error(r.error(), name));
+  }
+  return {};  // 304: it was not running
+}
+
+core::Result<void> DockerApi::kill_container(const std::string& name, const std::string& signal) {
+  if (auto ok = check_container_name(name); !ok) {
+    return ok;
+  }
+  auto r = request("POST", fmt::format("/containers/{}/kill?signal={}", name, url_encode(signal)));
+  if (!r) {
+    return core::fail(container_error(r.error(), name));
+  }
+  return {};
+}
+
+core::Result<void> DockerApi::remove_container(const std::string& name, bool force) {
+  if (auto ok = check_container_name(name); !ok) {
+    return ok;
+  }
+  auto r = request("DELETE", fmt::format("/containers/{}?force={}", name, force ? 1 : 0));
+  if (!r && r.error().kind != core::ErrorKind::not_found) {
+    auto e = r.error();
+    // "removal of container … is already in progress" (--rm racing us) is not a failure.
+    if (e.message.find("already in progress") != std::string::npos) {
+      return {};
+    }
+    return core::fail(container_error(std::move(e), name));
   }
   return {};
 }

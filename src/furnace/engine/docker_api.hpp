@@ -47,6 +47,12 @@ public:
   core::Result<std::vector<ImageSummary>> list_images() override;
   core::Result<ImageDetails> inspect_image(const std::string& ref) override;
   core::Result<void> pull(const std::string& ref, const PullCallback& progress) override;
+  core::Result<std::vector<ContainerSummary>>
+  list_containers(const std::vector<std::string>& labels) override;
+  core::Result<ContainerDetails> inspect_container(const std::string& name) override;
+  core::Result<void> stop_container(const std::string& name, int grace_seconds) override;
+  core::Result<void> kill_container(const std::string& name, const std::string& signal) override;
+  core::Result<void> remove_container(const std::string& name, bool force) override;
 
   // The negotiated version ("1.41"), negotiating first if needed.
   core::Result<std::string> api_version();

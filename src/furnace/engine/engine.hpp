@@ -77,6 +77,32 @@ struct PullProgress {
 
 using PullCallback = std::function<void(const PullProgress&)>;
 
+struct ContainerSummary {
+  std::string id;
+  std::string name;    // without the leading '/'
+  std::string image;   // as the container was created from
+  std::string image_id;
+  std::string command; // the engine's one-line rendering
+  long long created = 0; // unix seconds
+  std::string state;   // "running", "exited", "created", ...
+  std::string status;  // "Up 5 minutes"
+  std::map<std::string, std::string> labels;
+};
+
+struct ContainerDetails {
+  std::string id;
+  std::string name;
+  std::string image_id;
+  std::string status; // "running", "exited", ...
+  bool running = false;
+  int exit_code = 0;
+  int pid = 0;
+  std::string started_at;  // RFC 3339
+  std::string finished_at; // RFC 3339; "0001-01-01T00:00:00Z" while running
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> env; // "KEY=VALUE" (for tests that check what arrived)
+};
+
 class Engine {
 public:
   virtual ~Engine() = default;
@@ -90,6 +116,19 @@ public:
   virtual core::Result<ImageDetails> inspect_image(const std::string& ref) = 0;
   // Pulls `ref` ("name:tag", "name@sha256:…"); `progress` sees each message as it arrives.
   virtual core::Result<void> pull(const std::string& ref, const PullCallback& progress) = 0;
+
+  // Containers, running or not, that carry every label in `labels` ("key" or "key=value").
+  virtual core::Result<std::vector<ContainerSummary>>
+  list_containers(const std::vector<std::string>& labels) = 0;
+  // Errors: not_found when there is no such container.
+  virtual core::Result<ContainerDetails> inspect_container(const std::string& name) = 0;
+  // SIGTERM (the image's stop signal), then SIGKILL after `grace_seconds`. A stopped container
+  // is not an error.
+  virtual core::Result<void> stop_container(const std::string& name, int grace_seconds) = 0;
+  // Sends `signal` ("SIGINT") to the container's main process.
+  virtual core::Result<void> kill_container(const std::string& name, const std::string& signal) = 0;
+  // Removes the container (`force`: even a running one); a missing one is not an error.
+  virtual core::Result<void> remove_container(const std::string& name, bool force) = 0;
 };
 
 // Splits "registry:5000/ns/name:tag" into name and tag ("latest" when none); a digest
