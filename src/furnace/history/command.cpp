@@ -1,0 +1,90 @@
+#include "command.hpp"
+
+#include <furnace/history/render.hpp>
+#include <furnace/history/store.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+
+namespace furnace::history {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+int report(core::Context& ctx, const core::Error& e) {
+  ctx.ui.error(e);
+  return e.exit_code;
+}
+
+std::int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+} // namespace
+
+std::string project_root_of(const std::string& path) {
+  std::error_code ec;
+  fs::path start = fs::absolute(path.empty() ? "." : path, ec);
+  const fs::path canonical = fs::weakly_canonical(start, ec);
+  start = ec ? start.lexically_normal() : canonical;
+  if (start.has_relative_path() && !start.has_filename()) {
+    start = start.parent_path(); // "/a/b/" -> "/a/b"
+  }
+  for (const char* marker : {"furnace.yaml", ".git"}) {
+    for (fs::path dir = start;; dir = dir.parent_path()) {
+      if (fs::exists(dir / marker, ec)) {
+        return dir.string();
+      }
+      if (dir == dir.parent_path()) {
+        break;
+      }
+    }
+  }
+  return start.string();
+}
+
+int run_history(core::Context& ctx, const HistoryOptions& options) {
+  auto store = Store::open(default_path(ctx.env));
+  if (!store) {
+    return report(ctx, store.error());
+  }
+  Query q;
+  q.project = options.project.empty() ? "" : project_root_of(options.project);
+  q.limit = options.all ? 0 : options.limit;
+  auto runs = store->list(q);
+  if (!runs) {
+    return report(ctx, runs.error());
+  }
+  if (options.json) {
+    ctx.ui.out() << runs_json(*runs).dump(2) << '\n';
+    return 0;
+  }
+  if (runs->empty()) {
+    ctx.ui.info(q.project.empty() ? "no runs yet: 'furnace run' records each run here"
+                                  : fmt::format("no runs of {} yet", q.project));
+    return 0;
+  }
+  const std::int64_t now = options.now_ms != 0 ? options.now_ms : system_now_ms();
+  ctx.ui.out() << render_table(*runs, now, ctx.home());
+  return 0;
+}
+
+int run_show(core::Context& ctx, const ShowOptions& options) {
+  auto store = Store::open(default_path(ctx.env));
+  if (!store) {
+    return report(ctx, store.error());
+  }
+  auto run = store->find(options.run);
+  if (!run) {
+    return report(ctx, run.error());
+  }
+  ctx.ui.out() << (options.json ? run_json(*run).dump(2) + '\n' : render_details(*run));
+  return 0;
+}
+
+} // namespace furnace::history

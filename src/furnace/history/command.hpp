@@ -1,0 +1,37 @@
+#pragma once
+// `furnace history` and `furnace show`: the recorded runs as a table or JSON, and one run in
+// full. The CLI parses into these options; everything else happens here.
+
+#include <furnace/core/context.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace furnace::history {
+
+struct HistoryOptions {
+  std::string project;     // --project PATH: only the runs of the project containing PATH
+  std::size_t limit = 20;  // -n N: the newest N runs
+  bool all = false;        // --all: every run (no limit)
+  bool json = false;       // --json: runs_json() instead of the table
+  std::int64_t now_ms = 0; // the time running runs are measured against; 0: the system clock
+};
+
+struct ShowOptions {
+  std::string run;   // an id, a container name or a unique name prefix
+  bool json = false; // --json: run_json() instead of the details
+};
+
+// The project `path` is in, as `furnace run` records it: the nearest directory at or above
+// `path` (absolute, symlinks resolved) holding furnace.yaml, else the nearest holding .git, else
+// `path` itself.
+std::string project_root_of(const std::string& path);
+
+// Prints the runs of the history database (default_path(ctx.env)) to stdout, newest first.
+// Exit code: 0, or 1 when the database cannot be read (the error names it and the fix).
+int run_history(core::Context& ctx, const HistoryOptions& options);
+
+// Prints one run. Exit code: 0, or 1 when it is not there, ambiguous, or the database fails.
+int run_show(core::Context& ctx, const ShowOptions& options);
+
+} // namespace furnace::history
