@@ -279,8 +279,17 @@ ensure_engine() {
     # shellcheck disable=SC2206 # word splitting intended
     args+=(${FURNACE_TEST_DOCKERD_ARGS})
   fi
-  log "engine: starting dockerd ${args[*]} (log: $logfile)"
-  spawn_daemon "$pidfile" "$logfile" dockerd "${args[@]}"
+  # The GPU half of the NVIDIA Container Toolkit, faked: dockerd registers its "nvidia" device
+  # driver (what `--gpus` asks for) when `nvidia-container-runtime-hook` is on its PATH at start,
+  # sets NVIDIA_VISIBLE_DEVICES in the container and runs the hook before it starts. This hook
+  # only reads the container state and succeeds (there is no GPU to hand over), so `--gpus
+  # "device=1"` runs here and the container says which GPUs it was given.
+  local hook_dir=$STATE_DIR/fake-nvidia-toolkit
+  mkdir -p "$hook_dir"
+  printf '#!/bin/sh\n# furnace test engine: a stand-in for the NVIDIA hook (no GPU here)\ncat >/dev/null\nexit 0\n' >"$hook_dir/nvidia-container-runtime-hook"
+  chmod 0755 "$hook_dir/nvidia-container-runtime-hook"
+  log "engine: starting dockerd ${args[*]} (log: $logfile; fake NVIDIA hook in $hook_dir)"
+  PATH="$hook_dir:$PATH" spawn_daemon "$pidfile" "$logfile" dockerd "${args[@]}"
   ENGINE_OURS=1
   wait_engine "$logfile"
   log "engine: dockerd up (pid $(head -n1 "$pidfile"))"

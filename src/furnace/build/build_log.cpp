@@ -283,6 +283,15 @@ std::string failure_hint(FailureKind kind, const MirrorsUsed& mirrors) {
   return {};
 }
 
+std::string cache_dir(const core::Env& env) {
+  const auto xdg = env.find("XDG_CACHE_HOME");
+  if (xdg != env.end() && !xdg->second.empty()) {
+    return xdg->second + "/furnace";
+  }
+  const auto home = env.find("HOME");
+  return (home == env.end() ? std::string("/root") : home->second) + "/.cache/furnace";
+}
+
 std::string log_dir(const core::Env& env) {
   const auto xdg = env.find("XDG_DATA_HOME");
   if (xdg != env.end() && !xdg->second.empty()) {

@@ -52,6 +52,9 @@ private:
 // Where build logs go: $XDG_DATA_HOME/furnace/logs, else $HOME/.local/share/furnace/logs.
 std::string log_dir(const core::Env& env);
 
+// Where build contexts are staged: $XDG_CACHE_HOME/furnace, else $HOME/.cache/furnace.
+std::string cache_dir(const core::Env& env);
+
 // "<log_dir>/build-<name>-<hash12>.log".
 std::string log_path(const core::Env& env, const std::string& name, const std::string& hash12);
 

@@ -46,15 +46,6 @@ std::string mirror_for(const std::string& key, const std::string& from_yaml,
   return setup::mirror_url(key, value).value_or("");
 }
 
-std::string cache_dir(const core::Env& env) {
-  const auto xdg = env.find("XDG_CACHE_HOME");
-  if (xdg != env.end() && !xdg->second.empty()) {
-    return xdg->second + "/furnace";
-  }
-  const auto home = env.find("HOME");
-  return (home == env.end() ? std::string("/root") : home->second) + "/.cache/furnace";
-}
-
 // Pulls `ref`, printing one line per layer state change (plain lines: readable in logs too).
 core::Result<void> pull_base(core::Ui& ui, engine::Engine& engine, const std::string& ref) {
   ui.info(fmt::format("pulling {}", ref));
@@ -160,7 +151,7 @@ std::string short_step(const std::string& step) {
 }  // namespace
 
 int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& engine,
-              gpu::GpuProbe& probe) {
+              gpu::GpuProbe& probe, BuiltImage* out) {
   auto project = project::load_project(options.path, probe);
   if (!project) {
     return report(ctx.ui, project.error());
@@ -220,8 +211,14 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
   if (!canonical) {
     return report(ctx.ui, canonical.error());
   }
-  for (const std::string& n : canonical->notes) {
-    ctx.ui.info(n);
+  // `furnace run` says them only when it builds: a run of an unchanged project stays quiet.
+  auto say_notes = [&ctx](const Rendered& r) {
+    for (const std::string& n : r.notes) {
+      ctx.ui.info(n);
+    }
+  };
+  if (!options.for_run) {
+    say_notes(*canonical);
   }
 
   // The base image's id goes into the hash: a re-pulled base with new content gets a new tag.
@@ -275,22 +272,46 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
   }
   const std::string hash = content_hash(*canonical, base_id);
   const std::string tag = image_tag(project->name, hash);
+  // Success: the tag on stdout (for scripts), and what `furnace run` needs in `out`.
+  const std::string base_ref = canonical->base_image;
+  auto done = [&](const std::string& image_id, bool built) {
+    if (!options.for_run && !(options.dry_run && image_id.empty())) {
+      ctx.ui.out() << tag << '\n';
+    }
+    if (out != nullptr) {
+      *out = BuiltImage{project->root,
+                        project->name,
+                        yaml,
+                        util::sha256_hex(project->yaml_text),
+                        tag,
+                        image_id,
+                        base_ref,
+                        base ? digest_for(*base, base_ref) : std::string(),
+                        resolve::to_json(project->plan).dump(),
+                        built};
+    }
+    return 0;
+  };
 
   if (!options.force) {
     auto existing = engine.inspect_image(tag);
     if (existing) {
-      ctx.ui.info(fmt::format("{} is up to date (nothing changed: no build)", tag));
+      if (!options.for_run) {
+        ctx.ui.info(fmt::format("{} is up to date (nothing changed: no build)", tag));
+      }
       if (!lock && !options.dry_run && base && !lock_is_for(project->root, tag)) {
         write_lock(ctx, project->root, tag, canonical->base_image, *base);
       }
-      ctx.ui.out() << tag << '\n';
-      return 0;
+      return done(existing->id, false);
     }
     if (existing.error().kind != core::ErrorKind::not_found) {
       return report(ctx.ui, existing.error());
     }
   }
 
+  if (options.for_run) {
+    say_notes(*canonical);
+  }
   auto builder = probe_builder(ctx.runner, ctx.env);
   if (!builder) {
     return report(ctx.ui, builder.error());
@@ -330,6 +351,9 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
   if (options.dry_run) {
     ctx.ui.info(fmt::format("builder: {}", builder->why));
     ctx.ui.out() << cmd.display << '\n';
+    if (out != nullptr) {
+      done(std::string(), false);
+    }
     return 0;
   }
 
@@ -401,14 +425,16 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
     return ran->status.code > 0 ? ran->status.code : 1;
   }
 
+  auto built_id = [&] {
+    auto img = engine.inspect_image(tag);
+    return img ? img->id : std::string();
+  };
   if (!base) {
-    ctx.ui.out() << tag << '\n';
-    return 0;
+    return done(built_id(), true);
   }
   if (!lock) {
     write_lock(ctx, project->root, tag, staged.base_image, *base);
-    ctx.ui.out() << tag << '\n';
-    return 0;
+    return done(built_id(), true);
   }
   // --locked: the new image must hold exactly the locked packages.
   auto now = probe_packages(ctx, tag);
@@ -433,8 +459,7 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
   }
   ctx.ui.info(fmt::format("{} matches {} ({} pip and {} Debian packages)", tag, lock_path,
                           now->pip.size(), now->dpkg.size()));
-  ctx.ui.out() << tag << '\n';
-  return 0;
+  return done(built_id(), true);
 }
 
 }  // namespace furnace::build

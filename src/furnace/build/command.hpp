@@ -5,6 +5,7 @@
 #include <furnace/core/context.hpp>
 #include <furnace/engine/engine.hpp>
 #include <furnace/gpu/gpu_probe.hpp>
+#include <furnace/project/furnace_yaml.hpp>
 
 #include <string>
 
@@ -15,6 +16,21 @@ struct BuildOptions {
   bool force = false;    // build even when the tagged image exists
   bool dry_run = false;  // print the Dockerfile location and the build command, build nothing
   bool locked = false;   // build from furnace.lock and fail when the image differs from it
+  bool for_run = false;  // called by `furnace run`: no tag on stdout, no "up to date" line
+};
+
+// What `furnace run` needs to know about the image it runs.
+struct BuiltImage {
+  std::string project_root;
+  std::string project_name;
+  project::FurnaceYaml yaml;   // defaults when the project has none
+  std::string spec_hash;       // sha256 of furnace.yaml's text
+  std::string tag;             // furnace/<name>:<hash12>
+  std::string image_id;        // "" after a --dry-run that built nothing
+  std::string base_image;
+  std::string base_digest;
+  std::string plan_json;       // the resolver's plan, for the history
+  bool built = false;          // the builder ran
 };
 
 // Exit code: 0 the image exists (built now or before), 1 error (also: a --locked build that
@@ -23,7 +39,8 @@ struct BuildOptions {
 // <data dir>/furnace/logs/build-<name>-<hash12>.log; a failure names the failing step, shows its
 // last 30 lines and a hint. After a successful build (and after a no-op one whose furnace.lock
 // names another image) furnace.lock is written.
+// `out`, when given, is filled when the exit code is 0.
 int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& engine,
-              gpu::GpuProbe& probe);
+              gpu::GpuProbe& probe, BuiltImage* out = nullptr);
 
 }  // namespace furnace::build

@@ -8,6 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+#include <vector>
+
 namespace furnace::cli {
 
 // Returns `body(api)`'s exit code, with `api` talking to the engine the environment names
@@ -22,6 +25,13 @@ template <class Body> int with_engine(core::Context& ctx, Body&& body) {
   return body(api);
 }
 
+// The words after a standalone "--" on the command line (the command of `furnace run -- CMD`);
+// main() takes them out before CLI11 parses the rest.
+inline std::vector<std::string>& trailing_args() {
+  static std::vector<std::string> args;
+  return args;
+}
+
 void register_doctor(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_setup(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_config(CLI::App& app, core::Context& ctx, int& exit_code);
@@ -30,5 +40,13 @@ void register_init(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_build(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_images(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_prune(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_run(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_shell(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_ps(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_logs(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_stop(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_history(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_show(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_rerun(CLI::App& app, core::Context& ctx, int& exit_code);
 
 } // namespace furnace::cli

@@ -63,9 +63,26 @@ int main(int argc, char** argv) {
   cli::register_build(app, ctx, exit_code);
   cli::register_images(app, ctx, exit_code);
   cli::register_prune(app, ctx, exit_code);
+  cli::register_run(app, ctx, exit_code);
+  cli::register_shell(app, ctx, exit_code);
+  cli::register_ps(app, ctx, exit_code);
+  cli::register_logs(app, ctx, exit_code);
+  cli::register_stop(app, ctx, exit_code);
+  cli::register_history(app, ctx, exit_code);
+  cli::register_show(app, ctx, exit_code);
+  cli::register_rerun(app, ctx, exit_code);
 
   try {
-    app.parse(argc, argv);
+    // "furnace run [OPTIONS] -- CMD ARGS": CMD and its ARGS are not furnace's to parse.
+    int parsed = argc;
+    for (int i = 1; i < argc; ++i) {
+      if (std::string_view(argv[i]) == "--") { // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+        cli::trailing_args().assign(argv + i + 1, argv + argc); // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+        parsed = i;
+        break;
+      }
+    }
+    app.parse(parsed, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -11,6 +11,22 @@ namespace furnace::project {
 
 namespace fs = std::filesystem;
 
+std::string find_root(const std::string& path) {
+  std::error_code ec;
+  const fs::path start = fs::weakly_canonical(fs::absolute(path.empty() ? "." : path, ec), ec);
+  for (const char* marker : {k_file_name, ".git"}) {
+    for (fs::path dir = start; !dir.empty(); dir = dir.parent_path()) {
+      if (fs::exists(dir / marker, ec)) {
+        return dir.string();
+      }
+      if (dir == dir.root_path()) {
+        break;
+      }
+    }
+  }
+  return start.string();
+}
+
 core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe, ReadYaml read_yaml) {
   std::error_code ec;
   const std::string given = path.empty() ? "." : path;

@@ -26,6 +26,10 @@ struct Project {
 
 enum class ReadYaml { no, yes };
 
+// The project that `path` is in: the nearest directory upward holding furnace.yaml, else the
+// nearest holding .git, else `path` itself (absolute, normalised).
+std::string find_root(const std::string& path);
+
 // Reads and resolves the project at `path` (`read_yaml` no: as if it had no furnace.yaml).
 // Errors: not a directory, an invalid furnace.yaml, an invalid override. Problems in the
 // project's own files are diagnostics in `spec`.

@@ -1,0 +1,67 @@
+#pragma once
+// `furnace run`, `shell`, `ps`, `logs`, `stop` and `rerun`: the project's code in its environment,
+// as the invoking user, on the GPUs asked for, recorded in the run history.
+
+#include <furnace/core/context.hpp>
+#include <furnace/engine/engine.hpp>
+#include <furnace/gpu/gpu_probe.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace furnace::run {
+
+struct RunOptions {
+  std::string path = ".";            // where furnace was started (the project is found upward)
+  std::vector<std::string> command;  // empty: furnace.yaml's command, else a shell
+  std::string gpus;                  // "" = furnace.yaml's gpus, else all
+  std::vector<std::string> env;      // -e KEY[=VALUE]
+  std::vector<std::string> ports;    // -p [ADDR:]HOST:CONTAINER
+  std::string shm_size;              // "" = furnace.yaml's shm, else the default rule
+  bool ipc_host = false;
+  std::string network;
+  bool detach = false;
+  bool dry_run = false;
+  bool clean = false;                // remove leftovers of killed runs without asking
+  bool shell = false;                // `furnace shell`: a shell even when furnace.yaml has a command
+  std::string image;                 // rerun: this image id instead of building
+};
+
+// Exit code: the command's, 125 when furnace or the engine failed before it started (126/127 from
+// the engine when the command cannot be run), 0 for a started detached run.
+int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engine,
+            gpu::GpuProbe& probe);
+
+struct ShellAttachOptions {
+  std::string path = ".";
+};
+// `furnace shell --attach`: a shell in the project's running container (docker exec).
+int run_shell_attach(core::Context& ctx, const ShellAttachOptions& options, engine::Engine& engine);
+
+struct PsOptions {
+  bool json = false;
+};
+int run_ps(core::Context& ctx, const PsOptions& options, engine::Engine& engine);
+
+struct LogsOptions {
+  std::string run; // id, container name or a unique prefix
+  bool follow = false;
+};
+int run_logs(core::Context& ctx, const LogsOptions& options, engine::Engine& engine);
+
+struct StopOptions {
+  std::vector<std::string> runs;
+  int grace_seconds = 10;
+};
+int run_stop(core::Context& ctx, const StopOptions& options, engine::Engine& engine);
+
+struct RerunOptions {
+  std::string run;
+  bool dry_run = false;
+  bool detach = false;
+};
+int run_rerun(core::Context& ctx, const RerunOptions& options, engine::Engine& engine,
+              gpu::GpuProbe& probe);
+
+} // namespace furnace::run

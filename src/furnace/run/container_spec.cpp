@@ -1,0 +1,203 @@
+#include "container_spec.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+
+namespace furnace::run {
+
+namespace {
+
+constexpr unsigned long long k_gib = 1024ULL * 1024 * 1024;
+
+// Variables the CLI itself reads: their container values must not replace the CLI's own.
+bool cli_reads(const std::string& name) {
+  static const std::array<std::string_view, 6> k_names{"HOME", "PATH", "SHELL", "USER", "LOGNAME",
+                                                       "TMPDIR"};
+  return std::find(k_names.begin(), k_names.end(), name) != k_names.end() ||
+         name.starts_with("LD_") || name.starts_with("DOCKER");
+}
+
+// One field of a --mount value, quoted the way the CLI's CSV reader expects.
+std::string csv_field(const std::string& field) {
+  if (field.find_first_of(",\"") == std::string::npos) {
+    return field;
+  }
+  std::string out = "\"";
+  for (const char c : field) {
+    out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  }
+  return out + "\"";
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+  });
+}
+
+bool valid_port(std::string_view s) {
+  unsigned v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return all_digits(s) && ec == std::errc() && p == s.data() + s.size() && v >= 1 && v <= 65535;
+}
+
+bool valid_env_name(std::string_view name) {
+  return !name.empty() && std::isdigit(static_cast<unsigned char>(name.front())) == 0 &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+         });
+}
+
+} // namespace
+
+EngineCommand docker_run_command(const ContainerSpec& spec) {
+  EngineCommand cmd;
+  auto& a = cmd.argv;
+  a = {spec.docker, "run", "--rm", "--init", "--name", spec.name};
+  if (spec.interactive) {
+    a.emplace_back("-i");
+  }
+  if (spec.tty) {
+    a.emplace_back("-t");
+  }
+  for (const auto& [k, v] : spec.labels) {
+    a.insert(a.end(), {"--label", k + "=" + v});
+  }
+  // Least privilege: no capability added, no setuid escalation, the caller's uid.
+  a.insert(a.end(), {"--security-opt", "no-new-privileges"});
+  if (spec.user) {
+    a.insert(a.end(), {"--user", fmt::format("{}:{}", spec.user->uid, spec.user->gid)});
+  }
+  if (spec.ipc_host) {
+    a.insert(a.end(), {"--ipc", "host"});
+  } else if (!spec.shm_size.empty()) {
+    a.insert(a.end(), {"--shm-size", spec.shm_size});
+  }
+  // What NVIDIA recommends for the frameworks (pinned memory, deep recursion).
+  if (spec.memlock_unlimited) {
+    a.insert(a.end(), {"--ulimit", "memlock=-1"});
+  }
+  a.insert(a.end(), {"--ulimit", "stack=67108864"});
+  if (spec.gpus == GpuMode::all) {
+    a.insert(a.end(), {"--gpus", "all"});
+  } else if (spec.gpus == GpuMode::devices) {
+    // The CLI reads --gpus as CSV: a list needs the quotes inside the value.
+    a.insert(a.end(), {"--gpus", fmt::format("\"device={}\"", fmt::join(spec.gpu_indices, ","))});
+  }
+  if (!spec.network.empty()) {
+    a.insert(a.end(), {"--network", spec.network});
+  }
+  for (const Mount& m : spec.mounts) {
+    std::string v = "type=bind," + csv_field("source=" + m.source) + "," +
+                    csv_field("target=" + m.target);
+    if (m.read_only) {
+      v += ",readonly";
+    }
+    a.insert(a.end(), {"--mount", v});
+  }
+  if (!spec.workdir.empty()) {
+    a.insert(a.end(), {"--workdir", spec.workdir});
+  }
+  for (const auto& [k, v] : spec.env) {
+    if (cli_reads(k)) {
+      a.insert(a.end(), {"--env", k + "=" + v});
+    } else {
+      a.insert(a.end(), {"--env", k});
+      cmd.env[k] = v;
+    }
+  }
+  for (const std::string& p : spec.ports) {
+    a.insert(a.end(), {"--publish", p});
+  }
+  a.push_back(spec.image);
+  a.insert(a.end(), spec.command.begin(), spec.command.end());
+  return cmd;
+}
+
+core::Result<std::string> normalize_port(std::string_view text) {
+  std::string_view body = text;
+  std::string proto;
+  if (const auto slash = body.rfind('/'); slash != std::string_view::npos) {
+    proto = std::string(body.substr(slash));
+    body = body.substr(0, slash);
+  }
+  auto bad = [&] {
+    return core::fail(core::ErrorKind::invalid,
+                      fmt::format("'{}' is not a port: expected PORT, HOST_PORT:PORT or "
+                                  "ADDRESS:HOST_PORT:PORT (optionally /tcp or /udp)",
+                                  text));
+  };
+  if (!proto.empty() && proto != "/tcp" && proto != "/udp") {
+    return bad();
+  }
+  const auto last = body.rfind(':');
+  if (last == std::string_view::npos) {
+    return valid_port(body) ? fmt::format("127.0.0.1:{}:{}{}", body, body, proto)
+                            : core::Result<std::string>(bad());
+  }
+  const std::string_view container = body.substr(last + 1);
+  const std::string_view front = body.substr(0, last);
+  if (!valid_port(container)) {
+    return bad();
+  }
+  const auto mid = front.rfind(':');
+  if (mid == std::string_view::npos || front.back() == ']') {
+    // "8080:80": the host port, on loopback unless an address is written.
+    return valid_port(front) ? fmt::format("127.0.0.1:{}:{}{}", front, container, proto)
+                             : core::Result<std::string>(bad());
+  }
+  if (!valid_port(front.substr(mid + 1)) || mid == 0) {
+    return bad();
+  }
+  return std::string(text);
+}
+
+std::string default_shm_size(unsigned long long mem_total_bytes) {
+  unsigned long long gib = mem_total_bytes / 4 / k_gib;
+  gib = std::clamp(gib, 1ULL, 16ULL);
+  return fmt::format("{}g", gib);
+}
+
+core::Result<void> check_size(std::string_view text, std::string_view what) {
+  std::string_view digits = text;
+  if (!digits.empty() && std::strchr("bkmgBKMG", digits.back()) != nullptr) {
+    digits.remove_suffix(1);
+  }
+  if (!all_digits(digits) || digits.size() > 15 || std::stoull(std::string(digits)) == 0) {
+    return core::fail(core::ErrorKind::invalid,
+                      fmt::format("{} '{}' is not a size: expected a number with an optional unit "
+                                  "b, k, m or g (\"8g\", \"512m\")",
+                                  what,
+                                  text));
+  }
+  return {};
+}
+
+core::Result<std::optional<std::pair<std::string, std::string>>>
+parse_env_arg(std::string_view arg, const std::map<std::string, std::string>& host_env) {
+  const auto eq = arg.find('=');
+  const std::string name(arg.substr(0, eq));
+  if (!valid_env_name(name)) {
+    return core::fail(core::ErrorKind::invalid,
+                      fmt::format("-e '{}': '{}' is not a variable name (letters, digits and _, "
+                                  "not starting with a digit)",
+                                  arg,
+                                  name));
+  }
+  if (eq != std::string_view::npos) {
+    return std::optional(std::pair(name, std::string(arg.substr(eq + 1))));
+  }
+  const auto it = host_env.find(name);
+  if (it == host_env.end()) {
+    return std::optional<std::pair<std::string, std::string>>();
+  }
+  return std::optional(std::pair(name, it->second));
+}
+
+} // namespace furnace::run

@@ -1,0 +1,80 @@
+#pragma once
+// The container of a run, as data, and the `docker run` command line made from it. Pure: the
+// same spec always gives the same argv, so `--dry-run` prints exactly what a run executes, and the
+// security rules (never --privileged, ports on 127.0.0.1, no value of a variable in argv) are
+// tested here once.
+
+#include <furnace/core/error.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace furnace::run {
+
+// Who the processes in the container run as: the invoking user, known by name inside.
+struct HostUser {
+  unsigned uid = 0;
+  unsigned gid = 0;
+  std::string name; // "alice"
+  std::string home; // inside the container: "/home/alice"
+};
+
+struct Mount {
+  std::string source; // absolute host path
+  std::string target; // absolute container path
+  bool read_only = false;
+};
+
+enum class GpuMode { none, all, devices };
+
+struct ContainerSpec {
+  std::string docker = "docker"; // the engine's CLI
+  std::string image;
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::optional<HostUser> user; // nullopt: as the image says (the caller is root)
+  std::vector<Mount> mounts;
+  std::string workdir;
+  GpuMode gpus = GpuMode::none;
+  std::vector<unsigned> gpu_indices; // GpuMode::devices
+  std::string shm_size;              // "6g"; ignored with ipc_host
+  bool ipc_host = false;
+  bool memlock_unlimited = true; // --ulimit memlock=-1 (not where the engine cannot raise it)
+  std::string network;               // "" = the engine's default
+  // Variables for the container. Their values travel in the CLI's environment (`-e NAME`), never
+  // in argv, except the ones the CLI itself reads (HOME, PATH, DOCKER_*), passed as NAME=VALUE.
+  std::map<std::string, std::string> env;
+  std::vector<std::string> ports; // normalised: "127.0.0.1:8888:8888"
+  bool interactive = false;       // -i
+  bool tty = false;               // -t
+  std::vector<std::string> command;
+};
+
+struct EngineCommand {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env; // to add to the CLI's environment
+};
+
+// `docker run --rm --init …` for `spec`.
+EngineCommand docker_run_command(const ContainerSpec& spec);
+
+// "8888" -> "127.0.0.1:8888:8888", "8080:80" -> "127.0.0.1:8080:80", "8080:80/udp" likewise;
+// an address the user wrote ("0.0.0.0:8080:80", "[::1]:8080:80") is kept. Errors: not a port.
+core::Result<std::string> normalize_port(std::string_view text);
+
+// The /dev/shm size when none is asked for: a quarter of the host's memory, at least 1 GiB and
+// at most 16 GiB, in whole GiB ("6g"). See docs/run.md for why.
+std::string default_shm_size(unsigned long long mem_total_bytes);
+
+// Checks a --shm-size value ("64m", "8g", "1073741824"). Errors name the value.
+core::Result<void> check_size(std::string_view text, std::string_view what);
+
+// Splits "KEY=VALUE" / "KEY" (the value then comes from `host_env`; a missing one is skipped).
+// Errors: an invalid name.
+core::Result<std::optional<std::pair<std::string, std::string>>>
+parse_env_arg(std::string_view arg, const std::map<std::string, std::string>& host_env);
+
+} // namespace furnace::run

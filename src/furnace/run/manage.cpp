@@ -1,0 +1,298 @@
+// furnace ps, logs, stop, shell --attach and rerun: the runs after they started.
+
+#include "command.hpp"
+
+#include <furnace/build/builder.hpp>
+#include <furnace/gpu/gpu_lock.hpp>
+#include <furnace/history/render.hpp>
+#include <furnace/project/load.hpp>
+#include <furnace/run/session.hpp>
+#include <furnace/run/support.hpp>
+#include <furnace/run/user_layer.hpp>
+#include <furnace/util/strings.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace furnace::run {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string label(const engine::ContainerSummary& c, const char* key) {
+  const auto it = c.labels.find(key);
+  return it == c.labels.end() ? std::string() : it->second;
+}
+
+// One table cell: newlines shown as "\n", cut to `width`.
+std::string shorten(std::string s, std::size_t width) {
+  for (std::size_t at = 0; (at = s.find('\n', at)) != std::string::npos; at += 2) {
+    s.replace(at, 1, "\\n");
+  }
+  if (s.size() > width) {
+    s = s.substr(0, width - 1) + "~";
+  }
+  return s;
+}
+
+std::string uptime(long long created_s) {
+  return history::format_duration(now_ms() - created_s * 1000);
+}
+
+// A run by history key (id, name, prefix); when the history does not know it, a furnace container
+// of that name (another user's run).
+struct Target {
+  std::string name;
+  std::optional<history::RunRecord> record;
+};
+
+core::Result<Target> find_target(history::Store* store, engine::Engine& engine,
+                                 const std::string& key) {
+  if (store != nullptr) {
+    auto r = store->find(key);
+    if (r) {
+      return Target{r->name, *r};
+    }
+    if (r.error().kind != core::ErrorKind::not_found) {
+      return core::fail(r.error());
+    }
+  }
+  auto c = engine.inspect_container(key);
+  if (c && c->labels.count(k_label_run) != 0) {
+    return Target{c->name, std::nullopt};
+  }
+  return core::fail(core::ErrorKind::not_found,
+                    fmt::format("no run '{}' in the history or among furnace's containers", key),
+                    "'furnace history' and 'furnace ps' list the runs");
+}
+
+bool still_running(const history::Store& store, std::int64_t id) {
+  auto r = store.find(std::to_string(id));
+  return r && r->status == history::k_running;
+}
+
+} // namespace
+
+int run_ps(core::Context& ctx, const PsOptions& options, engine::Engine& engine) {
+  auto list = engine.list_containers({k_label_run});
+  if (!list) {
+    ctx.ui.error(list.error());
+    return 1;
+  }
+  const std::string me = host_name();
+  if (options.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& c : *list) {
+      out.push_back({{"name", c.name},
+                     {"id", c.id},
+                     {"project", label(c, k_label_project)},
+                     {"user", label(c, k_label_user)},
+                     {"gpus", label(c, k_label_gpus)},
+                     {"image", c.image},
+                     {"created", c.created},
+                     {"state", is_orphan(c, me) ? "orphaned" : c.state},
+                     {"command", c.command},
+                     {"history_id", label(c, k_label_history)}});
+    }
+    ctx.ui.out() << nlohmann::json{{"schema_version", 1}, {"runs", out}}.dump(2) << '\n';
+    return 0;
+  }
+  ctx.ui.out() << fmt::format("{:<24} {:<10} {:<8} {:<8} {:<10} {:<28} {:<30} {}\n", "NAME",
+                              "STATE", "USER", "GPUS", "UP", "IMAGE", "PROJECT", "COMMAND");
+  for (const auto& c : *list) {
+    const bool orphan = is_orphan(c, me);
+    ctx.ui.out() << fmt::format("{:<24} {:<10} {:<8} {:<8} {:<10} {:<28} {:<30} {}\n",
+                                c.name, orphan ? "orphaned" : c.state,
+                                shorten(label(c, k_label_user), 8),
+                                label(c, k_label_gpus).empty() ? "-" : label(c, k_label_gpus),
+                                uptime(c.created), shorten(c.image, 28),
+                                shorten(label(c, k_label_project), 30), shorten(c.command, 40));
+  }
+  if (std::any_of(list->begin(), list->end(), [&](const auto& c) { return is_orphan(c, me); })) {
+    ctx.ui.info("orphaned: its furnace process was killed; 'furnace stop NAME' removes it");
+  }
+  return 0;
+}
+
+int run_logs(core::Context& ctx, const LogsOptions& options, engine::Engine& engine) {
+  auto store = open_history_or_warn(ctx);
+  auto target = find_target(store ? &*store : nullptr, engine, options.run);
+  if (!target) {
+    ctx.ui.error(target.error());
+    return 1;
+  }
+  if (!target->record) {
+    // Another user's run: its log file is theirs; the engine still has the output.
+    util::ProcessOptions o;
+    o.capture = false;
+    o.env = ctx.env;
+    std::vector<std::string> argv{build::docker_cli(ctx.env), "logs"};
+    if (options.follow) {
+      argv.emplace_back("--follow");
+    }
+    argv.push_back(target->name);
+    auto r = ctx.runner.run(argv, o);
+    return r ? r->status.code : 1;
+  }
+  const history::RunRecord& rec = *target->record;
+  std::ifstream in(rec.log_path, std::ios::binary);
+  if (!in) {
+    ctx.ui.error(core::make_error(core::ErrorKind::not_found,
+                                  fmt::format("the log of {} ({}) is gone", rec.name, rec.log_path)));
+    return 1;
+  }
+  std::array<char, 65536> buf{};
+  auto drain = [&] {
+    bool any = false;
+    while (in.read(buf.data(), buf.size()) || in.gcount() > 0) {
+      ctx.ui.out().write(buf.data(), in.gcount());
+      any = true;
+    }
+    in.clear();
+    ctx.ui.out().flush();
+    return any;
+  };
+  drain();
+  if (!options.follow || !store) {
+    return 0;
+  }
+  // Follow until the run has ended and the log has nothing more.
+  auto last_check = std::chrono::steady_clock::now();
+  bool running = still_running(*store, rec.id);
+  while (true) {
+    const bool got = drain();
+    if (!running && !got) {
+      return 0;
+    }
+    if (!got) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (std::chrono::steady_clock::now() - last_check > std::chrono::milliseconds(500)) {
+      running = still_running(*store, rec.id);
+      last_check = std::chrono::steady_clock::now();
+    }
+  }
+}
+
+int run_stop(core::Context& ctx, const StopOptions& options, engine::Engine& engine) {
+  auto store = open_history_or_warn(ctx);
+  int code = 0;
+  for (const std::string& key : options.runs) {
+    auto target = find_target(store ? &*store : nullptr, engine, key);
+    if (!target) {
+      ctx.ui.error(target.error());
+      code = 1;
+      continue;
+    }
+    auto c = engine.inspect_container(target->name);
+    if (!c) {
+      if (target->record && target->record->status == history::k_running && store) {
+        (void)store->finish(target->record->id, now_ms(), std::nullopt, "", history::k_lost);
+      }
+      ctx.ui.info(fmt::format("{} is not running", target->name));
+      continue;
+    }
+    auto stopped = engine.stop_container(target->name, options.grace_seconds);
+    if (!stopped && stopped.error().kind != core::ErrorKind::not_found) {
+      ctx.ui.error(stopped.error());
+      code = 1;
+      continue;
+    }
+    (void)engine.remove_container(target->name, true); // a leftover has nobody to remove it
+    // The run's furnace (foreground or supervisor) records the end; a killed one cannot.
+    if (target->record && store) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (still_running(*store, target->record->id) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (still_running(*store, target->record->id)) {
+        (void)store->finish(target->record->id, now_ms(), std::nullopt, "SIGTERM", history::k_killed);
+      }
+    }
+    ctx.ui.out() << target->name << '\n';
+  }
+  return code;
+}
+
+int run_shell_attach(core::Context& ctx, const ShellAttachOptions& options, engine::Engine& engine) {
+  const std::string root = project::find_root(options.path);
+  auto list = engine.list_containers({k_label_run, std::string(k_label_project) + "=" + root});
+  if (!list) {
+    ctx.ui.error(list.error());
+    return 1;
+  }
+  const auto running = std::find_if(list->begin(), list->end(),
+                                    [](const engine::ContainerSummary& c) { return c.state == "running"; });
+  if (running == list->end()) {
+    ctx.ui.error(core::make_error(core::ErrorKind::not_found,
+                                  fmt::format("no running container of {}", root),
+                                  "start one with 'furnace run -d', or drop --attach for a new one"));
+    return 1;
+  }
+  std::vector<std::string> argv{build::docker_cli(ctx.env), "exec", "-i"};
+  if (::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1) {
+    argv.emplace_back("-t");
+  }
+  if (const auto user = invoking_user(ctx.env)) {
+    argv.insert(argv.end(), {"--user", fmt::format("{}:{}", user->uid, user->gid), "--env",
+                             "HOME=" + user->home});
+  }
+  argv.insert(argv.end(), {running->name, "/bin/sh", "-c",
+                           "if [ -x /bin/bash ]; then exec /bin/bash; else exec /bin/sh; fi"});
+  SessionOptions so;
+  so.output = Output::inherit;
+  so.own_group = false;
+  auto r = run_session(EngineCommand{argv, {}}, ctx.env, so);
+  if (!r) {
+    ctx.ui.error(r.error());
+    return 125;
+  }
+  return r->exit_code;
+}
+
+int run_rerun(core::Context& ctx, const RerunOptions& options, engine::Engine& engine,
+              gpu::GpuProbe& probe) {
+  auto store = open_history_or_warn(ctx);
+  if (!store) {
+    return 1;
+  }
+  auto rec = store->find(options.run);
+  if (!rec) {
+    ctx.ui.error(rec.error());
+    return 1;
+  }
+  RunOptions o;
+  o.path = fs::path(rec->workdir).lexically_relative(rec->project).string().starts_with("..") ||
+                   !fs::is_directory(rec->workdir)
+               ? rec->project
+               : rec->workdir;
+  o.command = rec->command;
+  o.dry_run = options.dry_run;
+  o.detach = options.detach;
+  if (rec->gpu_request == "none" || rec->gpu_indices.empty()) {
+    o.gpus = rec->gpu_request == "none" ? "none" : "";
+  } else {
+    o.gpus = fmt::format("auto:{}", rec->gpu_indices.size()); // the same count, free ones
+  }
+  auto image = engine.inspect_image(rec->image_id);
+  if (image) {
+    o.image = rec->image_id;
+  } else {
+    ctx.ui.warn(fmt::format("the image of run {} ({}, {}) is gone: building the project again",
+                            rec->id, rec->image_tag, rec->image_id),
+                "the new image may differ; furnace.lock pins what it can "
+                "('furnace build --locked' fails when it cannot)");
+  }
+  ctx.ui.info(fmt::format("rerunning {} (run {}): {}", rec->name, rec->id, util::shell_join(rec->command)));
+  return run_run(ctx, o, engine, probe);
+}
+
+} // namespace furnace::run

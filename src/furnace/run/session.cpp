@@ -1,0 +1,281 @@
+#include "session.hpp"
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <vector>
+
+namespace furnace::run {
+
+namespace {
+
+constexpr std::array<int, 4> k_relayed{SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+int g_signal_pipe_write = -1; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
+extern "C" void on_signal(int signo) {
+  const int saved = errno;
+  const auto byte = static_cast<unsigned char>(signo);
+  (void)!::write(g_signal_pipe_write, &byte, 1);
+  errno = saved;
+}
+
+// Our handlers for the session, the previous ones back on destruction.
+class SignalRelay {
+public:
+  SignalRelay() {
+    if (::pipe2(m_pipe.data(), O_CLOEXEC | O_NONBLOCK) != 0) {
+      return;
+    }
+    g_signal_pipe_write = m_pipe[1];
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (std::size_t i = 0; i < k_relayed.size(); ++i) {
+      ::sigaction(k_relayed[i], &sa, &m_old[i]);
+    }
+    ::sigaction(SIGCHLD, &sa, &m_old_chld);
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    ::sigaction(SIGPIPE, &ign, &m_old_pipe);
+  }
+  SignalRelay(const SignalRelay&) = delete;
+  SignalRelay& operator=(const SignalRelay&) = delete;
+  ~SignalRelay() {
+    if (m_pipe[0] < 0) {
+      return;
+    }
+    for (std::size_t i = 0; i < k_relayed.size(); ++i) {
+      ::sigaction(k_relayed[i], &m_old[i], nullptr);
+    }
+    ::sigaction(SIGCHLD, &m_old_chld, nullptr);
+    ::sigaction(SIGPIPE, &m_old_pipe, nullptr);
+    g_signal_pipe_write = -1;
+    ::close(m_pipe[0]);
+    ::close(m_pipe[1]);
+  }
+  int read_fd() const { return m_pipe[0]; }
+  bool ok() const { return m_pipe[0] >= 0; }
+
+private:
+  std::array<int, 2> m_pipe{-1, -1};
+  std::array<struct sigaction, k_relayed.size()> m_old{};
+  struct sigaction m_old_chld {};
+  struct sigaction m_old_pipe {};
+};
+
+std::vector<std::string> env_strings(const std::map<std::string, std::string>& env,
+                                     const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> all = env;
+  for (const auto& [k, v] : extra) {
+    all[k] = v;
+  }
+  std::vector<std::string> out;
+  out.reserve(all.size());
+  for (const auto& [k, v] : all) {
+    out.push_back(k + "=" + v);
+  }
+  return out;
+}
+
+void write_all(int fd, const char* data, std::size_t n) {
+  while (n > 0 && fd >= 0) {
+    const ssize_t w = ::write(fd, data, n);
+    if (w < 0 && errno == EINTR) {
+      continue;
+    }
+    if (w <= 0) {
+      return; // a closed reader (furnace run … | head) must not stop the run
+    }
+    data += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+// In the child: default signal dispositions, the descriptors, then exec. Never returns.
+[[noreturn]] void exec_child(const std::vector<std::string>& argv, std::vector<std::string>& envs,
+                             const SessionOptions& options, int out_w, int err_w, int report_w) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (const int s : k_relayed) {
+    ::sigaction(s, &dfl, nullptr);
+  }
+  ::sigaction(SIGCHLD, &dfl, nullptr);
+  ::sigaction(SIGPIPE, &dfl, nullptr);
+  if (options.own_group) {
+    ::setpgid(0, 0);
+  }
+  if (out_w >= 0) {
+    ::dup2(out_w, STDOUT_FILENO);
+    ::dup2(err_w, STDERR_FILENO);
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str())); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  }
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : envs) {
+    envp.push_back(e.data());
+  }
+  envp.push_back(nullptr);
+  ::execvpe(args[0], args.data(), envp.data());
+  const int err = errno;
+  (void)!::write(report_w, &err, sizeof err);
+  ::_exit(127);
+}
+
+} // namespace
+
+std::string signal_name(int signal) {
+  switch (signal) {
+  case SIGINT: return "SIGINT";
+  case SIGTERM: return "SIGTERM";
+  case SIGHUP: return "SIGHUP";
+  case SIGQUIT: return "SIGQUIT";
+  case SIGKILL: return "SIGKILL";
+  case SIGSEGV: return "SIGSEGV";
+  case SIGABRT: return "SIGABRT";
+  case SIGBUS: return "SIGBUS";
+  case SIGPIPE: return "SIGPIPE";
+  case SIGUSR1: return "SIGUSR1";
+  case SIGUSR2: return "SIGUSR2";
+  default: return fmt::format("signal {}", signal);
+  }
+}
+
+core::Result<SessionResult> run_session(const EngineCommand& command,
+                                        const std::map<std::string, std::string>& env,
+                                        const SessionOptions& options) {
+  SignalRelay relay;
+  if (!relay.ok()) {
+    return core::fail(core::ErrorKind::io, fmt::format("pipe: {}", std::strerror(errno)));
+  }
+  const bool tee = options.output == Output::tee;
+  std::array<int, 2> out{-1, -1};
+  std::array<int, 2> err{-1, -1};
+  std::array<int, 2> report{-1, -1}; // exec's errno, or EOF when exec worked
+  if ((tee && (::pipe2(out.data(), O_CLOEXEC) != 0 || ::pipe2(err.data(), O_CLOEXEC) != 0)) ||
+      ::pipe2(report.data(), O_CLOEXEC) != 0) {
+    return core::fail(core::ErrorKind::io, fmt::format("pipe: {}", std::strerror(errno)));
+  }
+  std::vector<std::string> envs = env_strings(env, command.env);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return core::fail(core::ErrorKind::io, fmt::format("fork: {}", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    exec_child(command.argv, envs, options, out[1], err[1], report[1]);
+  }
+  for (const int fd : {out[1], err[1], report[1]}) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  int exec_errno = 0;
+  const ssize_t got = ::read(report[0], &exec_errno, sizeof exec_errno);
+  ::close(report[0]);
+
+  SessionResult result;
+  std::array<pollfd, 3> fds{pollfd{relay.read_fd(), POLLIN, 0}, pollfd{out[0], POLLIN, 0},
+                            pollfd{err[0], POLLIN, 0}};
+  int status = 0;
+  bool exited = false;
+  std::array<char, 65536> buf{};
+  while (!exited || fds[1].fd >= 0 || fds[2].fd >= 0) {
+    if (!exited) {
+      const pid_t w = ::waitpid(pid, &status, WNOHANG);
+      exited = w == pid;
+      if (exited) {
+        continue;
+      }
+    }
+    const int n = ::poll(fds.data(), fds.size(), exited ? 1000 : 200);
+    if (n < 0 && errno != EINTR) {
+      break;
+    }
+    if ((fds[0].revents & POLLIN) != 0) {
+      unsigned char s = 0;
+      while (::read(fds[0].fd, &s, 1) == 1) {
+        if (s == SIGCHLD || exited) {
+          continue;
+        }
+        if (result.signal == 0) {
+          result.signal = s;
+          ::kill(pid, s); // the CLI passes it on to the container's process
+        } else if (!result.forced) {
+          result.forced = true;
+          if (options.force) {
+            options.force();
+          }
+          ::kill(pid, SIGKILL);
+        }
+      }
+    }
+    for (std::size_t i = 1; i < 3; ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+        continue;
+      }
+      const ssize_t r = ::read(fds[i].fd, buf.data(), buf.size());
+      if (r <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        continue;
+      }
+      write_all(i == 1 ? STDOUT_FILENO : STDERR_FILENO, buf.data(), static_cast<std::size_t>(r));
+      write_all(options.log_fd, buf.data(), static_cast<std::size_t>(r));
+    }
+  }
+  if (got == static_cast<ssize_t>(sizeof exec_errno)) {
+    return core::fail(core::ErrorKind::not_found,
+                      fmt::format("cannot run {}: {}", command.argv.front(), std::strerror(exec_errno)),
+                      "install the docker CLI, or set FURNACE_DOCKER");
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+core::Result<int> spawn_supervisor(const std::function<EngineCommand()>& make_command,
+                                   const std::map<std::string, std::string>& env, int log_fd,
+                                   const std::function<void(const SessionResult&)>& on_exit) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return core::fail(core::ErrorKind::io, fmt::format("fork: {}", std::strerror(errno)));
+  }
+  if (pid > 0) {
+    return static_cast<int>(pid);
+  }
+  ::setsid();
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ::dup2(null_fd, STDIN_FILENO);
+  ::dup2(log_fd, STDOUT_FILENO);
+  ::dup2(log_fd, STDERR_FILENO);
+  SessionOptions o;
+  o.output = Output::inherit;
+  o.own_group = true;
+  auto r = run_session(make_command(), env, o);
+  SessionResult result;
+  if (r) {
+    result = *r;
+  } else {
+    const std::string line = "furnace: error: " + r.error().message + "\n";
+    write_all(STDERR_FILENO, line.data(), line.size());
+    result.exit_code = 127;
+  }
+  on_exit(result);
+  ::_exit(0);
+}
+
+} // namespace furnace::run

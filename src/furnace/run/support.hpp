@@ -1,0 +1,41 @@
+#pragma once
+// What the run commands share: where run logs go, the history (optional: a broken database warns
+// and the run goes on), the labels furnace puts on its containers, and leftovers of killed runs.
+
+#include <furnace/core/context.hpp>
+#include <furnace/engine/engine.hpp>
+#include <furnace/history/store.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace furnace::run {
+
+inline constexpr const char* k_label_run = "org.furnace.run";         // the run's name
+inline constexpr const char* k_label_project = "org.furnace.project"; // the project root
+inline constexpr const char* k_label_user = "org.furnace.user";
+inline constexpr const char* k_label_gpus = "org.furnace.gpus";       // "0,2", "all", ""
+inline constexpr const char* k_label_pid = "org.furnace.pid";         // the watching furnace
+inline constexpr const char* k_label_host = "org.furnace.host";
+inline constexpr const char* k_label_history = "org.furnace.history"; // the history id
+
+std::int64_t now_ms();
+std::string host_name();
+
+// "<data dir>/furnace/logs/run-<name>.log".
+std::string run_log_path(const core::Env& env, const std::string& run_name);
+
+// The history database, or nullopt after a warning (a corrupt or locked database never stops a
+// run).
+std::optional<history::Store> open_history_or_warn(core::Context& ctx);
+
+// A furnace container whose furnace process is gone (killed) on this host.
+bool is_orphan(const engine::ContainerSummary& c, const std::string& this_host);
+
+// Removes `c` and marks its history record lost.
+void remove_leftover(core::Context& ctx, engine::Engine& engine, history::Store* store,
+                     const engine::ContainerSummary& c);
+
+} // namespace furnace::run

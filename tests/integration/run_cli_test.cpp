@@ -1,0 +1,475 @@
+// furnace run / ps / logs / stop / history against the real engine and the stand-in pytorch
+// image: the example trains as a non-root user (files on the mount are theirs; whoami, $HOME and
+// getpwuid work in a root image), signals leave no container, a killed furnace leaves an orphan
+// that ps shows and --clean removes, two concurrent auto:1 runs get different GPUs (fake NVML plus
+// the test engine's stand-in NVIDIA hook), an 8-worker DataLoader passes with the default /dev/shm
+// and dies with 64m, proxies arrive, values stay out of argv, and the history records each end.
+
+#include "support/test_env.hpp"
+
+#include <furnace/util/process.hpp>
+#include <furnace/util/strings.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+extern char** environ; // NOLINT
+
+namespace furnace::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* k_base = "pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime";
+constexpr const char* k_user = "furnace-it";
+constexpr unsigned k_uid = 4242;
+
+util::ProcessOutput sh(const std::string& script) {
+  util::SystemRunner runner;
+  util::ProcessOptions o;
+  o.timeout = std::chrono::milliseconds(120000);
+  auto r = runner.run({"/bin/sh", "-c", script}, o);
+  return r ? *r : util::ProcessOutput{};
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A furnace process in the background, its output in a file.
+struct Background {
+  pid_t pid = -1;
+  std::string out_file;
+
+  // Waits for the exit; returns the exit code (128+n for a signal), -1 on timeout.
+  int wait(std::chrono::seconds limit) const {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    return -1;
+  }
+  std::string output() const { return read_text(out_file); }
+};
+
+Background spawn_furnace(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env, const std::string& out_file,
+                         const std::vector<std::string>& prefix = {}) {
+  auto full = process_env();
+  for (const auto& [k, v] : env) {
+    if (!k.empty() && k.front() == '-') {
+      full.erase(k.substr(1));
+    } else {
+      full[k] = v;
+    }
+  }
+  std::vector<std::string> argv = prefix;
+  argv.emplace_back(FURNACE_BINARY);
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> envs;
+  for (const auto& [k, v] : full) {
+    envs.push_back(k + "=" + v);
+  }
+  Background b;
+  b.out_file = out_file;
+  b.pid = ::fork();
+  if (b.pid == 0) {
+    const int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    ::dup2(null_fd, 0);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> a;
+    for (auto& s : argv) {
+      a.push_back(s.data());
+    }
+    a.push_back(nullptr);
+    std::vector<char*> e;
+    for (auto& s : envs) {
+      e.push_back(s.data());
+    }
+    e.push_back(nullptr);
+    ::execvpe(a[0], a.data(), e.data());
+    ::_exit(127);
+  }
+  return b;
+}
+
+// The engine's containers of `project` (any state), one name per line.
+std::string containers_of(const std::string& project) {
+  return sh("docker ps -a --filter label=org.furnace.project=" + project +
+            " --format '{{.Names}}'")
+      .out;
+}
+
+bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// One project (a copy of examples/mnist under a name of its own) and one image for the suite.
+class RunCli : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    if (!engine_available()) {
+      return;
+    }
+    // The non-root caller: a user of the docker group.
+    if (::getpwnam(k_user) == nullptr) {
+      sh(std::string("useradd --uid ") + std::to_string(k_uid) + " --create-home --groups docker " +
+         k_user);
+    }
+    s_dir = new TempDir();  // NOLINT(cppcoreguidelines-owning-memory)
+    s_name = "furnace-it-run-" + std::to_string(::getpid());
+    s_project = s_dir->path() + "/project";
+    const std::string src = std::string(FURNACE_SOURCE_DIR) + "/examples/mnist";
+    for (const char* f : {"train.py", "requirements.txt"}) {
+      s_dir->write(std::string("project/") + f, read_text(src + "/" + f));
+    }
+    s_dir->write("project/furnace.yaml", "name: " + s_name + "\nbase: " + k_base +
+                                             "\ncommand: [python, train.py, --samples, '1200']\n");
+    s_dir->write("project/sub/dir/.keep", "");
+    s_dir->write("home/.keep", "");
+    // The whole tree belongs to the test user (mkdtemp made it 0700 for root).
+    sh("chown -R " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + s_dir->path());
+  }
+
+  static void TearDownTestSuite() {
+    if (s_dir == nullptr) {
+      return;
+    }
+    sh("docker ps -aq --filter label=org.furnace.project=" + s_project + " | xargs -r docker rm -f");
+    sh("docker images -q --filter reference='furnace/" + s_name +
+       "*' --filter reference='furnace-user/" + s_name + "*' | sort -u | xargs -r docker rmi -f");
+    delete s_dir; // NOLINT(cppcoreguidelines-owning-memory)
+    s_dir = nullptr;
+  }
+
+  void SetUp() override { FURNACE_REQUIRE_ENGINE(); }
+
+  // Environment of a run: the suite's home (history, logs, cache), the 20.10 CLI, no GPU.
+  static std::map<std::string, std::string> env() {
+    return {{"HOME", s_dir->path() + "/home"},
+            {"-XDG_DATA_HOME", ""},
+            {"-XDG_CACHE_HOME", ""},
+            {"-XDG_CONFIG_HOME", ""},
+            {"FURNACE_DOCKER", "/usr/bin/docker"},
+            {"FURNACE_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1"},
+            {"-http_proxy", ""},
+            {"-https_proxy", ""},
+            {"-HTTP_PROXY", ""},
+            {"-HTTPS_PROXY", ""}};
+  }
+  // As the test user.
+  static std::vector<std::string> as_user() {
+    return {"setpriv", "--reuid=" + std::to_string(k_uid), "--regid=" + std::to_string(k_uid),
+            "--init-groups"};
+  }
+  static ::furnace::testing::Run furnace(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& extra = {}) {
+    auto e = env();
+    for (const auto& [k, v] : extra) {
+      e[k] = v;
+    }
+    return run_furnace(args, e, as_user());
+  }
+  static nlohmann::json last_run() {
+    const auto h = furnace({"history", "-n", "1", "--json"});
+    const auto j = nlohmann::json::parse(h.out);
+    return j.at("runs").at(0);
+  }
+
+  static TempDir* s_dir;
+  static std::string s_name;
+  static std::string s_project;
+};
+
+TempDir* RunCli::s_dir = nullptr;
+std::string RunCli::s_name;
+std::string RunCli::s_project;
+
+TEST_F(RunCli, the_example_trains_as_the_caller_and_the_history_records_it) {
+  const auto r = furnace({"run", "-C", s_project});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("epoch 1: accuracy"), std::string::npos) << r.out;
+  const std::string ckpt = s_project + "/checkpoints/mnist_cnn.pt";
+  ASSERT_TRUE(fs::exists(ckpt)) << r.out << r.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(ckpt.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, k_uid) << "the checkpoint must belong to the caller, not root";
+  EXPECT_EQ(st.st_gid, k_uid);
+
+  const auto run = last_run();
+  EXPECT_EQ(run["status"], "exited");
+  EXPECT_EQ(run["exit_code"], 0);
+  EXPECT_EQ(run["user"], k_user);
+  EXPECT_EQ(run["project"], fs::canonical(s_project).string());
+  EXPECT_EQ(run["command"], (nlohmann::json{"python", "train.py", "--samples", "1200"}));
+  EXPECT_EQ(run["image_tag"].get<std::string>().rfind("furnace/" + s_name + ":", 0), 0U) << run;
+  EXPECT_EQ(run["base_image"], k_base);
+  EXPECT_FALSE(run["image_id"].get<std::string>().empty());
+  // The output is in the run's log too.
+  EXPECT_NE(read_text(run["log_path"].get<std::string>()).find("epoch 1: accuracy"),
+            std::string::npos);
+  const auto logs = furnace({"logs", run["name"].get<std::string>()});
+  EXPECT_NE(logs.out.find("saved checkpoints/mnist_cnn.pt"), std::string::npos) << logs.err;
+}
+
+TEST_F(RunCli, the_caller_is_known_inside_a_root_image_from_any_subfolder) {
+  const std::string script =
+      "whoami; echo home=$HOME; pwd; "
+      "python -c 'import os, pwd; print(\"pw=\" + pwd.getpwuid(os.getuid()).pw_name)'; "
+      "touch $HOME/written && echo home-writable; touch made-inside";
+  const auto r = furnace({"run", "-C", s_project + "/sub/dir", "--", "sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(std::string(k_user) + "\nhome=/home/" + k_user + "\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(fs::canonical(s_project).string() + "/sub/dir\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::string("pw=") + k_user), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("home-writable"), std::string::npos) << r.out;
+  struct stat st {};
+  ASSERT_EQ(::stat((s_project + "/sub/dir/made-inside").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, k_uid);
+}
+
+TEST_F(RunCli, exit_codes_pass_through_and_the_history_records_each_end) {
+  EXPECT_EQ(furnace({"run", "-C", s_project, "--", "sh", "-c", "exit 3"}).exit_code, 3);
+  auto run = last_run();
+  EXPECT_EQ(run["status"], "exited");
+  EXPECT_EQ(run["exit_code"], 3);
+
+  // A crash: the command dies of SIGSEGV.
+  EXPECT_EQ(furnace({"run", "-C", s_project, "--", "sh", "-c", "kill -SEGV $$"}).exit_code, 139);
+  run = last_run();
+  EXPECT_EQ(run["status"], "killed");
+  EXPECT_EQ(run["signal"], "SIGSEGV");
+  EXPECT_EQ(run["exit_code"], 139);
+
+  // A command that does not exist: the engine's 127, recorded as a failure to start.
+  const auto missing = furnace({"run", "-C", s_project, "--", "no-such-command-here"});
+  EXPECT_EQ(missing.exit_code, 127) << missing.err;
+  run = last_run();
+  EXPECT_EQ(run["status"], "failed");
+  EXPECT_EQ(containers_of(fs::canonical(s_project).string()), "");
+}
+
+TEST_F(RunCli, sigint_and_sigterm_reach_the_command_and_leave_no_container) {
+  const std::string root = fs::canonical(s_project).string();
+  for (const int sig : {SIGINT, SIGTERM}) {
+    auto e = env();
+    const Background b = spawn_furnace(
+        {"run", "-C", s_project, "--", "python", "-c",
+         "import time\nprint('started', flush=True)\ntime.sleep(120)"},
+        e, s_dir->path() + "/signal" + std::to_string(sig) + ".out", as_user());
+    ASSERT_TRUE(wait_for([&] { return b.output().find("started") != std::string::npos; },
+                         std::chrono::seconds(60)))
+        << b.output();
+    ::kill(b.pid, sig);
+    const int code = b.wait(std::chrono::seconds(30));
+    EXPECT_EQ(code, 128 + sig) << b.output();
+    EXPECT_EQ(containers_of(root), "") << "signal " << sig;
+    const auto run = last_run();
+    EXPECT_EQ(run["status"], "killed");
+    EXPECT_EQ(run["signal"], sig == SIGINT ? "SIGINT" : "SIGTERM");
+  }
+}
+
+TEST_F(RunCli, a_killed_furnace_leaves_an_orphan_that_ps_shows_and_clean_removes) {
+  const std::string root = fs::canonical(s_project).string();
+  const Background b = spawn_furnace(
+      {"run", "-C", s_project, "--", "python", "-c",
+       "import time\nprint('started', flush=True)\ntime.sleep(120)"},
+      env(), s_dir->path() + "/kill.out", as_user());
+  ASSERT_TRUE(wait_for([&] { return b.output().find("started") != std::string::npos; },
+                       std::chrono::seconds(60)))
+      << b.output();
+  ::kill(b.pid, SIGKILL);
+  b.wait(std::chrono::seconds(10));
+  const std::string name = std::string(util::trim(containers_of(root)));
+  ASSERT_FALSE(name.empty());
+  ASSERT_EQ(name.find('\n'), std::string::npos) << name;
+
+  const auto ps = furnace({"ps", "--json"});
+  ASSERT_EQ(ps.exit_code, 0) << ps.err;
+  bool shown = false;
+  const auto listed = nlohmann::json::parse(ps.out);
+  for (const auto& c : listed["runs"]) {
+    if (c["name"] == name) {
+      shown = true;
+      EXPECT_EQ(c["state"], "orphaned");
+      EXPECT_EQ(c["user"], k_user);
+      EXPECT_EQ(c["project"], root);
+    }
+  }
+  EXPECT_TRUE(shown) << "[" << name << "] " << ps.out;
+
+  // The next run of the project says so; with --clean it removes the leftover.
+  const auto warned = furnace({"run", "-C", s_project, "--", "true"});
+  EXPECT_NE(warned.err.find("left by killed runs: " + name), std::string::npos) << warned.err;
+  EXPECT_NE(containers_of(root).find(name), std::string::npos);
+  const auto cleaned = furnace({"run", "-C", s_project, "--clean", "--", "true"});
+  EXPECT_EQ(cleaned.exit_code, 0) << cleaned.err;
+  EXPECT_NE(cleaned.err.find("removed " + name), std::string::npos) << cleaned.err;
+  EXPECT_EQ(containers_of(root), "");
+  const auto show = furnace({"show", name, "--json"});
+  EXPECT_EQ(nlohmann::json::parse(show.out)["run"]["status"], "lost") << show.out;
+}
+
+TEST_F(RunCli, two_concurrent_auto_runs_get_different_gpus) {
+  auto e = env();
+  const std::string gpus = R"({"init": "ok", "driver_version": "570.86.15", "cuda_driver_version": 12080,
+    "gpus": [
+      {"name": "NVIDIA A100-SXM4-80GB", "uuid": "GPU-aaaaaaaa-0000-0000-0000-000000000000", "cc": [8, 0],
+       "memory_total_mib": 81920, "memory_used_mib": 0},
+      {"name": "NVIDIA A100-SXM4-80GB", "uuid": "GPU-aaaaaaaa-1111-1111-1111-111111111111", "cc": [8, 0],
+       "memory_total_mib": 81920, "memory_used_mib": 0}]})";
+  for (const auto& [k, v] : fake_nvml_env(*s_dir, gpus)) {
+    e[k] = v;
+  }
+  sh("chmod 0644 " + s_dir->path() + "/nvml.json");
+  // The toolkit's hook on PATH: the engine can hand out GPUs (the test engine's stand-in hook).
+  const std::string hook_dir = "/run/furnace-test/fake-nvidia-toolkit";
+  ASSERT_TRUE(fs::exists(hook_dir + "/nvidia-container-runtime-hook"))
+      << "the test engine was started without its NVIDIA hook: 'scripts/test-engine.sh down && up'";
+  e["PATH"] = hook_dir + ":" + process_env()["PATH"];
+  e["FURNACE_LOCK_DIR"] = s_dir->path() + "/locks";
+  const std::string script = "echo gpus=$NVIDIA_VISIBLE_DEVICES; sleep 4";
+  std::vector<Background> runs;
+  for (int i = 0; i < 2; ++i) {
+    runs.push_back(spawn_furnace({"run", "-C", s_project, "--gpus", "auto:1", "--", "sh", "-c", script},
+                                 e, s_dir->path() + "/gpu" + std::to_string(i) + ".out", as_user()));
+  }
+  std::set<std::string> seen;
+  for (const Background& b : runs) {
+    EXPECT_EQ(b.wait(std::chrono::seconds(120)), 0) << b.output();
+    const std::string out = b.output();
+    const auto at = out.find("gpus=");
+    ASSERT_NE(at, std::string::npos) << out;
+    seen.insert(out.substr(at, out.find('\n', at) - at));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"gpus=0", "gpus=1"}));
+  // Both locks were released: two more runs get a GPU each again.
+  const auto again = run_furnace({"run", "-C", s_project, "--gpus", "auto:2", "--", "sh", "-c",
+                                  "echo gpus=$NVIDIA_VISIBLE_DEVICES"}, e, as_user());
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("gpus=0,1"), std::string::npos) << again.out;
+  const auto run = last_run();
+  EXPECT_EQ(run["gpu_request"], "auto:2");
+  EXPECT_EQ(run["gpu_indices"], (nlohmann::json{0, 1}));
+  EXPECT_EQ(run["driver_version"], "570.86.15");
+}
+
+TEST_F(RunCli, explicit_gpus_without_a_gpu_is_an_error_and_default_runs_on_the_cpu) {
+  const auto cpu = furnace({"run", "-C", s_project, "--", "true"});
+  EXPECT_EQ(cpu.exit_code, 0) << cpu.err;
+  EXPECT_NE(cpu.err.find("running on the CPU"), std::string::npos) << cpu.err;
+  const auto asked = furnace({"run", "-C", s_project, "--gpus", "0", "--", "true"});
+  EXPECT_EQ(asked.exit_code, 125) << asked.err;
+  EXPECT_NE(asked.err.find("furnace doctor"), std::string::npos) << asked.err;
+  const auto bad = furnace({"run", "-C", s_project, "--gpus", "auto:0", "--", "true"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+}
+
+TEST_F(RunCli, an_8_worker_dataloader_needs_the_default_shm_and_dies_with_64m) {
+  s_dir->write("project/loader.py",
+               "import torch\n"
+               "from torch.utils.data import DataLoader, Dataset\n"
+               "class Big(Dataset):\n"
+               "    def __len__(self): return 256\n"
+               "    def __getitem__(self, i): return torch.ones(1024, 1024)  # 4 MiB\n"
+               "n = 0\n"
+               "for batch in DataLoader(Big(), batch_size=16, num_workers=8, prefetch_factor=2):\n"
+               "    n += batch.shape[0]\n"
+               "print('loaded', n)\n");
+  sh("chown " + std::to_string(k_uid) + " " + s_project + "/loader.py");
+  const auto ok = furnace({"run", "-C", s_project, "--", "python", "loader.py"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("loaded 256"), std::string::npos) << ok.out << ok.err;
+  const auto small = furnace({"run", "-C", s_project, "--shm-size", "64m", "--", "python", "loader.py"});
+  EXPECT_NE(small.exit_code, 0) << "64m of /dev/shm must not be enough: " << small.out;
+  EXPECT_EQ(small.out.find("loaded 256"), std::string::npos);
+}
+
+TEST_F(RunCli, proxies_arrive_and_values_stay_out_of_the_command_line) {
+  const std::map<std::string, std::string> proxies{{"http_proxy", "http://127.0.0.1:3128"},
+                                                   {"HTTPS_PROXY", "http://127.0.0.1:3129"},
+                                                   {"no_proxy", "localhost"},
+                                                   {"SECRET_TOKEN", "hunter2-value"}};
+  const auto r = furnace({"run", "-C", s_project, "-e", "SECRET_TOKEN", "-e", "MODE=fast", "--", "env"},
+                         proxies);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* line : {"http_proxy=http://127.0.0.1:3128\n", "HTTPS_PROXY=http://127.0.0.1:3129\n",
+                           "no_proxy=localhost\n", "SECRET_TOKEN=hunter2-value\n", "MODE=fast\n",
+                           "PYTHONUNBUFFERED=1\n"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << " in\n" << r.out;
+  }
+  const auto dry = furnace({"run", "-C", s_project, "--dry-run", "-e", "SECRET_TOKEN", "-p", "8888",
+                            "-p", "0.0.0.0:8080:80", "--", "env"},
+                           proxies);
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  const std::string cmd = util::split(dry.out, '\n').at(util::split(dry.out, '\n').size() - 2);
+  EXPECT_EQ(cmd.find("--privileged"), std::string::npos);
+  EXPECT_EQ(cmd.find("hunter2"), std::string::npos) << cmd;
+  EXPECT_NE(cmd.find("--env SECRET_TOKEN "), std::string::npos) << cmd;
+  EXPECT_NE(cmd.find("--publish 127.0.0.1:8888:8888"), std::string::npos) << cmd;
+  EXPECT_NE(cmd.find("--publish 0.0.0.0:8080:80"), std::string::npos) << cmd;
+  EXPECT_NE(cmd.find("--user 4242:4242"), std::string::npos) << cmd;
+  EXPECT_NE(cmd.find("--init"), std::string::npos) << cmd;
+}
+
+TEST_F(RunCli, detached_runs_are_followed_stopped_and_recorded) {
+  const auto started = furnace({"run", "-C", s_project, "-d", "--", "python", "-c",
+                                "import time\nfor i in range(600):\n    print('tick', i)\n    time.sleep(0.1)"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const std::string name = util::split(started.out, ' ').front();
+  ASSERT_FALSE(name.empty()) << started.out;
+  EXPECT_TRUE(wait_for([&] { return furnace({"logs", name}).out.find("tick 3") != std::string::npos; },
+                       std::chrono::seconds(30)));
+  const auto ps = furnace({"ps"});
+  EXPECT_NE(ps.out.find(name), std::string::npos) << ps.out;
+  // logs -f ends when the run ends: stop it while following.
+  auto e = env();
+  const Background follow = spawn_furnace({"logs", "-f", name}, e, s_dir->path() + "/follow.out", as_user());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto stopped = furnace({"stop", name});
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_EQ(follow.wait(std::chrono::seconds(20)), 0) << follow.output();
+  EXPECT_NE(follow.output().find("tick 3"), std::string::npos);
+  EXPECT_EQ(containers_of(fs::canonical(s_project).string()), "");
+  const auto show = nlohmann::json::parse(furnace({"show", name, "--json"}).out)["run"];
+  EXPECT_EQ(show["status"], "killed") << show;
+  EXPECT_EQ(show["signal"], "SIGTERM") << show;
+  EXPECT_EQ(show["detached"], true);
+}
+
+} // namespace
+} // namespace furnace::testing
