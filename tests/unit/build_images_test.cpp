@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace furnace::build {
@@ -111,6 +112,36 @@ TEST_F(BuildImages, prune_candidates_gone_projects_and_old_builds_but_not_locked
                                       "sha256:dangling | an older build of " + m_alive,
                                       "furnace/gone:333333333333 | the project " + m_dir.path() +
                                           "/gone is gone"}));
+}
+
+// The user layers of `furnace run` (newer than their base, and carrying its labels) belong to
+// their base: not listed, their containers count for it, and prune removes them first.
+TEST_F(BuildImages, user_layers_belong_to_their_base) {
+  auto layer = [&](std::string id, std::string tag, const std::string& base, long long created) {
+    auto s = image(std::move(id), {std::move(tag)}, m_alive, created);
+    s.labels["org.furnace.user-layer-of"] = base;
+    return s;
+  };
+  m_engine.images.push_back(layer("sha256:u-new", "furnace-user/alive:aaaaaaaaaaaa", "sha256:new", 3000));
+  m_engine.images.push_back(layer("sha256:u-old", "furnace-user/alive:bbbbbbbbbbbb", "sha256:old", 3001));
+  const auto list = furnace_images(
+      m_engine.images, {{"sha256:u-new", 1}}, [this](const std::string& d) { return d == m_alive; });
+  ASSERT_EQ(list.size(), 6U);
+  EXPECT_EQ(list[0].tag, "furnace/alive:222222222222");
+  EXPECT_EQ(list[0].containers, 1) << "a container of its user layer uses it";
+  EXPECT_EQ(list[0].user_layers, std::vector<std::string>{"furnace-user/alive:aaaaaaaaaaaa"});
+
+  core::Context ctx{m_ui, m_runner, {{"FURNACE_DOCKER", "docker"}}, "/"};
+  m_runner.ps_out = "c1\n";
+  m_runner.inspect_out = "sha256:u-new\n";
+  ASSERT_EQ(run_prune(ctx, PruneOptions{}, m_engine, m_runner), 0) << m_err.str();
+  const auto& calls = m_runner.calls;
+  const auto at = [&](const std::string& c) {
+    return std::find(calls.begin(), calls.end(), c) - calls.begin();
+  };
+  EXPECT_LT(at("docker rmi furnace-user/alive:bbbbbbbbbbbb"), at("docker rmi furnace/alive:111111111111"));
+  EXPECT_EQ(at("docker rmi furnace-user/alive:aaaaaaaaaaaa"), static_cast<long>(calls.size()))
+      << "the newest build stays, and so does its layer";
 }
 
 TEST_F(BuildImages, prune_dry_run_prints_docker_rmi_and_removes_nothing) {

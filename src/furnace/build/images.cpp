@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* k_project_label = "org.furnace.project";
 constexpr std::string_view k_repo_prefix = "furnace/";
+constexpr const char* k_user_layer_label = "org.furnace.user-layer-of";
 
 // Image id -> how many containers (running or not) use it, through the docker CLI.
 core::Result<std::map<std::string, int>> containers_by_image(core::Context& ctx) {
@@ -121,9 +122,20 @@ std::vector<FurnaceImage> furnace_images(const std::vector<engine::ImageSummary>
                                          const std::function<bool(const std::string&)>& exists) {
   std::vector<FurnaceImage> out;
   std::map<std::string, bool> seen_dirs;
+  // Base image id -> its user layers (a ref to remove each by) and their containers.
+  std::map<std::string, std::pair<std::vector<std::string>, int>> layers;
+  for (const engine::ImageSummary& s : images) {
+    const auto of = s.labels.find(k_user_layer_label);
+    if (of != s.labels.end()) {
+      auto& [refs, used] = layers[of->second];
+      refs.push_back(s.repo_tags.empty() ? s.id : s.repo_tags.front());
+      const auto c = containers.find(s.id);
+      used += c == containers.end() ? 0 : c->second;
+    }
+  }
   for (const engine::ImageSummary& s : images) {
     const auto label = s.labels.find(k_project_label);
-    if (label == s.labels.end()) {
+    if (label == s.labels.end() || s.labels.count(k_user_layer_label) != 0) {
       continue;
     }
     FurnaceImage base;
@@ -136,6 +148,10 @@ std::vector<FurnaceImage> furnace_images(const std::vector<engine::ImageSummary>
     base.created = s.created;
     const auto c = containers.find(s.id);
     base.containers = c == containers.end() ? 0 : c->second;
+    if (const auto l = layers.find(s.id); l != layers.end()) {
+      base.user_layers = l->second.first;
+      base.containers += l->second.second;
+    }
     bool tagged = false;
     for (const std::string& t : s.repo_tags) {
       if (t.rfind(k_repo_prefix, 0) != 0) {
@@ -263,6 +279,9 @@ int run_prune(core::Context& ctx,
                     ref,
                     util::human_bytes(static_cast<unsigned long long>(std::max(0LL, c.image.size))),
                     c.why));
+    for (const std::string& layer : c.image.user_layers) { // children first
+      (void)remover.run({docker, "rmi", layer}, o);
+    }
     auto ran = remover.run({docker, "rmi", ref}, o);
     if (!ran || !ran->status.ok()) {
       ++failed;

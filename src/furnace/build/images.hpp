@@ -23,10 +23,13 @@ struct FurnaceImage {
   bool project_exists = false;
   long long size = 0;
   long long created = 0; // unix seconds
-  int containers = 0;    // containers (running or not) created from it
+  int containers = 0;    // containers (running or not) created from it or its user layers
+  std::vector<std::string> user_layers; // furnace-user/… images built on it (`furnace run`)
 };
 
 // furnace's images among `images`: one entry per furnace/… tag (or one untagged entry), sorted
+// by project, then newest first. The user layers `furnace run` adds on top of an image
+// (label org.furnace.user-layer-of) are not entries of their own: they belong to their base.
 // by project, then newest first. `containers` maps image ids to their container counts;
 // `exists` says whether a project directory is still there.
 std::vector<FurnaceImage> furnace_images(const std::vector<engine::ImageSummary>& images,

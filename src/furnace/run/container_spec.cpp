@@ -47,6 +47,25 @@ bool valid_port(std::string_view s) {
   return all_digits(s) && ec == std::errc() && p == s.data() + s.size() && v >= 1 && v <= 65535;
 }
 
+// An IPv4 address, or an IPv6 one in brackets (what the CLI accepts before a host port).
+bool valid_address(std::string_view a) {
+  if (a.size() > 2 && a.front() == '[' && a.back() == ']') {
+    return a.find_first_not_of("0123456789abcdefABCDEF:.", 1) == a.size() - 1;
+  }
+  int parts = 0;
+  for (std::size_t start = 0; start <= a.size(); ++parts) {
+    const auto dot = std::min(a.find('.', start), a.size());
+    const std::string_view part = a.substr(start, dot - start);
+    unsigned v = 0;
+    const auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (part.empty() || part.size() > 3 || ec != std::errc() || p != part.data() + part.size() || v > 255) {
+      return false;
+    }
+    start = dot + 1;
+  }
+  return parts == 4;
+}
+
 bool valid_env_name(std::string_view name) {
   return !name.empty() && std::isdigit(static_cast<unsigned char>(name.front())) == 0 &&
          std::all_of(name.begin(), name.end(), [](char c) {
@@ -152,7 +171,7 @@ core::Result<std::string> normalize_port(std::string_view text) {
     return valid_port(front) ? fmt::format("127.0.0.1:{}:{}{}", front, container, proto)
                              : core::Result<std::string>(bad());
   }
-  if (!valid_port(front.substr(mid + 1)) || mid == 0) {
+  if (!valid_port(front.substr(mid + 1)) || !valid_address(front.substr(0, mid))) {
     return bad();
   }
   return std::string(text);

@@ -1,0 +1,241 @@
+// The pure parts of `furnace run`: the docker command line (security rules, values out of argv,
+// GPU and port syntax), ports, sizes, -e, the user layer, finding the project root; and the
+// session loop on real child processes (exit codes, the tee into the log, signal relay).
+
+#include "support/test_env.hpp"
+
+#include <furnace/project/load.hpp>
+#include <furnace/run/container_spec.hpp>
+#include <furnace/run/session.hpp>
+#include <furnace/run/user_layer.hpp>
+#include <furnace/util/atomic_file.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+namespace furnace::run {
+namespace {
+
+ContainerSpec full_spec() {
+  ContainerSpec s;
+  s.docker = "/usr/bin/docker";
+  s.image = "furnace-user/mnist:0123456789ab";
+  s.name = "mnist-a1b2c3";
+  s.labels = {{"org.furnace.run", "mnist-a1b2c3"}};
+  s.user = HostUser{1000, 1000, "alice", "/home/alice"};
+  s.mounts = {Mount{"/home/alice/paper, v2", "/home/alice/paper, v2", false},
+              Mount{"/data/imagenet", "/data/imagenet", true}};
+  s.workdir = "/home/alice/paper, v2/src";
+  s.gpus = GpuMode::devices;
+  s.gpu_indices = {0, 2};
+  s.shm_size = "6g";
+  s.env = {{"HOME", "/home/alice"}, {"WANDB_API_KEY", "secret-value"}, {"PYTHONUNBUFFERED", "1"}};
+  s.ports = {"127.0.0.1:8888:8888"};
+  s.command = {"python", "train.py", "--lr", "3e-4"};
+  return s;
+}
+
+TEST(RunCommand, docker_run_command_is_exact) {
+  const EngineCommand c = docker_run_command(full_spec());
+  const std::vector<std::string> want{
+      "/usr/bin/docker", "run", "--rm", "--init", "--name", "mnist-a1b2c3",
+      "--label", "org.furnace.run=mnist-a1b2c3",
+      "--security-opt", "no-new-privileges",
+      "--user", "1000:1000",
+      "--shm-size", "6g",
+      "--ulimit", "memlock=-1", "--ulimit", "stack=67108864",
+      "--gpus", "\"device=0,2\"",
+      "--mount", "type=bind,\"source=/home/alice/paper, v2\",\"target=/home/alice/paper, v2\"",
+      "--mount", "type=bind,source=/data/imagenet,target=/data/imagenet,readonly",
+      "--workdir", "/home/alice/paper, v2/src",
+      "--env", "HOME=/home/alice", "--env", "PYTHONUNBUFFERED", "--env", "WANDB_API_KEY",
+      "--publish", "127.0.0.1:8888:8888",
+      "furnace-user/mnist:0123456789ab", "python", "train.py", "--lr", "3e-4"};
+  EXPECT_EQ(c.argv, want);
+  // Values travel in the CLI's environment; HOME (which the CLI reads itself) does not.
+  EXPECT_EQ(c.env, (std::map<std::string, std::string>{{"PYTHONUNBUFFERED", "1"},
+                                                       {"WANDB_API_KEY", "secret-value"}}));
+}
+
+TEST(RunCommand, never_privileged_and_no_value_in_argv) {
+  ContainerSpec s = full_spec();
+  s.gpus = GpuMode::all;
+  s.ipc_host = true;
+  s.memlock_unlimited = false;
+  s.interactive = s.tty = true;
+  s.network = "host";
+  s.env["LD_PRELOAD"] = "/x.so";
+  const EngineCommand c = docker_run_command(s);
+  for (const std::string& a : c.argv) {
+    EXPECT_EQ(a.find("privileged"), std::string::npos);
+    EXPECT_EQ(a.find("secret-value"), std::string::npos);
+    EXPECT_EQ(a.find("--cap-add"), std::string::npos);
+  }
+  const auto has = [&](const std::vector<std::string>& seq) {
+    return std::search(c.argv.begin(), c.argv.end(), seq.begin(), seq.end()) != c.argv.end();
+  };
+  EXPECT_TRUE(has({"--gpus", "all"}));
+  EXPECT_TRUE(has({"--ipc", "host"}));
+  EXPECT_FALSE(has({"--shm-size", "6g"})) << "shm is the host's with --ipc host";
+  EXPECT_FALSE(has({"--ulimit", "memlock=-1"}));
+  EXPECT_TRUE(has({"--network", "host"}));
+  EXPECT_TRUE(has({"-i", "-t"}));
+  EXPECT_TRUE(has({"--env", "LD_PRELOAD=/x.so"})) << "the CLI must not load it";
+}
+
+TEST(RunCommand, ports_default_to_loopback) {
+  EXPECT_EQ(*normalize_port("8888"), "127.0.0.1:8888:8888");
+  EXPECT_EQ(*normalize_port("8080:80"), "127.0.0.1:8080:80");
+  EXPECT_EQ(*normalize_port("6006:6006/udp"), "127.0.0.1:6006:6006/udp");
+  EXPECT_EQ(*normalize_port("0.0.0.0:8080:80"), "0.0.0.0:8080:80");
+  EXPECT_EQ(*normalize_port("[::1]:8080:80"), "[::1]:8080:80");
+  for (const char* bad : {"", "x", "0", "70000", "8080:", ":80", "8080:80/sctp", "a:b:c", "1:2:3:4"}) {
+    const auto r = normalize_port(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().message.rfind(std::string("'") + bad + "' is not a port", 0), 0U)
+        << r.error().message;
+  }
+}
+
+TEST(RunCommand, shm_rule_and_sizes) {
+  constexpr unsigned long long gib = 1ULL << 30U;
+  EXPECT_EQ(default_shm_size(0), "1g");
+  EXPECT_EQ(default_shm_size(2 * gib), "1g");
+  EXPECT_EQ(default_shm_size(24 * gib), "6g");
+  EXPECT_EQ(default_shm_size(512 * gib), "16g");
+  for (const char* ok : {"64m", "8g", "1073741824", "512k", "2G"}) {
+    EXPECT_TRUE(check_size(ok, "--shm-size")) << ok;
+  }
+  const auto bad = check_size("lots", "--shm-size");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "--shm-size 'lots' is not a size: expected a number with an "
+                                 "optional unit b, k, m or g (\"8g\", \"512m\")");
+  EXPECT_FALSE(check_size("0", "--shm-size"));
+  EXPECT_FALSE(check_size("", "--shm-size"));
+}
+
+TEST(RunCommand, env_arguments) {
+  const std::map<std::string, std::string> host{{"TOKEN", "t0k"}};
+  EXPECT_EQ((**parse_env_arg("A=1=2", host)), (std::pair<std::string, std::string>{"A", "1=2"}));
+  EXPECT_EQ((**parse_env_arg("TOKEN", host)), (std::pair<std::string, std::string>{"TOKEN", "t0k"}));
+  EXPECT_FALSE(*parse_env_arg("UNSET", host)) << "a variable the shell does not have is skipped";
+  const auto bad = parse_env_arg("1X=2", host);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("'1X' is not a variable name"), std::string::npos);
+}
+
+TEST(RunUserLayer, names_tags_and_dockerfile) {
+  EXPECT_EQ(passwd_name("alice", 1000), "alice");
+  EXPECT_EQ(passwd_name("Alice Smith", 1000), "u1000");
+  EXPECT_EQ(passwd_name("", 1000), "u1000");
+  EXPECT_EQ(passwd_name("a;rm -rf /", 7), "u7") << "never into the shell script";
+  const HostUser alice{1000, 1000, "alice", "/home/alice"};
+  const HostUser bob{1001, 1001, "bob", "/home/bob"};
+  const std::string tag = user_image_tag("mnist", "sha256:aa", alice);
+  EXPECT_EQ(tag.rfind("furnace-user/mnist:", 0), 0U);
+  EXPECT_EQ(tag.size(), std::string("furnace-user/mnist:").size() + 12);
+  EXPECT_EQ(tag, user_image_tag("mnist", "sha256:aa", alice)) << "stable";
+  EXPECT_NE(tag, user_image_tag("mnist", "sha256:aa", bob));
+  EXPECT_NE(tag, user_image_tag("mnist", "sha256:bb", alice));
+  const std::string df = user_dockerfile("furnace/mnist:0123456789ab", alice);
+  EXPECT_NE(df.find("FROM furnace/mnist:0123456789ab\nUSER root\n"), std::string::npos) << df;
+  EXPECT_NE(df.find("n=alice; u=1000; g=1000; h=/home/alice;"), std::string::npos) << df;
+  EXPECT_NE(df.find("chown \"$u:$g\" \"$h\""), std::string::npos);
+}
+
+TEST(RunUserLayer, sudo_runs_as_the_caller) {
+  if (::getuid() != 0) {
+    GTEST_SKIP() << "needs root (sudo's variables only count for root)";
+  }
+  const auto u = invoking_user({{"SUDO_UID", "1234"}, {"SUDO_GID", "1235"}, {"SUDO_USER", "carol"}});
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->uid, 1234U);
+  EXPECT_EQ(u->gid, 1235U);
+  EXPECT_EQ(u->name, "carol");
+  EXPECT_EQ(u->home, "/home/carol");
+  EXPECT_FALSE(invoking_user({})) << "plain root needs no layer";
+  EXPECT_FALSE(invoking_user({{"SUDO_UID", "0"}, {"SUDO_GID", "0"}}));
+}
+
+TEST(RunProject, the_root_is_found_upward) {
+  const testing::TempDir d;
+  d.write("paper/furnace.yaml", "name: p\n");
+  d.write("paper/src/models/.keep", "");
+  d.write("repo/.git/HEAD", "ref: refs/heads/main\n");
+  d.write("repo/a/b/.keep", "");
+  d.write("loose/x/.keep", "");
+  const auto canon = [](const std::string& p) { return std::filesystem::canonical(p).string(); };
+  EXPECT_EQ(project::find_root(d.path() + "/paper/src/models"), canon(d.path() + "/paper"));
+  EXPECT_EQ(project::find_root(d.path() + "/repo/a/b"), canon(d.path() + "/repo"));
+  EXPECT_EQ(project::find_root(d.path() + "/loose/x"), canon(d.path() + "/loose/x"));
+}
+
+TEST(RunSession, exit_code_and_both_streams_into_the_log) {
+  const testing::TempDir d;
+  const std::string log = d.path() + "/run.log";
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  SessionOptions o;
+  o.output = Output::tee;
+  o.log_fd = fd;
+  const EngineCommand c{{"/bin/sh", "-c", "echo out-line; echo err-line >&2; exit 3"}, {{"X", "y"}}};
+  const auto r = run_session(c, testing::process_env(), o);
+  ::close(fd);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_EQ(r->signal, 0);
+  const auto text = util::read_file(log);
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->find("out-line\n"), std::string::npos);
+  EXPECT_NE(text->find("err-line\n"), std::string::npos);
+
+  const auto missing = run_session(EngineCommand{{"/nonexistent/docker"}, {}}, {}, o);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "cannot run /nonexistent/docker: No such file or directory");
+}
+
+// In a child process (handlers are process-wide): a SIGTERM to the session reaches the command.
+TEST(RunSession, a_signal_is_relayed_and_a_second_one_forces) {
+  for (const int second : {0, 1}) {
+    const testing::TempDir d;
+    const std::string marker = d.path() + "/forced";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      SessionOptions o;
+      o.output = Output::inherit;
+      o.force = [&] { util::write_file_atomic(marker, "yes"); };
+      // `trap '' TERM` for the second round: the command ignores the first signal.
+      const std::string script = second != 0 ? "trap '' TERM; sleep 30 & wait; sleep 30" : "exec sleep 30";
+      const auto r = run_session(EngineCommand{{"/bin/sh", "-c", script}, {}}, {}, o);
+      ::_exit(r && r->signal == SIGTERM ? (r->exit_code == 128 + SIGKILL ? 40 : r->exit_code == 143 ? 41 : 42) : 43);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(pid, SIGTERM);
+    if (second != 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      ::kill(pid, SIGTERM);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), second != 0 ? 40 : 41);
+    EXPECT_EQ(std::filesystem::exists(marker), second != 0);
+  }
+}
+
+TEST(RunSession, signal_names) {
+  EXPECT_EQ(signal_name(SIGINT), "SIGINT");
+  EXPECT_EQ(signal_name(SIGSEGV), "SIGSEGV");
+  EXPECT_EQ(signal_name(99), "signal 99");
+}
+
+} // namespace
+} // namespace furnace::run
