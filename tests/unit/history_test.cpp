@@ -10,7 +10,6 @@
 
 #include <gtest/gtest.h>
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include <iostream>
 #include <random>
 #include <set>
+#include <sqlite3.h>
 #include <sstream>
 #include <tuple>
 
@@ -320,8 +320,7 @@ TEST_F(HistoryStore, a_locked_database_fails_after_the_busy_timeout) {
   EXPECT_GE(waited, std::chrono::milliseconds(150));
   EXPECT_LT(waited, std::chrono::seconds(3));
   EXPECT_EQ(id.error().kind, core::ErrorKind::timeout);
-  EXPECT_EQ(id.error().message,
-            db_path() + " is locked by another process (database is locked)");
+  EXPECT_EQ(id.error().message, db_path() + " is locked by another process (database is locked)");
   EXPECT_NE(id.error().hint.find("move it aside ('mv " + db_path()), std::string::npos);
 
   auto readable = s->list({}); // WAL: readers are not blocked by a writer
@@ -340,8 +339,8 @@ int write_runs(const std::string& path, int child, int n) {
     return 1;
   }
   for (int i = 0; i < n; ++i) {
-    auto id = s->insert(running(
-        "furnace-c" + std::to_string(child) + "-" + std::to_string(i), "/p", 1000 + i));
+    auto id = s->insert(
+        running("furnace-c" + std::to_string(child) + "-" + std::to_string(i), "/p", 1000 + i));
     auto done = id ? s->finish(*id, 2000 + i, i % 3, "", k_exited) : core::fail(id.error());
     if (!done) {
       std::cerr << "child " << child << ": run " << i << ": " << done.error().message << '\n';
@@ -518,14 +517,13 @@ TEST_F(HistoryRender, json_has_every_documented_field) {
     keys.insert(k);
   }
   EXPECT_EQ(keys,
-            (std::set<std::string>{"id",          "name",        "container_id", "status",
-                                   "exit_code",   "signal",      "started_ms",   "started_at",
-                                   "ended_ms",    "ended_at",    "duration_ms",  "user",
-                                   "host",        "project",     "workdir",      "git_commit",
-                                   "git_dirty",   "spec_hash",   "image_tag",    "image_id",
-                                   "base_image",  "base_digest", "command",      "gpu_request",
-                                   "gpu_indices", "gpu_uuids",   "driver_version", "log_path",
-                                   "detached"}));
+            (std::set<std::string>{
+                "id",          "name",           "container_id", "status",      "exit_code",
+                "signal",      "started_ms",     "started_at",   "ended_ms",    "ended_at",
+                "duration_ms", "user",           "host",         "project",     "workdir",
+                "git_commit",  "git_dirty",      "spec_hash",    "image_tag",   "image_id",
+                "base_image",  "base_digest",    "command",      "gpu_request", "gpu_indices",
+                "gpu_uuids",   "driver_version", "log_path",     "detached"}));
   EXPECT_EQ(run.at("started_at"), "2026-11-28T14:40:12.345Z");
   EXPECT_EQ(run.at("ended_at"), "2026-11-28T14:41:24.345Z");
   EXPECT_EQ(run.at("duration_ms"), 72000);
@@ -579,8 +577,8 @@ TEST_F(HistoryCommand, history_lists_and_filters_by_project) {
   all.now_ms = 1795876812345 + 1000;
   EXPECT_EQ(run_history(ctx, all), 0);
   EXPECT_EQ(m_out.str().substr(0, m_out.str().find('\n')),
-            "ID  NAME                  STARTED           DURATION  STATUS    GPUS  PROJECT"
-            + std::string(m_dir.path().size() + 5 - 7, ' ') + "  COMMAND");
+            "ID  NAME                  STARTED           DURATION  STATUS    GPUS  PROJECT" +
+                std::string(m_dir.path().size() + 5 - 7, ' ') + "  COMMAND");
   EXPECT_NE(m_out.str().find("\n2   furnace-other-1 "), std::string::npos) << m_out.str();
 
   m_out.str("");

@@ -8,9 +8,6 @@
 
 namespace furnace::cli {
 
-void register_history(CLI::App& app, core::Context& ctx, int& exit_code);
-void register_show(CLI::App& app, core::Context& ctx, int& exit_code);
-
 void register_history(CLI::App& app, core::Context& ctx, int& exit_code) {
   auto opts = std::make_shared<history::HistoryOptions>();
   CLI::App* cmd = app.add_subcommand(

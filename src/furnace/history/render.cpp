@@ -140,9 +140,8 @@ std::string format_duration(std::int64_t ms) {
   return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
 }
 
-std::string render_table(const std::vector<RunRecord>& runs,
-                         std::int64_t now_ms,
-                         const std::string& home) {
+std::string
+render_table(const std::vector<RunRecord>& runs, std::int64_t now_ms, const std::string& home) {
   std::vector<std::vector<std::string>> rows{
       {"ID", "NAME", "STARTED", "DURATION", "STATUS", "GPUS", "PROJECT", "COMMAND"}};
   rows.reserve(runs.size() + 1);
@@ -163,11 +162,11 @@ std::string render_details(const RunRecord& r) {
   auto when = [](std::int64_t ms) {
     return fmt::format("{:%Y-%m-%d %H:%M:%S %Z}", broken_down(ms, Zone::local));
   };
-  const std::string ended =
-      r.ended_ms == 0 ? "-"
-                      : fmt::format("{} (after {})",
-                                    when(r.ended_ms),
-                                    format_duration(r.ended_ms - r.started_ms));
+  const std::string ended = r.ended_ms == 0
+                                ? "-"
+                                : fmt::format("{} (after {})",
+                                              when(r.ended_ms),
+                                              format_duration(r.ended_ms - r.started_ms));
   const std::string git =
       r.git_commit.empty() ? "-" : r.git_commit + (r.git_dirty ? " (uncommitted changes)" : "");
   const std::string image =

@@ -23,9 +23,8 @@ std::string format_duration(std::int64_t ms);
 // NAME, STARTED (local time), DURATION (so far, from `now_ms`, for a running run; "-" for a lost
 // one), STATUS ("exited 0", "killed SIGINT", "failed 125", "running", "lost"), GPUS, PROJECT
 // (`home` shown as "~"), COMMAND (cut to 60 characters).
-std::string render_table(const std::vector<RunRecord>& runs,
-                         std::int64_t now_ms,
-                         const std::string& home = {});
+std::string
+render_table(const std::vector<RunRecord>& runs, std::int64_t now_ms, const std::string& home = {});
 
 // `furnace show`: one "key: value" line per field, the values aligned; "-" for unknown ones.
 std::string render_details(const RunRecord& r);

@@ -4,17 +4,17 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <sqlite3.h>
 #include <thread>
 
 namespace furnace::history {
@@ -84,10 +84,10 @@ core::Error db_error(sqlite3* db, int rc, const std::string& path) {
   switch (rc & 0xff) {
   case SQLITE_BUSY:
   case SQLITE_LOCKED:
-    return core::make_error(
-        core::ErrorKind::timeout,
-        fmt::format("{} is locked by another process ({})", path, detail),
-        "another furnace is writing to it: try again; if none is running, " + move_aside_hint(path));
+    return core::make_error(core::ErrorKind::timeout,
+                            fmt::format("{} is locked by another process ({})", path, detail),
+                            "another furnace is writing to it: try again; if none is running, " +
+                                move_aside_hint(path));
   case SQLITE_NOTADB:
   case SQLITE_CORRUPT:
     return core::make_error(core::ErrorKind::invalid,
@@ -157,9 +157,10 @@ public:
   std::string text() {
     const int i = m_column++;
     const auto* p = sqlite3_column_text(m_stmt.get(), i);
-    return p == nullptr ? std::string()
-                        : std::string(reinterpret_cast<const char*>(p),
-                                      static_cast<std::size_t>(sqlite3_column_bytes(m_stmt.get(), i)));
+    return p == nullptr
+               ? std::string()
+               : std::string(reinterpret_cast<const char*>(p),
+                             static_cast<std::size_t>(sqlite3_column_bytes(m_stmt.get(), i)));
   }
   std::int64_t integer() { return sqlite3_column_int64(m_stmt.get(), m_column++); }
   std::optional<int> optional_int() {
@@ -447,7 +448,8 @@ core::Result<void> migrate(sqlite3* db, const std::string& path) {
 // Switches a new file to WAL (a no-op once it is). The switch needs the file to itself and SQLite
 // fails it at once, not calling the busy handler, while another process reads it: when several
 // furnace processes create the history together, each retries until `busy_timeout`.
-core::Result<void> use_wal(sqlite3* db, const std::string& path, std::chrono::milliseconds busy_timeout) {
+core::Result<void>
+use_wal(sqlite3* db, const std::string& path, std::chrono::milliseconds busy_timeout) {
   const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
   for (int attempt = 1;; ++attempt) {
     const int rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
@@ -461,7 +463,8 @@ core::Result<void> use_wal(sqlite3* db, const std::string& path, std::chrono::mi
   }
 }
 
-core::Result<void> prepare_db(sqlite3* db, const std::string& path, std::chrono::milliseconds busy_timeout) {
+core::Result<void>
+prepare_db(sqlite3* db, const std::string& path, std::chrono::milliseconds busy_timeout) {
   auto h = read_header(db, path);
   if (!h) {
     return core::fail(h.error());
@@ -479,19 +482,21 @@ core::Result<void> prepare_db(sqlite3* db, const std::string& path, std::chrono:
 }
 
 // The one run whose name starts with `prefix`. Errors: not_found, invalid (several match).
-core::Result<RunRecord> find_by_prefix(sqlite3* db, const std::string& path, const std::string& prefix) {
+core::Result<RunRecord>
+find_by_prefix(sqlite3* db, const std::string& path, const std::string& prefix) {
   const auto end = prefix_end(prefix);
   constexpr std::size_t k_shown = 10;
-  auto matches = select_runs(
-      db,
-      path,
-      fmt::format("WHERE name >= ?{} ORDER BY id DESC LIMIT {}", end ? " AND name < ?" : "", k_shown + 1),
-      [&](Statement& s) {
-        s.bind(prefix);
-        if (end) {
-          s.bind(*end);
-        }
-      });
+  auto matches = select_runs(db,
+                             path,
+                             fmt::format("WHERE name >= ?{} ORDER BY id DESC LIMIT {}",
+                                         end ? " AND name < ?" : "",
+                                         k_shown + 1),
+                             [&](Statement& s) {
+                               s.bind(prefix);
+                               if (end) {
+                                 s.bind(*end);
+                               }
+                             });
   if (!matches) {
     return core::fail(matches.error());
   }
@@ -555,17 +560,17 @@ core::Result<std::int64_t> Store::insert(const RunRecord& r) {
 }
 
 core::Result<void> Store::set_container(std::int64_t id, const std::string& container_id) {
-  return update_run(m_db.get(),
-                    m_path,
-                    "UPDATE runs SET container_id = ? WHERE id = ?",
-                    id,
-                    [&](Statement& s) { s.bind(container_id); });
+  return update_run(
+      m_db.get(), m_path, "UPDATE runs SET container_id = ? WHERE id = ?", id, [&](Statement& s) {
+        s.bind(container_id);
+      });
 }
 
 core::Result<void> Store::set_git_dirty(std::int64_t id, bool dirty) {
-  return update_run(m_db.get(), m_path, "UPDATE runs SET git_dirty = ? WHERE id = ?", id, [&](Statement& s) {
-    s.bind(dirty);
-  });
+  return update_run(
+      m_db.get(), m_path, "UPDATE runs SET git_dirty = ? WHERE id = ?", id, [&](Statement& s) {
+        s.bind(dirty);
+      });
 }
 
 core::Result<void> Store::finish(std::int64_t id,
@@ -605,7 +610,7 @@ core::Result<RunRecord> Store::find(const std::string& key) const {
                       "an empty run name",
                       "give a run's ID or container name; 'furnace history' lists them");
   }
-  std::int64_t id = -1; // no run has it
+  std::int64_t id = -1;  // no run has it
   if (key.size() < 19) { // fits: from_chars leaves `id` alone unless all of `key` is digits
     std::int64_t parsed = 0;
     const auto [rest, ec] = std::from_chars(key.data(), key.data() + key.size(), parsed);
