@@ -158,6 +158,32 @@ TEST(BuildLog, pip_index_unreachable) {
   EXPECT_EQ(r.step.rfind("RUN python3 -m pip install", 0), 0U);
 }
 
+TEST(BuildLog, pip_index_without_the_requirement) {
+  // The index answered (a 404 for the name): no connection warnings, only pip's verdict.
+  const FailureReport r = analyze_build_log(
+      "#9 [stage-0 5/6] RUN --mount=type=cache,target=/root/.cache/pip python3 -m pip install -c "
+      "/opt/furnace/constraints.txt -r /opt/furnace/requirements.txt\n"
+      "#9 0.912 Looking in indexes: http://127.0.0.1:8080/simple\n"
+      "#9 1.204 ERROR: Could not find a version that satisfies the requirement "
+      "Furnace-Fixture-Missing==1.0 (from versions: none)\n"
+      "#9 1.205 ERROR: No matching distribution found for Furnace-Fixture-Missing==1.0\n"
+      "#9 ERROR: executor failed running [/bin/sh -c python3 -m pip install]: exit code: 1\n");
+  EXPECT_EQ(r.kind, FailureKind::pip_not_found);
+  EXPECT_EQ(r.missing, "Furnace-Fixture-Missing==1.0");
+  EXPECT_EQ(
+      failure_hint(r.kind, {"", "http://127.0.0.1:8080/simple"}, r.missing),
+      "pip found no 'Furnace-Fixture-Missing==1.0' on http://127.0.0.1:8080/simple: check the "
+      "name and the version, or whether that index carries it");
+  EXPECT_EQ(failure_hint(FailureKind::pip_not_found, {}),
+            "pip found no release of a requirement on PyPI: check the name and the version, or "
+            "whether that index carries it");
+  // An unreachable index makes pip say the same: the mirror wins.
+  const FailureReport unreachable = analyze_build_log(k_legacy_pip_index);
+  EXPECT_EQ(unreachable.kind, FailureKind::mirror_unreachable);
+  EXPECT_EQ(unreachable.missing, "");
+  EXPECT_EQ(missing_requirement("nothing here"), "");
+}
+
 TEST(BuildLog, classifier_patterns) {
   EXPECT_EQ(classify_failure("W: Failed to fetch http://x/InRelease"),
             FailureKind::mirror_unreachable);

@@ -256,6 +256,24 @@ TEST(Builder, commands_for_each_kind) {
             "DOCKER_BUILDKIT=0 docker build -t furnace/x:1 -f /c/Dockerfile /c");
 }
 
+TEST(Builder, network_goes_to_every_kind) {
+  Builder b;
+  b.docker = "docker";
+  b.kind = BuilderKind::buildx;
+  EXPECT_EQ(build_command(b, "furnace/x:1", "/c", {}, "host").display,
+            "docker buildx build --load -t furnace/x:1 --network host -f /c/Dockerfile /c");
+  b.kind = BuilderKind::buildkit_env;
+  EXPECT_EQ(build_command(b, "furnace/x:1", "/c", {}, "host").display,
+            "DOCKER_BUILDKIT=1 docker build -t furnace/x:1 --network host -f /c/Dockerfile /c");
+  b.kind = BuilderKind::legacy;
+  const BuildCommand legacy = build_command(b, "furnace/x:1", "/c", {}, "my-net");
+  EXPECT_EQ(legacy.display,
+            "DOCKER_BUILDKIT=0 docker build -t furnace/x:1 --network my-net -f /c/Dockerfile /c");
+  EXPECT_EQ(legacy.argv, (std::vector<std::string>{"docker", "build", "-t", "furnace/x:1",
+                                                   "--network", "my-net", "-f", "/c/Dockerfile",
+                                                   "/c"}));
+}
+
 TEST(Builder, forced_by_environment) {
   util::SystemRunner runner;
   auto b = probe_builder(runner, {{"FURNACE_BUILDER", "legacy"}});

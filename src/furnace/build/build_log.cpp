@@ -173,7 +173,22 @@ FailureKind classify_failure(std::string_view text) {
                     "network is unreachable"})) {
     return FailureKind::mirror_unreachable;
   }
+  if (contains_any(t, {"no matching distribution found for "})) {
+    return FailureKind::pip_not_found;
+  }
   return FailureKind::unknown;
+}
+
+std::string missing_requirement(std::string_view text) {
+  constexpr std::string_view k_marker = "no matching distribution found for ";
+  const std::string t = util::to_lower(text);
+  const auto at = t.rfind(k_marker);
+  if (at == std::string::npos) {
+    return {};
+  }
+  const auto start = at + k_marker.size();
+  const auto end = t.find_first_of("\r\n", start);
+  return std::string(util::trim(text.substr(start, end == std::string::npos ? end : end - start)));
 }
 
 FailureReport analyze_build_log(std::string_view log, std::size_t max_lines) {
@@ -245,17 +260,20 @@ FailureReport analyze_build_log(std::string_view log, std::size_t max_lines) {
       l = shortened(l);
     }
     r.kind = classify_failure(log);
+    r.missing = r.kind == FailureKind::pip_not_found ? missing_requirement(log) : std::string();
     return r;
   }
   r.tail = last(step_lines, max_lines);
   for (std::string& l : r.tail) {
     l = shortened(l);
   }
-  r.kind = classify_failure(joined(step_lines));
+  const std::string step_text = joined(step_lines);
+  r.kind = classify_failure(step_text);
+  r.missing = r.kind == FailureKind::pip_not_found ? missing_requirement(step_text) : std::string();
   return r;
 }
 
-std::string failure_hint(FailureKind kind, const MirrorsUsed& mirrors) {
+std::string failure_hint(FailureKind kind, const MirrorsUsed& mirrors, const std::string& missing) {
   switch (kind) {
   case FailureKind::unknown:
     return {};
@@ -279,6 +297,12 @@ std::string failure_hint(FailureKind kind, const MirrorsUsed& mirrors) {
   case FailureKind::disk_full:
     return "the engine's disk is full: 'furnace prune' removes old furnace images, 'docker system "
            "prune' the engine's other leftovers";
+  case FailureKind::pip_not_found:
+    return fmt::format("pip found no {} on {}: check the name and the version, or whether that "
+                       "index carries it",
+                       missing.empty() ? std::string("release of a requirement")
+                                       : "'" + missing + "'",
+                       mirrors.pip.empty() ? "PyPI" : mirrors.pip);
   }
   return {};
 }

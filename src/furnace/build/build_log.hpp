@@ -13,20 +13,32 @@
 
 namespace furnace::build {
 
-enum class FailureKind { unknown, mirror_unreachable, needs_compiler, cuda_needs_devel, disk_full };
+enum class FailureKind {
+  unknown,
+  mirror_unreachable,
+  needs_compiler,
+  cuda_needs_devel,
+  disk_full,
+  pip_not_found, // the index answered but has no release matching a requirement
+};
 
 struct FailureReport {
   std::string step;              // "[2/5] RUN apt-get update", "Step 2/5 : RUN …"; "" = not found
   std::vector<std::string> tail; // the failing step's last lines (the log's when no step is found)
   FailureKind kind = FailureKind::unknown;
+  std::string missing; // pip_not_found: the requirement ("pkg==1.0"), when pip named it
 };
 
 // Reads a builder log (BuildKit plain progress or legacy "Step N/M" output) and finds the failing
 // step, its last `max_lines` lines (BuildKit's "#6 1.234 " prefixes removed) and the kind.
 FailureReport analyze_build_log(std::string_view log, std::size_t max_lines = 30);
 
-// The kind of failure `text` shows; the most specific wins (disk, CUDA, compiler, mirror).
+// The kind of failure `text` shows; the most specific wins (disk, CUDA, compiler, mirror, a
+// requirement the index lacks: an unreachable index makes pip say that too).
 FailureKind classify_failure(std::string_view text);
+
+// What pip's "No matching distribution found for X" names in `text` (the last one); "" if none.
+std::string missing_requirement(std::string_view text);
 
 // The mirrors the build used, to name them in the hint ("" = the image's own sources / PyPI).
 struct MirrorsUsed {
@@ -34,8 +46,9 @@ struct MirrorsUsed {
   std::string pip;
 };
 
-// The fix for `kind` ("" for unknown).
-std::string failure_hint(FailureKind kind, const MirrorsUsed& mirrors);
+// The fix for `kind` ("" for unknown); `missing` is FailureReport::missing.
+std::string
+failure_hint(FailureKind kind, const MirrorsUsed& mirrors, const std::string& missing = {});
 
 // Follows the builder's output as it streams and returns the title of each step the first time it
 // starts: "[2/5] RUN apt-get …" (BuildKit, internal steps skipped) or "Step 2/5 : RUN …" (legacy).

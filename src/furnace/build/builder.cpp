@@ -62,7 +62,8 @@ core::Result<Builder> probe_builder(util::ProcessRunner& runner, const core::Env
 
 BuildCommand build_command(const Builder& builder, const std::string& tag,
                            const std::string& context_dir,
-                           const std::map<std::string, std::string>& labels) {
+                           const std::map<std::string, std::string>& labels,
+                           const std::string& network) {
   BuildCommand c;
   c.argv = {builder.docker};
   if (builder.kind == BuilderKind::buildx) {
@@ -72,6 +73,9 @@ BuildCommand build_command(const Builder& builder, const std::string& tag,
     c.env["DOCKER_BUILDKIT"] = builder.kind == BuilderKind::buildkit_env ? "1" : "0";
   }
   c.argv.insert(c.argv.end(), {"-t", tag});
+  if (!network.empty()) {
+    c.argv.insert(c.argv.end(), {"--network", network});
+  }
   for (const auto& [k, v] : labels) {
     c.argv.insert(c.argv.end(), {"--label", k + "=" + v});
   }

@@ -36,9 +36,11 @@ struct BuildCommand {
   std::string display;                     // "DOCKER_BUILDKIT=1 docker build …", for --dry-run
 };
 
-// The command that builds `context_dir` (which holds the Dockerfile) into `tag` with `labels`.
+// The command that builds `context_dir` (which holds the Dockerfile) into `tag` with `labels`;
+// `network` (when not "") becomes `--network NAME`, for the RUN steps.
 BuildCommand build_command(const Builder& builder, const std::string& tag,
                            const std::string& context_dir,
-                           const std::map<std::string, std::string>& labels);
+                           const std::map<std::string, std::string>& labels,
+                           const std::string& network = {});
 
 }  // namespace furnace::build

@@ -347,7 +347,7 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
       {"org.furnace.spec-hash", util::sha256_hex(project->yaml_text)},
       {"org.furnace.version", std::string(core::version())},
   };
-  const BuildCommand cmd = build_command(*builder, tag, dir, labels);
+  const BuildCommand cmd = build_command(*builder, tag, dir, labels, options.network);
   if (options.dry_run) {
     ctx.ui.info(fmt::format("builder: {}", builder->why));
     ctx.ui.out() << cmd.display << '\n';
@@ -410,7 +410,8 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
     for (const std::string& l : failure.tail) {
       ctx.ui.err() << "    " << l << '\n';
     }
-    std::string hint = failure_hint(failure.kind, MirrorsUsed{in.apt_mirror, in.pip_mirror});
+    std::string hint =
+        failure_hint(failure.kind, MirrorsUsed{in.apt_mirror, in.pip_mirror}, failure.missing);
     if (hint.empty()) {
       hint = fmt::format("the Dockerfile is {}/Dockerfile", dir);
     }

@@ -17,6 +17,9 @@ struct BuildOptions {
   bool dry_run = false;  // print the Dockerfile location and the build command, build nothing
   bool locked = false;   // build from furnace.lock and fail when the image differs from it
   bool for_run = false;  // called by `furnace run`: no tag on stdout, no "up to date" line
+  // The network of the build's RUN steps (`--network NAME` to the builder; "" = the builder's
+  // default). `host` reaches a package index on the host's 127.0.0.1. Not part of the hash.
+  std::string network;
 };
 
 // What `furnace run` needs to know about the image it runs.

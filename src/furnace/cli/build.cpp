@@ -16,6 +16,11 @@ void register_build(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_option("path", opts->path, "The project directory")->capture_default_str();
   cmd->add_flag("--force", opts->force, "Build even when the image for this content exists");
   cmd->add_flag("--dry-run", opts->dry_run, "Print the build command instead of running it");
+  cmd->add_option("--network",
+                  opts->network,
+                  "The network of the build's RUN steps, passed to the builder ('host' reaches a "
+                  "package index on this host's 127.0.0.1); not part of the image's hash")
+      ->option_text("NAME");
   cmd->add_flag("--locked",
                 opts->locked,
                 "Build from furnace.lock (its base image, its pip versions) and fail when the "
