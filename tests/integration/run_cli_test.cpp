@@ -78,14 +78,7 @@ struct Background {
 Background spawn_furnace(const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env, const std::string& out_file,
                          const std::vector<std::string>& prefix = {}) {
-  auto full = process_env();
-  for (const auto& [k, v] : env) {
-    if (!k.empty() && k.front() == '-') {
-      full.erase(k.substr(1));
-    } else {
-      full[k] = v;
-    }
-  }
+  const auto full = changed_env(env);
   std::vector<std::string> argv = prefix;
   argv.emplace_back(FURNACE_BINARY);
   argv.insert(argv.end(), args.begin(), args.end());
@@ -469,6 +462,68 @@ TEST_F(RunCli, detached_runs_are_followed_stopped_and_recorded) {
   EXPECT_EQ(show["status"], "killed") << show;
   EXPECT_EQ(show["signal"], "SIGTERM") << show;
   EXPECT_EQ(show["detached"], true);
+}
+
+
+TEST_F(RunCli, rerun_uses_the_recorded_image_and_command) {
+  const auto first = furnace({"run", "-C", s_project, "--", "sh", "-c", "echo rerun-marker $((6*7))"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto original = last_run();
+  const auto again = furnace({"rerun", std::to_string(original["id"].get<long long>())});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("rerun-marker 42"), std::string::npos) << again.out;
+  const auto second = last_run();
+  EXPECT_NE(second["id"], original["id"]);
+  EXPECT_EQ(second["image_id"], original["image_id"]);
+  EXPECT_EQ(second["command"], original["command"]);
+  EXPECT_EQ(second["gpu_indices"], original["gpu_indices"]);
+  const auto missing = furnace({"rerun", "999999"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no run '999999'"), std::string::npos) << missing.err;
+}
+
+TEST_F(RunCli, a_shell_reads_commands_from_a_pipe) {
+  util::SystemRunner runner;
+  util::ProcessOptions o;
+  o.timeout = std::chrono::milliseconds(120000);
+  o.env = changed_env(env());
+  std::vector<std::string> argv = as_user();
+  argv.insert(argv.end(), {"/bin/sh", "-c",
+                           std::string("echo 'whoami; echo shell-ok' | ") + FURNACE_BINARY +
+                               " shell -C " + s_project});
+  const auto r = runner.run(argv, o);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status.code, 0) << r->err;
+  EXPECT_NE(r->out.find(std::string(k_user) + "\nshell-ok\n"), std::string::npos) << r->out << r->err;
+}
+
+TEST_F(RunCli, a_corrupt_history_warns_and_the_run_goes_on) {
+  const testing::TempDir home;
+  home.write(".local/share/furnace/history.db", std::string(8192, 'x'));
+  sh("chown -R " + std::to_string(k_uid) + " " + home.path());
+  const auto r = furnace({"run", "-C", s_project, "--", "echo", "still-ran"}, {{"HOME", home.path()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("still-ran"), std::string::npos);
+  EXPECT_NE(r.err.find("furnace: warning: the run history is not available"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("history.db"), std::string::npos) << r.err;
+}
+
+
+TEST_F(RunCli, a_project_without_furnace_yaml_runs_from_the_resolvers_plan) {
+  const testing::TempDir d;
+  const std::string name = "furnace-it-noyaml-" + std::to_string(::getpid());
+  const std::string project = d.path() + "/" + name;
+  d.write(name + "/requirements.txt",
+          "--extra-index-url https://download.pytorch.org/whl/cu116\ntorch==1.13.1+cu116\n");
+  d.write(name + "/src/.keep", "");
+  sh("chown -R " + std::to_string(k_uid) + " " + d.path());
+  const auto r = furnace({"run", "-C", project + "/src", "--", "python", "-c",
+                          "import os, torch; print(torch.__version__[:4], os.getcwd())"});
+  sh("docker images -q --filter reference='furnace*/" + name + "*' | sort -u | xargs -r docker rmi -f");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1.13 " + fs::canonical(project).string() + "/src"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(project + "/furnace.yaml")) << "nothing written into the project";
+  EXPECT_EQ(last_run()["base_image"], k_base);
 }
 
 } // namespace

@@ -56,17 +56,22 @@ core::Env process_env() {
   return env;
 }
 
+core::Env changed_env(const std::map<std::string, std::string>& changes) {
+  auto env = process_env();
+  for (const auto& [k, v] : changes) {
+    if (!k.empty() && k.front() == '-') {
+      env.erase(k.substr(1));
+    } else {
+      env[k] = v;
+    }
+  }
+  return env;
+}
+
 Run run_furnace(const std::vector<std::string>& args,
                 const std::map<std::string, std::string>& env,
                 const std::vector<std::string>& prefix) {
-  auto full_env = process_env();
-  for (const auto& [k, v] : env) {
-    if (!k.empty() && k.front() == '-') {
-      full_env.erase(k.substr(1));
-    } else {
-      full_env[k] = v;
-    }
-  }
+  const auto full_env = changed_env(env);
   std::vector<std::string> argv = prefix;
   argv.emplace_back(FURNACE_BINARY);
   argv.insert(argv.end(), args.begin(), args.end());

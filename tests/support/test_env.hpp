@@ -30,6 +30,9 @@ private:
 // The environment of this test process, as a map.
 core::Env process_env();
 
+// process_env() with `changes` applied: entries are added, a key "-NAME" removes NAME.
+core::Env changed_env(const std::map<std::string, std::string>& changes);
+
 struct Run {
   int exit_code = -1;
   std::string out;

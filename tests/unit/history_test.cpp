@@ -5,6 +5,7 @@
 #include "support/test_env.hpp"
 
 #include <furnace/history/command.hpp>
+#include <furnace/project/load.hpp>
 #include <furnace/history/render.hpp>
 #include <furnace/history/store.hpp>
 
@@ -399,22 +400,6 @@ TEST(HistoryPaths, default_path_follows_xdg_then_home) {
             "/home/a/.local/share/furnace/history.db");
 }
 
-TEST(HistoryPaths, project_root_is_the_nearest_furnace_yaml_then_git) {
-  TempDir dir;
-  dir.write("proj/furnace.yaml", "name: p\n");
-  dir.write("proj/src/deep/x.py", "");
-  dir.write("repo/.git/HEAD", "ref: refs/heads/main\n");
-  dir.write("repo/lib/y.py", "");
-  dir.write("plain/sub/z.py", "");
-  dir.write("mono/furnace.yaml", "name: m\n");
-  dir.write("mono/vendored/.git/HEAD", "");
-  EXPECT_EQ(project_root_of(dir.path() + "/proj/src/deep"), dir.path() + "/proj");
-  EXPECT_EQ(project_root_of(dir.path() + "/proj/"), dir.path() + "/proj");
-  EXPECT_EQ(project_root_of(dir.path() + "/repo/lib/../lib"), dir.path() + "/repo");
-  EXPECT_EQ(project_root_of(dir.path() + "/plain/sub"), dir.path() + "/plain/sub");
-  EXPECT_EQ(project_root_of(dir.path() + "/mono/vendored"), dir.path() + "/mono"); // yaml first
-}
-
 // Renders in UTC, whatever this machine's zone.
 class HistoryRender : public ::testing::Test {
 protected:
@@ -583,7 +568,7 @@ TEST_F(HistoryCommand, history_lists_and_filters_by_project) {
 
   m_out.str("");
   HistoryOptions mine = all;
-  mine.project = m_dir.path() + "/proj/src";
+  mine.project = project::find_root(m_dir.path() + "/proj/src"); // as the CLI passes it
   mine.json = true;
   EXPECT_EQ(run_history(ctx, mine), 0);
   const auto j = nlohmann::json::parse(m_out.str());

@@ -172,10 +172,19 @@ TEST(RunProject, the_root_is_found_upward) {
   d.write("repo/.git/HEAD", "ref: refs/heads/main\n");
   d.write("repo/a/b/.keep", "");
   d.write("loose/x/.keep", "");
+  d.write("reqs/requirements.txt", "torch\n");
+  d.write("reqs/src/.keep", "");
   const auto canon = [](const std::string& p) { return std::filesystem::canonical(p).string(); };
   EXPECT_EQ(project::find_root(d.path() + "/paper/src/models"), canon(d.path() + "/paper"));
   EXPECT_EQ(project::find_root(d.path() + "/repo/a/b"), canon(d.path() + "/repo"));
   EXPECT_EQ(project::find_root(d.path() + "/loose/x"), canon(d.path() + "/loose/x"));
+  EXPECT_EQ(project::find_root(d.path() + "/reqs/src"), canon(d.path() + "/reqs"));
+  EXPECT_EQ(project::find_root(d.path() + "/paper/"), canon(d.path() + "/paper"));
+  EXPECT_EQ(project::find_root(d.path() + "/repo/a/../a/b"), canon(d.path() + "/repo"));
+  d.write("mono/furnace.yaml", "name: m\n");
+  d.write("mono/vendored/.git/HEAD", "");
+  EXPECT_EQ(project::find_root(d.path() + "/mono/vendored"), canon(d.path() + "/mono"))
+      << "furnace.yaml wins over a nearer .git";
 }
 
 TEST(RunSession, exit_code_and_both_streams_into_the_log) {

@@ -4,6 +4,7 @@
 #include <furnace/build/builder.hpp>
 #include <furnace/build/dockerfile.hpp>
 #include <furnace/build/lock.hpp>
+#include <furnace/build/noop_cache.hpp>
 #include <furnace/core/version.hpp>
 #include <furnace/project/load.hpp>
 #include <furnace/resolve/report.hpp>
@@ -148,17 +149,103 @@ std::string short_step(const std::string& step) {
   return step.size() <= k_max ? step : step.substr(0, k_max) + "…";
 }
 
+// Asks the probe once: the no-op's fingerprint and the resolver see the same answer.
+class MemoProbe final : public gpu::GpuProbe {
+public:
+  explicit MemoProbe(gpu::GpuProbe& probe) : m_probe(probe) {}
+  core::Result<gpu::GpuInfo> probe() override {
+    if (!m_result) {
+      m_result = m_probe.probe();
+    }
+    return *m_result;
+  }
+
+private:
+  gpu::GpuProbe& m_probe;
+  std::optional<core::Result<gpu::GpuInfo>> m_result;
+};
+
+// The no-op from the entry the last full no-op wrote (noop_cache.hpp): the same output and
+// `out` as the full path, without reading the project. nullopt, having printed nothing: an input
+// differs, the base image moved or the tag is gone; take the full path.
+std::optional<int> noop_from_cache(core::Context& ctx, const BuildOptions& options,
+                                   engine::Engine& engine, gpu::GpuProbe& probe, BuiltImage* out) {
+  std::error_code ec;
+  // The root as load_project names it.
+  const std::string given = options.path.empty() ? "." : options.path;
+  const std::string root = fs::weakly_canonical(fs::absolute(given, ec), ec).string();
+  if (ec) {
+    return std::nullopt;
+  }
+  const auto entry = read_noop_entry(noop_entry_path(ctx.env, root));
+  if (!entry || entry->root != root || !noop_entry_matches(*entry, gpu_fingerprint(probe.probe()))) {
+    return std::nullopt;
+  }
+  auto base = engine.inspect_image(entry->base_image);
+  if (!base || base->id != entry->base_id) {
+    return std::nullopt;
+  }
+  auto existing = engine.inspect_image(entry->tag);
+  if (!existing) {
+    return std::nullopt;
+  }
+  project::FurnaceYaml yaml;
+  if (out != nullptr && entry->has_yaml) {
+    auto text = util::read_file((fs::path(root) / project::k_file_name).string());
+    if (!text || util::sha256_hex(*text) != entry->spec_hash) {
+      return std::nullopt;
+    }
+    auto parsed = project::parse_furnace_yaml(*text, project::k_file_name);
+    if (!parsed) {
+      return std::nullopt;
+    }
+    yaml = std::move(*parsed);
+  }
+  for (const std::string& w : entry->warnings) {
+    ctx.ui.warn(w);
+  }
+  if (!options.for_run) {
+    for (const std::string& n : entry->notes) {
+      ctx.ui.info(n);
+    }
+    ctx.ui.info(fmt::format("{} is up to date (nothing changed: no build)", entry->tag));
+    ctx.ui.out() << entry->tag << '\n';
+  }
+  if (out != nullptr) {
+    *out = BuiltImage{root,
+                      entry->project_name,
+                      std::move(yaml),
+                      entry->spec_hash,
+                      entry->tag,
+                      existing->id,
+                      entry->base_image,
+                      digest_for(*base, entry->base_image),
+                      entry->plan_json,
+                      false};
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& engine,
               gpu::GpuProbe& probe, BuiltImage* out) {
-  auto project = project::load_project(options.path, probe);
+  const timespec read_from = coarse_now();  // before any input is read
+  MemoProbe memo(probe);
+  if (!options.force && !options.locked && !options.dry_run) {
+    if (const auto code = noop_from_cache(ctx, options, engine, memo, out)) {
+      return *code;
+    }
+  }
+  auto project = project::load_project(options.path, memo);
   if (!project) {
     return report(ctx.ui, project.error());
   }
+  std::vector<std::string> warnings;
   for (const spec::Diagnostic& d : project->spec.diagnostics) {
     if (d.code != "cuda_extension") {
-      ctx.ui.warn(fmt::format("{}: {}", d.where.str(), d.message));
+      warnings.push_back(fmt::format("{}: {}", d.where.str(), d.message));
+      ctx.ui.warn(warnings.back());
     }
   }
   const project::FurnaceYaml yaml = project->yaml.value_or(project::FurnaceYaml{});
@@ -251,8 +338,7 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
   if (!base && base.error().kind == core::ErrorKind::not_found && !options.dry_run) {
     auto pulled = pull_base(ctx.ui, engine, canonical->base_image);
     if (!pulled) {
-      core::Error e = pulled.error();
-      return report(ctx.ui, e.context(fmt::format("pulling {}", canonical->base_image)));
+      return report(ctx.ui, pulled.error()); // it names the image already
     }
     base = engine.inspect_image(canonical->base_image);
   }
@@ -299,8 +385,27 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
       if (!options.for_run) {
         ctx.ui.info(fmt::format("{} is up to date (nothing changed: no build)", tag));
       }
-      if (!lock && !options.dry_run && base && !lock_is_for(project->root, tag)) {
-        write_lock(ctx, project->root, tag, canonical->base_image, *base);
+      if (!lock && !options.dry_run && base) {
+        if (!lock_is_for(project->root, tag)) {
+          write_lock(ctx, project->root, tag, canonical->base_image, *base);
+        } else {
+          // Everything this no-op read, for the next one to stat instead of reading it again.
+          NoopEntry entry;
+          entry.root = project->root;
+          entry.gpu = gpu_fingerprint(memo.probe());
+          entry.tag = tag;
+          entry.project_name = project->name;
+          entry.has_yaml = project->yaml.has_value();
+          entry.spec_hash = util::sha256_hex(project->yaml_text);
+          entry.base_image = base_ref;
+          entry.base_id = base->id;
+          entry.plan_json = resolve::to_json(project->plan).dump();
+          entry.warnings = warnings;
+          entry.notes = canonical->notes;
+          (void)write_noop_entry(
+              noop_entry_path(ctx.env, project->root), std::move(entry),
+              noop_inputs(project->root, yaml.conda, setup::user_config_path(ctx.env)), read_from);
+        }
       }
       return done(existing->id, false);
     }

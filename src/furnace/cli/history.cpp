@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <furnace/history/command.hpp>
+#include <furnace/project/load.hpp>
 
 #include <memory>
 
@@ -20,7 +21,12 @@ void register_history(CLI::App& app, core::Context& ctx, int& exit_code) {
       ->option_text("N");
   cmd->add_flag("--all", opts->all, "Show every run");
   cmd->add_flag("--json", opts->json, "Print JSON (docs/history.md) instead of the table");
-  cmd->callback([&ctx, &exit_code, opts] { exit_code = history::run_history(ctx, *opts); });
+  cmd->callback([&ctx, &exit_code, opts] {
+    if (!opts->project.empty()) {
+      opts->project = project::find_root(opts->project); // the root `furnace run` records
+    }
+    exit_code = history::run_history(ctx, *opts);
+  });
 }
 
 void register_show(CLI::App& app, core::Context& ctx, int& exit_code) {

@@ -27,34 +27,13 @@ std::int64_t system_now_ms() {
 
 } // namespace
 
-std::string project_root_of(const std::string& path) {
-  std::error_code ec;
-  fs::path start = fs::absolute(path.empty() ? "." : path, ec);
-  const fs::path canonical = fs::weakly_canonical(start, ec);
-  start = ec ? start.lexically_normal() : canonical;
-  if (start.has_relative_path() && !start.has_filename()) {
-    start = start.parent_path(); // "/a/b/" -> "/a/b"
-  }
-  for (const char* marker : {"furnace.yaml", ".git"}) {
-    for (fs::path dir = start;; dir = dir.parent_path()) {
-      if (fs::exists(dir / marker, ec)) {
-        return dir.string();
-      }
-      if (dir == dir.parent_path()) {
-        break;
-      }
-    }
-  }
-  return start.string();
-}
-
 int run_history(core::Context& ctx, const HistoryOptions& options) {
   auto store = Store::open(default_path(ctx.env));
   if (!store) {
     return report(ctx, store.error());
   }
   Query q;
-  q.project = options.project.empty() ? "" : project_root_of(options.project);
+  q.project = options.project;
   q.limit = options.all ? 0 : options.limit;
   auto runs = store->list(q);
   if (!runs) {

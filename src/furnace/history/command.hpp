@@ -10,7 +10,7 @@
 namespace furnace::history {
 
 struct HistoryOptions {
-  std::string project;     // --project PATH: only the runs of the project containing PATH
+  std::string project;     // only the runs of this project root (cli: project::find_root of --project)
   std::size_t limit = 20;  // -n N: the newest N runs
   bool all = false;        // --all: every run (no limit)
   bool json = false;       // --json: runs_json() instead of the table
@@ -21,11 +21,6 @@ struct ShowOptions {
   std::string run;   // an id, a container name or a unique name prefix
   bool json = false; // --json: run_json() instead of the details
 };
-
-// The project `path` is in, as `furnace run` records it: the nearest directory at or above
-// `path` (absolute, symlinks resolved) holding furnace.yaml, else the nearest holding .git, else
-// `path` itself.
-std::string project_root_of(const std::string& path);
 
 // Prints the runs of the history database (default_path(ctx.env)) to stdout, newest first.
 // Exit code: 0, or 1 when the database cannot be read (the error names it and the fix).

@@ -540,6 +540,12 @@ core::Result<Store> Store::open(const std::string& path, std::chrono::millisecon
     return core::fail(db_error(raw, rc, path));
   }
   sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout.count()));
+  // Every furnace process opens and closes the history: a checkpoint (two fsyncs) and the WAL
+  // files' removal at each close cost more than the run's own writes. The WAL stays; SQLite's
+  // automatic checkpoints (every 1000 pages) keep it small.
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  int persist = 1;
+  sqlite3_file_control(raw, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   if (auto ok = prepare_db(raw, path, busy_timeout); !ok) {
     return core::fail(ok.error());
   }

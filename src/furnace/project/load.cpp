@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <vector>
 
 namespace furnace::project {
 
@@ -13,13 +14,26 @@ namespace fs = std::filesystem;
 
 std::string find_root(const std::string& path) {
   std::error_code ec;
-  const fs::path start = fs::weakly_canonical(fs::absolute(path.empty() ? "." : path, ec), ec);
-  for (const char* marker : {k_file_name, ".git"}) {
-    for (fs::path dir = start; !dir.empty(); dir = dir.parent_path()) {
-      if (fs::exists(dir / marker, ec)) {
-        return dir.string();
+  fs::path start = fs::absolute(path.empty() ? "." : path, ec);
+  const fs::path canonical = fs::weakly_canonical(start, ec);
+  start = ec ? start.lexically_normal() : canonical;
+  if (start.has_relative_path() && !start.has_filename()) {
+    start = start.parent_path(); // "/a/b/" -> "/a/b"
+  }
+  // furnace.yaml first, then a git checkout, then the dependency files a project is known by.
+  const std::vector<std::vector<const char*>> tiers{
+      {k_file_name},
+      {".git"},
+      {"requirements.txt", "environment.yml", "environment.yaml", "setup.py", "pyproject.toml",
+       "Pipfile", "setup.cfg"}};
+  for (const auto& markers : tiers) {
+    for (fs::path dir = start;; dir = dir.parent_path()) {
+      for (const char* marker : markers) {
+        if (fs::exists(dir / marker, ec)) {
+          return dir.string();
+        }
       }
-      if (dir == dir.root_path()) {
+      if (dir == dir.parent_path()) {
         break;
       }
     }

@@ -27,7 +27,9 @@ struct Project {
 enum class ReadYaml { no, yes };
 
 // The project that `path` is in: the nearest directory upward holding furnace.yaml, else the
-// nearest holding .git, else `path` itself (absolute, normalised).
+// nearest holding .git, else the nearest holding a dependency file (requirements.txt,
+// environment.yml, setup.py, pyproject.toml, Pipfile, setup.cfg), else `path` itself (absolute,
+// normalised).
 std::string find_root(const std::string& path);
 
 // Reads and resolves the project at `path` (`read_yaml` no: as if it had no furnace.yaml).

@@ -231,7 +231,7 @@ std::map<std::string, std::string> base_env(const core::Env& host) {
 }
 
 // Leftovers of runs whose furnace was killed: offered for removal (removed with --clean).
-void handle_leftovers(core::Context& ctx, engine::Engine& engine, history::Store* store,
+void handle_leftovers(core::Context& ctx, engine::Engine& engine, LazyHistory& store,
                       const std::string& root, bool clean) {
   auto list = engine.list_containers({k_label_run, std::string(k_label_project) + "=" + root});
   if (!list) {
@@ -265,7 +265,7 @@ void handle_leftovers(core::Context& ctx, engine::Engine& engine, history::Store
     return;
   }
   for (const auto& c : orphans) {
-    remove_leftover(ctx, engine, store, c);
+    remove_leftover(ctx, engine, store.get(), c);
   }
 }
 
@@ -400,10 +400,26 @@ int open_log(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
-int run_foreground(core::Context& ctx, engine::Engine& engine, history::Store* store,
-                   const Prepared& p, GpuPlan& gpus, int log_fd) {
+// Records the run (with the git tree's state, which takes a `git status`).
+void record_start(core::Context& ctx, LazyHistory& lazy, history::RunRecord& r) {
+  r.git_dirty = !r.git_commit.empty() && git_dirty(ctx, r.project);
+  history::Store* store = lazy.get();
+  if (store == nullptr) {
+    return;
+  }
+  auto id = store->insert(r);
+  if (id) {
+    r.id = *id;
+  } else {
+    ctx.ui.warn(fmt::format("this run is not recorded: {}", id.error().message));
+  }
+}
+
+int run_foreground(core::Context& ctx, engine::Engine& engine, LazyHistory& store,
+                   Prepared& p, GpuPlan& gpus, int log_fd) {
   const EngineCommand cmd = docker_run_command(p.spec);
   SessionOptions so;
+  so.on_started = [&] { record_start(ctx, store, p.record); };
   so.output = p.spec.tty ? Output::inherit : Output::tee;
   so.log_fd = log_fd;
   so.own_group = !p.spec.tty;
@@ -416,7 +432,10 @@ int run_foreground(core::Context& ctx, engine::Engine& engine, history::Store* s
     ctx.ui.error(r.error());
   }
   const SessionResult result = r ? *r : SessionResult{127, 0, false};
-  if (const std::string failed = finish_record(store, p.record.id, result); !failed.empty()) {
+  if (!r) {
+    record_start(ctx, store, p.record); // the CLI never ran: recorded as failed all the same
+  }
+  if (const std::string failed = finish_record(store.get(), p.record.id, result); !failed.empty()) {
     ctx.ui.warn(fmt::format("the end of this run is not recorded: {}", failed));
   }
   make_sure_removed(engine, p.spec.name);
@@ -500,9 +519,9 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
                                            fmt::format("'{}' is not a directory", options.path)));
   }
   const std::string root = project::find_root(here);
-  std::optional<history::Store> store = options.dry_run ? std::nullopt : open_history_or_warn(ctx);
+  LazyHistory store(ctx);
   if (!options.dry_run) {
-    handle_leftovers(ctx, engine, store ? &*store : nullptr, root, options.clean);
+    handle_leftovers(ctx, engine, store, root, options.clean);
   }
   Prepared p;
   int build_code = 0;
@@ -569,7 +588,6 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   r.project = root;
   r.workdir = p.spec.workdir;
   r.git_commit = git_commit(root);
-  r.git_dirty = !r.git_commit.empty() && git_dirty(ctx, root);
   r.spec_hash = p.img.spec_hash;
   r.image_tag = p.img.tag;
   r.image_id = p.img.image_id;
@@ -582,25 +600,17 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   r.driver_version = gpus->driver;
   r.log_path = run_log_path(ctx.env, p.spec.name);
   r.detached = options.detach;
-  if (store) {
-    auto id = store->insert(r);
-    if (id) {
-      r.id = *id;
-      p.spec.labels[k_label_history] = std::to_string(*id);
-    } else {
-      ctx.ui.warn(fmt::format("this run is not recorded: {}", id.error().message));
-    }
-  }
   const int log_fd = open_log(r.log_path);
   if (log_fd >= 0) {
     const std::string head = fmt::format("# furnace run {} in {} ({})\n", p.spec.name, p.spec.workdir, p.spec.image);
     (void)!::write(log_fd, head.data(), head.size());
   }
   if (options.detach) {
-    store.reset(); // an SQLite connection must not cross fork(): the supervisor opens its own
+    record_start(ctx, store, r);
+    store.close(); // an SQLite connection must not cross fork(): the supervisor opens its own
   }
   const int code = options.detach ? run_detached(ctx, engine, p, *gpus, log_fd)
-                                  : run_foreground(ctx, engine, store ? &*store : nullptr, p, *gpus, log_fd);
+                                  : run_foreground(ctx, engine, store, p, *gpus, log_fd);
   if (log_fd >= 0) {
     ::close(log_fd);
   }

@@ -99,8 +99,7 @@ int run_ps(core::Context& ctx, const PsOptions& options, engine::Engine& engine)
                      {"image", c.image},
                      {"created", c.created},
                      {"state", is_orphan(c, me) ? "orphaned" : c.state},
-                     {"command", c.command},
-                     {"history_id", label(c, k_label_history)}});
+                     {"command", c.command}});
     }
     ctx.ui.out() << nlohmann::json{{"schema_version", 1}, {"runs", out}}.dump(2) << '\n';
     return 0;

@@ -186,6 +186,9 @@ core::Result<SessionResult> run_session(const EngineCommand& command,
   int exec_errno = 0;
   const ssize_t got = ::read(report[0], &exec_errno, sizeof exec_errno);
   ::close(report[0]);
+  if (got != static_cast<ssize_t>(sizeof exec_errno) && options.on_started) {
+    options.on_started();
+  }
 
   SessionResult result;
   std::array<pollfd, 3> fds{pollfd{relay.read_fd(), POLLIN, 0}, pollfd{out[0], POLLIN, 0},

@@ -30,6 +30,9 @@ struct SessionOptions {
   bool own_group = true;  // the CLI in its own process group (not for a terminal session: the
                           // CLI must stay in the terminal's foreground group to read it)
   std::function<void()> force; // called on the second signal (remove the container by force)
+  // Called once the CLI runs: work that need not delay the container (the history record)
+  // overlaps with the CLI's own start-up.
+  std::function<void()> on_started;
 };
 
 // Runs `command` (argv and extra environment on top of `env`) and waits for it, relaying

@@ -43,6 +43,14 @@ std::optional<history::Store> open_history_or_warn(core::Context& ctx) {
   return std::move(*store);
 }
 
+history::Store* LazyHistory::get() {
+  if (!m_tried) {
+    m_tried = true;
+    m_store = open_history_or_warn(m_ctx);
+  }
+  return m_store ? &*m_store : nullptr;
+}
+
 bool is_orphan(const engine::ContainerSummary& c, const std::string& this_host) {
   const auto host = c.labels.find(k_label_host);
   const auto pid = c.labels.find(k_label_pid);
@@ -64,12 +72,9 @@ void remove_leftover(core::Context& ctx, engine::Engine& engine, history::Store*
     return;
   }
   ctx.ui.info(fmt::format("removed {} (left by a killed run)", c.name));
-  const auto id = c.labels.find(k_label_history);
-  if (store != nullptr && id != c.labels.end()) {
-    try {
-      (void)store->finish(std::stoll(id->second), now_ms(), std::nullopt, "", history::k_lost);
-    } catch (const std::exception&) {
-      // a label someone else wrote: nothing to mark
+  if (store != nullptr) {
+    if (auto run = store->find(c.name); run && run->name == c.name) {
+      (void)store->finish(run->id, now_ms(), std::nullopt, "", history::k_lost);
     }
   }
 }

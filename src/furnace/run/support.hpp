@@ -19,7 +19,6 @@ inline constexpr const char* k_label_user = "org.furnace.user";
 inline constexpr const char* k_label_gpus = "org.furnace.gpus";       // "0,2", "all", ""
 inline constexpr const char* k_label_pid = "org.furnace.pid";         // the watching furnace
 inline constexpr const char* k_label_host = "org.furnace.host";
-inline constexpr const char* k_label_history = "org.furnace.history"; // the history id
 
 std::int64_t now_ms();
 std::string host_name();
@@ -30,6 +29,20 @@ std::string run_log_path(const core::Env& env, const std::string& run_name);
 // The history database, or nullopt after a warning (a corrupt or locked database never stops a
 // run).
 std::optional<history::Store> open_history_or_warn(core::Context& ctx);
+
+// The history, opened on first use (a run opens it once its container is starting, so that the
+// open overlaps with the CLI's start-up), with one warning when it cannot be opened.
+class LazyHistory {
+public:
+  explicit LazyHistory(core::Context& ctx) : m_ctx(ctx) {}
+  history::Store* get();
+  void close() { m_store.reset(); m_tried = false; }
+
+private:
+  core::Context& m_ctx;
+  std::optional<history::Store> m_store;
+  bool m_tried = false;
+};
 
 // A furnace container whose furnace process is gone (killed) on this host.
 bool is_orphan(const engine::ContainerSummary& c, const std::string& this_host);

@@ -134,11 +134,14 @@ Spec parse_project(const std::vector<std::string>& files, const FileReader& read
   return spec;
 }
 
-std::vector<std::string> list_project_files(const std::string& root) {
+std::vector<std::string> list_project_files(const std::string& root, std::vector<std::string>* dirs) {
   namespace fs = std::filesystem;
   std::vector<std::string> deps;
   std::vector<std::string> sources;
   std::error_code ec;
+  if (dirs != nullptr) {
+    dirs->push_back(root);
+  }
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
   if (ec) {
     return deps;
@@ -174,6 +177,8 @@ std::vector<std::string> list_project_files(const std::string& root) {
       }
       if (skip) {
         it.disable_recursion_pending();
+      } else if (dirs != nullptr) {
+        dirs->push_back(rel);
       }
       continue;
     }

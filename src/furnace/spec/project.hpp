@@ -33,8 +33,11 @@ FileKind classify(std::string_view relative_path);
 Spec parse_project(const std::vector<std::string>& files, const FileReader& read);
 
 // The files under `root` worth reading: dependency files at the root and in a few usual
-// sub-directories, Dockerfiles, and Python sources a few levels deep (bounded).
-std::vector<std::string> list_project_files(const std::string& root);
+// sub-directories, Dockerfiles, and Python sources a few levels deep (bounded). `dirs`, when
+// given, receives every directory the walk listed (`root` itself first, then relative paths):
+// adding, removing or renaming a file under the project changes one of them.
+std::vector<std::string> list_project_files(const std::string& root,
+                                            std::vector<std::string>* dirs = nullptr);
 
 // Reads files under `root`: at most `max_bytes`; binary files (NUL bytes) are refused.
 FileReader disk_reader(const std::string& root, std::size_t max_bytes = 4U << 20U);
