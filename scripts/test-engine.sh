@@ -258,10 +258,20 @@ engine_mirrors() { docker info --format '{{json .RegistryConfig.Mirrors}}' 2>/de
 ensure_engine() {
   local pidfile=$STATE_DIR/dockerd.pid logfile=$STATE_DIR/dockerd.log pid
   if pid=$(pid_alive "$pidfile" dockerd); then
-    ENGINE_OURS=1
-    wait_engine "$logfile"
-    log "engine: using dockerd started by an earlier 'up' (pid $pid) on $SOCKET"
-    return 0
+    if [[ -x $STATE_DIR/fake-nvidia-toolkit/nvidia-container-runtime-hook ]]; then
+      ENGINE_OURS=1
+      wait_engine "$logfile"
+      log "engine: using dockerd started by an earlier 'up' (pid $pid) on $SOCKET"
+      return 0
+    fi
+    # Started by an older version of this script, without the stand-in NVIDIA hook: restart it.
+    log "engine: restarting dockerd (pid $pid) to give it the stand-in NVIDIA hook"
+    kill "$pid"
+    local deadline=$((SECONDS + START_TIMEOUT))
+    while kill -0 "$pid" 2>/dev/null; do
+      ((SECONDS < deadline)) || die "dockerd (pid $pid) did not stop within ${START_TIMEOUT}s"
+      sleep 0.5
+    done
   fi
   rm -f "$pidfile"
   if engine_ping; then

@@ -526,5 +526,28 @@ TEST_F(RunCli, a_project_without_furnace_yaml_runs_from_the_resolvers_plan) {
   EXPECT_EQ(last_run()["base_image"], k_base);
 }
 
+
+TEST_F(RunCli, shell_attach_opens_a_shell_in_the_running_container) {
+  const auto started = furnace({"run", "-C", s_project, "-d", "--", "sleep", "60"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const std::string name = util::split(started.out, ' ').front();
+  util::SystemRunner runner;
+  util::ProcessOptions o;
+  o.timeout = std::chrono::milliseconds(60000);
+  o.env = changed_env(env());
+  std::vector<std::string> argv = as_user();
+  argv.insert(argv.end(), {"/bin/sh", "-c",
+                           std::string("echo 'whoami; echo attached-to $(hostname)' | ") +
+                               FURNACE_BINARY + " shell --attach -C " + s_project});
+  const auto r = runner.run(argv, o);
+  furnace({"stop", "-t", "1", name});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status.code, 0) << r->err;
+  EXPECT_NE(r->out.find(std::string(k_user) + "\nattached-to "), std::string::npos) << r->out << r->err;
+  const auto none = furnace({"shell", "--attach", "-C", s_project});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no running container of"), std::string::npos) << none.err;
+}
+
 } // namespace
 } // namespace furnace::testing

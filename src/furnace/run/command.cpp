@@ -322,7 +322,7 @@ core::Result<ContainerSpec> container_spec(core::Context& ctx, const RunOptions&
     ctx.ui.warn(fmt::format("furnace.yaml 'datasets' ({}) are not mounted yet by this furnace",
                             fmt::join(y.datasets, ", ")));
   }
-  s.ipc_host = o.ipc_host;
+  s.ipc_host = o.ipc == "host";
   s.shm_size = !o.shm_size.empty() ? o.shm_size : !y.shm.empty() ? y.shm : default_shm_size(host_memory());
   if (auto ok = check_size(s.shm_size, "--shm-size"); !ok) {
     return core::fail(ok.error());

@@ -19,7 +19,7 @@ struct RunOptions {
   std::vector<std::string> env;      // -e KEY[=VALUE]
   std::vector<std::string> ports;    // -p [ADDR:]HOST:CONTAINER
   std::string shm_size;              // "" = furnace.yaml's shm, else the default rule
-  bool ipc_host = false;
+  std::string ipc;                   // "host": the host's IPC namespace; "" / "private": our own
   std::string network;
   bool detach = false;
   bool dry_run = false;
