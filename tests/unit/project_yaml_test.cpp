@@ -1,6 +1,9 @@
 // furnace.yaml parsing: every key, and the exact error text for typos, wrong types and values.
 
+#include "support/test_env.hpp"
+
 #include <furnace/project/furnace_yaml.hpp>
+#include <furnace/project/load.hpp>
 
 #include <gtest/gtest.h>
 
@@ -110,6 +113,30 @@ TEST(FurnaceYaml, nearest_allows_small_typos_only) {
 TEST(FurnaceYaml, image_name_from_directory) {
   EXPECT_EQ(image_name_from("My Paper (2021)"), "my-paper-2021");
   EXPECT_EQ(image_name_from("___"), "project");
+}
+
+// `furnace resolve` shows what `furnace build` will use: furnace.yaml's pins fill what the
+// command line left open, never what it set.
+TEST(FurnaceYaml, resolve_takes_the_pins_the_command_line_left_open) {
+  const furnace::testing::TempDir d;
+  d.write("furnace.yaml", "cuda: \"11.6\"\npython: \"3.9\"\nbase: my/base:1\n");
+  resolve::Overrides o;
+  o.python = "3.10";
+  const auto notes = add_yaml_pins(d.path(), o);
+  ASSERT_TRUE(notes) << notes.error().message;
+  EXPECT_EQ(o.cuda, "11.6");
+  EXPECT_EQ(o.python, "3.10");
+  EXPECT_EQ(*notes, (std::vector<std::string>{
+                        "cuda 11.6 from furnace.yaml (a command-line option overrides it)",
+                        "furnace.yaml sets base: my/base:1; 'furnace build' uses it instead of "
+                        "the image below"}));
+  const furnace::testing::TempDir none;
+  resolve::Overrides untouched;
+  EXPECT_TRUE(add_yaml_pins(none.path(), untouched)->empty());
+  d.write("furnace.yaml", "pyhton: 3.9\n");
+  const auto bad = add_yaml_pins(d.path(), untouched);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("pyhton"), std::string::npos);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <furnace/gpu/probe_factory.hpp>
+#include <furnace/project/load.hpp>
 #include <furnace/resolve/command.hpp>
 
 #include <memory>
@@ -31,6 +32,15 @@ void register_resolve(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_flag("--allow-incompatible", opts->overrides.allow_incompatible,
                 "Pick the project's choice even when this host cannot run it (with a warning)");
   cmd->callback([&ctx, &exit_code, opts] {
+    auto pins = project::add_yaml_pins(opts->path, opts->overrides);
+    if (!pins) {
+      ctx.ui.error(pins.error());
+      exit_code = pins.error().exit_code;
+      return;
+    }
+    for (const std::string& note : *pins) {
+      ctx.ui.info(note);
+    }
     const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);
     exit_code = resolve::run_resolve(ctx, *opts, *probe);
   });

@@ -41,6 +41,43 @@ std::string find_root(const std::string& path) {
   return start.string();
 }
 
+resolve::Overrides overrides_from(const FurnaceYaml& yaml) {
+  resolve::Overrides o;
+  o.framework = yaml.framework;
+  o.version = yaml.version;
+  o.python = yaml.python;
+  o.cuda = yaml.cuda == "cpu" || yaml.cuda == "none" ? "" : yaml.cuda;
+  return o;
+}
+
+core::Result<std::vector<std::string>> add_yaml_pins(const std::string& path, resolve::Overrides& o) {
+  auto yaml = load_furnace_yaml(path.empty() ? "." : path);
+  if (!yaml) {
+    return core::fail(yaml.error());
+  }
+  std::vector<std::string> notes;
+  if (!*yaml) {
+    return notes;
+  }
+  const resolve::Overrides pins = overrides_from(**yaml);
+  const auto take = [&](std::string& field, const std::string& pin, const char* key) {
+    if (field.empty() && !pin.empty()) {
+      field = pin;
+      notes.push_back(fmt::format("{} {} from {} (a command-line option overrides it)", key, pin,
+                                  k_file_name));
+    }
+  };
+  take(o.framework, pins.framework, "framework");
+  take(o.version, pins.version, "version");
+  take(o.python, pins.python, "python");
+  take(o.cuda, pins.cuda, "cuda");
+  if (!(*yaml)->base.empty()) {
+    notes.push_back(fmt::format("{} sets base: {}; 'furnace build' uses it instead of the image below",
+                                k_file_name, (*yaml)->base));
+  }
+  return notes;
+}
+
 core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe, ReadYaml read_yaml) {
   std::error_code ec;
   const std::string given = path.empty() ? "." : path;
@@ -74,13 +111,7 @@ core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe
       p.cuda_extensions_where = d.where.str();
     }
   }
-  resolve::Overrides o;
-  if (p.yaml) {
-    o.framework = p.yaml->framework;
-    o.version = p.yaml->version;
-    o.python = p.yaml->python;
-    o.cuda = p.yaml->cuda == "cpu" || p.yaml->cuda == "none" ? "" : p.yaml->cuda;
-  }
+  const resolve::Overrides o = p.yaml ? overrides_from(*p.yaml) : resolve::Overrides{};
   const core::Result<gpu::GpuInfo> probed = probe.probe();
   auto host = resolve::make_host(probed, {}, {}, resolve::builtin_tables());
   if (!host) {

@@ -32,6 +32,14 @@ enum class ReadYaml { no, yes };
 // normalised).
 std::string find_root(const std::string& path);
 
+// furnace.yaml's framework pins as the resolver's overrides ("cpu"/"none" CUDA: no pin).
+resolve::Overrides overrides_from(const FurnaceYaml& yaml);
+
+// For `furnace resolve`: fills the empty fields of `o` from the furnace.yaml of the project at
+// `path`, if there is one, so that resolve shows what build will use. Returns one line per pin
+// taken (and for a `base` that replaces the resolver's image). Errors: an invalid furnace.yaml.
+core::Result<std::vector<std::string>> add_yaml_pins(const std::string& path, resolve::Overrides& o);
+
 // Reads and resolves the project at `path` (`read_yaml` no: as if it had no furnace.yaml).
 // Errors: not a directory, an invalid furnace.yaml, an invalid override. Problems in the
 // project's own files are diagnostics in `spec`.
