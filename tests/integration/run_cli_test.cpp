@@ -477,6 +477,17 @@ TEST_F(RunCli, rerun_uses_the_recorded_image_and_command) {
   EXPECT_EQ(second["image_id"], original["image_id"]);
   EXPECT_EQ(second["command"], original["command"]);
   EXPECT_EQ(second["gpu_indices"], original["gpu_indices"]);
+  // The image gone: rebuilt from furnace.lock, and said so.
+  const std::string image_id = original["image_id"].get<std::string>();
+  sh("docker images -q --filter reference='furnace-user/" + s_name + "*' | sort -u | xargs -r docker rmi -f");
+  sh("docker rmi -f " + image_id);
+  const auto rebuilt = furnace({"rerun", std::to_string(original["id"].get<long long>())});
+  ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.err;
+  EXPECT_NE(rebuilt.out.find("rerun-marker 42"), std::string::npos) << rebuilt.out;
+  EXPECT_NE(rebuilt.err.find("is gone: building the project again from its furnace.lock"),
+            std::string::npos)
+      << rebuilt.err;
+
   const auto missing = furnace({"rerun", "999999"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("no run '999999'"), std::string::npos) << missing.err;

@@ -279,9 +279,16 @@ core::Result<build::BuiltImage> project_image(core::Context& ctx, const RunOptio
     b.path = root;
     b.for_run = true;
     b.dry_run = o.dry_run;
+    b.locked = o.locked;
     exit_code = build::run_build(ctx, b, engine, probe, &img);
     if (exit_code != 0) {
       return core::fail(core::ErrorKind::invalid, "");
+    }
+    if (!o.expect_image.empty() && img.image_id != o.expect_image) {
+      ctx.ui.warn(fmt::format("the image is not the recorded one: {} ({}) instead of {}", img.tag,
+                              img.image_id, o.expect_image),
+                  o.locked ? "it was rebuilt from furnace.lock: the same base digest and packages"
+                           : "there is no furnace.lock: packages may have moved on");
     }
     return img;
   }

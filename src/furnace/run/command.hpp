@@ -26,6 +26,8 @@ struct RunOptions {
   bool clean = false;                // remove leftovers of killed runs without asking
   bool shell = false;                // `furnace shell`: a shell even when furnace.yaml has a command
   std::string image;                 // rerun: this image id instead of building
+  bool locked = false;               // build with --locked (rerun of a project with furnace.lock)
+  std::string expect_image;          // rerun after its image was gone: the recorded image id
 };
 
 // Exit code: the command's, 125 when furnace or the engine failed before it started (126/127 from

@@ -285,10 +285,12 @@ int run_rerun(core::Context& ctx, const RerunOptions& options, engine::Engine& e
   if (image) {
     o.image = rec->image_id;
   } else {
-    ctx.ui.warn(fmt::format("the image of run {} ({}, {}) is gone: building the project again",
-                            rec->id, rec->image_tag, rec->image_id),
-                "the new image may differ; furnace.lock pins what it can "
-                "('furnace build --locked' fails when it cannot)");
+    std::error_code ec;
+    o.locked = fs::exists(fs::path(rec->project) / "furnace.lock", ec);
+    o.expect_image = rec->image_id;
+    ctx.ui.warn(fmt::format("the image of run {} ({}, {}) is gone: building the project again{}",
+                            rec->id, rec->image_tag, rec->image_id,
+                            o.locked ? " from its furnace.lock" : ""));
   }
   ctx.ui.info(fmt::format("rerunning {} (run {}): {}", rec->name, rec->id, util::shell_join(rec->command)));
   return run_run(ctx, o, engine, probe);
