@@ -50,6 +50,9 @@ void register_run(CLI::App& app, core::Context& ctx, int& exit_code) {
   engine_callback(cmd, ctx, exit_code, [&ctx, opts](engine::DockerApi& api, CLI::App* self) {
     opts->command = self->remaining();
     const auto& after = trailing_args();
+    if (!opts->command.empty() && !after.empty()) {
+      opts->command.emplace_back("--"); // CMD's own "--" (`git diff -- f`), not furnace's
+    }
     opts->command.insert(opts->command.end(), after.begin(), after.end());
     const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);
     return run::run_run(ctx, *opts, api, *probe);

@@ -814,7 +814,11 @@ core::Result<void> DockerApi::stop_container(const std::string& name, int grace_
   if (auto ok = check_container_name(name); !ok) {
     return ok;
   }
+  // The engine answers once the container stopped: up to the grace period, and then some.
+  const auto saved = m_timeouts.call;
+  m_timeouts.call = std::max(saved, std::chrono::milliseconds((grace_seconds + 30) * 1000LL));
   auto r = request("POST", fmt::format("/containers/{}/stop?t={}", name, grace_seconds));
+  m_timeouts.call = saved;
   if (!r) {
     return core::fail(container_error(r.error(), name));
   }

@@ -19,14 +19,20 @@
 #include <fmt/ranges.h>
 
 #include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
+
+extern char** environ; // NOLINT
 
 namespace furnace::run {
 
@@ -94,12 +100,64 @@ std::string git_commit(const std::string& root) {
   return {};
 }
 
-bool git_dirty(core::Context& ctx, const std::string& root) {
-  util::ProcessOptions o;
-  o.timeout = std::chrono::milliseconds(10000);
-  auto r = ctx.runner.run({"git", "-C", root, "status", "--porcelain", "--untracked-files=no"}, o);
-  return r && r->status.ok() && !util::trim(r->out).empty();
-}
+// `git status` of the project, running beside the container (a large repository takes long
+// enough to be felt); `dirty()` collects its answer.
+class GitDirtyCheck {
+public:
+  explicit GitDirtyCheck(const std::string& root) {
+    std::array<int, 2> p{-1, -1};
+    if (root.empty() || ::pipe2(p.data(), O_CLOEXEC) != 0) {
+      return;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    std::vector<std::string> args{"git", "-C", root, "status", "--porcelain", "--untracked-files=no"};
+    std::vector<char*> argv;
+    for (auto& a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    if (::posix_spawnp(&pid, "git", &fa, nullptr, argv.data(), environ) == 0) {
+      m_pid = pid;
+      m_read = p[0];
+    } else {
+      ::close(p[0]);
+    }
+    ::close(p[1]);
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  GitDirtyCheck(const GitDirtyCheck&) = delete;
+  GitDirtyCheck& operator=(const GitDirtyCheck&) = delete;
+  ~GitDirtyCheck() { (void)dirty(); }
+
+  // Whether git listed a changed tracked file; false when git could not tell.
+  bool dirty() {
+    if (m_pid <= 0) {
+      return m_dirty;
+    }
+    std::array<char, 4096> buf{};
+    ssize_t n = 0;
+    while ((n = ::read(m_read, buf.data(), buf.size())) > 0 || (n < 0 && errno == EINTR)) {
+      m_dirty = m_dirty || n > 0;
+    }
+    ::close(m_read);
+    int status = 0;
+    while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    m_dirty = m_dirty && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    m_pid = -1;
+    return m_dirty;
+  }
+
+private:
+  pid_t m_pid = -1;
+  int m_read = -1;
+  bool m_dirty = false;
+};
 
 // Whether the engine can hand GPUs to containers: the toolkit's runtime, hook or CDI specs.
 bool nvidia_runtime(engine::Engine& engine, const core::Env& env) {
@@ -407,9 +465,8 @@ int open_log(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
-// Records the run (with the git tree's state, which takes a `git status`).
+// Records the run (its git dirty flag comes later: see GitDirtyCheck).
 void record_start(core::Context& ctx, LazyHistory& lazy, history::RunRecord& r) {
-  r.git_dirty = !r.git_commit.empty() && git_dirty(ctx, r.project);
   history::Store* store = lazy.get();
   if (store == nullptr) {
     return;
@@ -422,9 +479,29 @@ void record_start(core::Context& ctx, LazyHistory& lazy, history::RunRecord& r) 
   }
 }
 
+// Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT for its lifetime (pending ones arrive after).
+class SignalsBlocked {
+public:
+  SignalsBlocked() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
+      sigaddset(&set, s);
+    }
+    ::sigprocmask(SIG_BLOCK, &set, &m_old);
+  }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+  ~SignalsBlocked() { ::sigprocmask(SIG_SETMASK, &m_old, nullptr); }
+
+private:
+  sigset_t m_old{};
+};
+
 int run_foreground(core::Context& ctx, engine::Engine& engine, LazyHistory& store,
                    Prepared& p, GpuPlan& gpus, int log_fd) {
   const EngineCommand cmd = docker_run_command(p.spec);
+  GitDirtyCheck git(p.record.git_commit.empty() ? std::string() : p.record.project);
   SessionOptions so;
   so.on_started = [&] { record_start(ctx, store, p.record); };
   so.output = p.spec.tty ? Output::inherit : Output::tee;
@@ -435,15 +512,20 @@ int run_foreground(core::Context& ctx, engine::Engine& engine, LazyHistory& stor
     (void)engine.remove_container(p.spec.name, true);
   };
   auto r = run_session(cmd, ctx.env, so);
+  // The clean-up must finish: a late Ctrl-C waits until the record, container and locks are done.
+  const SignalsBlocked hold;
   if (!r) {
     ctx.ui.error(r.error());
   }
-  const SessionResult result = r ? *r : SessionResult{127, 0, false};
+  const SessionResult result = r ? *r : SessionResult{k_not_started, 0, false};
   if (!r) {
     record_start(ctx, store, p.record); // the CLI never ran: recorded as failed all the same
   }
   if (const std::string failed = finish_record(store.get(), p.record.id, result); !failed.empty()) {
     ctx.ui.warn(fmt::format("the end of this run is not recorded: {}", failed));
+  }
+  if (git.dirty() && store.get() != nullptr && p.record.id != 0) {
+    (void)store.get()->set_git_dirty(p.record.id, true);
   }
   make_sure_removed(engine, p.spec.name);
   if (gpus.locks) {
@@ -494,25 +576,39 @@ int run_detached(core::Context& ctx, engine::Engine& engine, const Prepared& p, 
     (void)gpus.locks->transfer(gpus.owner, to, gpus.uuids);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  int code = k_not_started;
   while (std::chrono::steady_clock::now() < deadline) {
     auto c = engine.inspect_container(spec.name);
-    if (c && (c->running || c->status == "exited")) {
+    if (c && c->running) {
       ctx.ui.out() << spec.name << ' ' << c->id.substr(0, 12) << '\n';
       ctx.ui.info(fmt::format("started in the background; 'furnace logs -f {}' follows it, "
                               "'furnace stop {}' ends it", spec.name, spec.name));
       return 0;
     }
-    if (!gpu::pid_alive(*pid)) {
+    if (c && c->status == "exited") {
+      code = c->exit_code; // over before we looked: a quick command, or one that failed at once
+      if (code == 0) {
+        ctx.ui.out() << spec.name << ' ' << c->id.substr(0, 12) << '\n';
+        ctx.ui.info(fmt::format("{} has already finished (exit 0); 'furnace logs {}' shows its output",
+                                spec.name, spec.name));
+        return 0;
+      }
       break;
+    }
+    int status = 0;
+    if (::waitpid(*pid, &status, WNOHANG) == *pid) {
+      break; // the supervisor is done already: the container never came up
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  ::waitpid(*pid, nullptr, 0); // the supervisor records the end; its log is complete then
   auto text = util::read_file(log);
   ctx.ui.error(core::make_error(core::ErrorKind::remote,
-                                fmt::format("{} did not start; its log {} says:\n{}", spec.name, log,
+                                fmt::format("{} did not run (exit {}); its log {} says:\n{}", spec.name,
+                                            code, log,
                                             text ? std::string(util::trim(*text)) : std::string()),
                                 "run it in the foreground (without -d) to see what happens"));
-  return k_not_started;
+  return code == 0 ? k_not_started : code;
 }
 
 } // namespace
@@ -544,8 +640,14 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   p.spec = std::move(*spec);
   p.spec.name = fmt::format("{}-{}", p.img.project_name, random_suffix());
 
-  // Processes run as the invoking user: a small cached layer puts them into /etc/passwd.
-  const std::optional<HostUser> user = invoking_user(ctx.env);
+  // Processes run as the invoking user: a small cached layer puts them into /etc/passwd. A
+  // rootless engine (its socket under /run/user/UID) maps the container's root to the user
+  // already, and cannot raise the locked-memory limit.
+  const bool rootless = engine.endpoint().find("/run/user/") != std::string::npos;
+  if (rootless) {
+    p.spec.memlock_unlimited = false;
+  }
+  const std::optional<HostUser> user = rootless ? std::nullopt : invoking_user(ctx.env);
   p.spec.image = p.img.tag;
   if (user) {
     p.spec.user = user;
@@ -566,7 +668,8 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   const std::string who = user ? user->name : "root";
   gpu::LockOwner owner{user ? user->uid : 0U, who, static_cast<int>(::getpid()), p.spec.name, now_ms()};
   const std::string gpu_text = !options.gpus.empty() ? options.gpus : !p.img.yaml.gpus.empty() ? p.img.yaml.gpus : "all";
-  auto gpus = plan_gpus(ctx, engine, probe, gpu_text, !options.gpus.empty() || !p.img.yaml.gpus.empty(),
+  // Only the command line insists: furnace.yaml's gpus fall back to the CPU like the default.
+  auto gpus = plan_gpus(ctx, engine, probe, gpu_text, !options.gpus.empty(),
                         owner, options.dry_run);
   if (!gpus) {
     return report(ctx.ui, gpus.error(), gpus.error().kind == core::ErrorKind::invalid ? 2 : k_not_started);
@@ -609,10 +712,17 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   r.detached = options.detach;
   const int log_fd = open_log(r.log_path);
   if (log_fd >= 0) {
-    const std::string head = fmt::format("# furnace run {} in {} ({})\n", p.spec.name, p.spec.workdir, p.spec.image);
+    std::string head = fmt::format("# furnace run {} in {} ({})\n", p.spec.name, p.spec.workdir, p.spec.image);
+    if (p.spec.tty) {
+      head += "# a terminal session: its output went to the terminal only\n";
+    }
     (void)!::write(log_fd, head.data(), head.size());
+  } else {
+    ctx.ui.warn(fmt::format("cannot write the run's log {}: {}", r.log_path, std::strerror(errno)),
+                "check the permissions of that directory (XDG_DATA_HOME)");
   }
   if (options.detach) {
+    r.git_dirty = !r.git_commit.empty() && GitDirtyCheck(root).dirty();
     record_start(ctx, store, r);
     store.close(); // an SQLite connection must not cross fork(): the supervisor opens its own
   }

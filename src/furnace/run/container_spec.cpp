@@ -17,10 +17,9 @@ constexpr unsigned long long k_gib = 1024ULL * 1024 * 1024;
 
 // Variables the CLI itself reads: their container values must not replace the CLI's own.
 bool cli_reads(const std::string& name) {
-  static const std::array<std::string_view, 6> k_names{"HOME", "PATH", "SHELL", "USER", "LOGNAME",
-                                                       "TMPDIR"};
+  static const std::array<std::string_view, 3> k_names{"HOME", "PATH", "TMPDIR"};
   return std::find(k_names.begin(), k_names.end(), name) != k_names.end() ||
-         name.starts_with("LD_") || name.starts_with("DOCKER");
+         name.starts_with("LD_") || name.starts_with("DOCKER_");
 }
 
 // One field of a --mount value, quoted the way the CLI's CSV reader expects.

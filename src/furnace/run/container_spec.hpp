@@ -45,7 +45,8 @@ struct ContainerSpec {
   bool memlock_unlimited = true; // --ulimit memlock=-1 (not where the engine cannot raise it)
   std::string network;               // "" = the engine's default
   // Variables for the container. Their values travel in the CLI's environment (`-e NAME`), never
-  // in argv, except the ones the CLI itself reads (HOME, PATH, DOCKER_*), passed as NAME=VALUE.
+  // in argv, except the ones the CLI itself reads (HOME, PATH, TMPDIR, LD_*, DOCKER_*), passed as
+  // NAME=VALUE.
   std::map<std::string, std::string> env;
   std::vector<std::string> ports; // normalised: "127.0.0.1:8888:8888"
   bool interactive = false;       // -i

@@ -66,7 +66,8 @@ core::Result<Target> find_target(history::Store* store, engine::Engine& engine,
     }
   }
   auto c = engine.inspect_container(key);
-  if (c && c->labels.count(k_label_run) != 0) {
+  // By its full name only: the engine also takes id prefixes, which could name someone else's.
+  if (c && c->name == key && c->labels.count(k_label_run) != 0) {
     return Target{c->name, std::nullopt};
   }
   return core::fail(core::ErrorKind::not_found,
@@ -177,6 +178,20 @@ int run_logs(core::Context& ctx, const LogsOptions& options, engine::Engine& eng
     if (std::chrono::steady_clock::now() - last_check > std::chrono::milliseconds(500)) {
       running = still_running(*store, rec.id);
       last_check = std::chrono::steady_clock::now();
+      // Nobody will end the record when the run's furnace was killed and the container is gone.
+      if (running) {
+        auto c = engine.inspect_container(rec.name);
+        if (!c && c.error().kind == core::ErrorKind::not_found) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(500)); // a normal end's last write
+          if (still_running(*store, rec.id)) {
+            (void)store->finish(rec.id, now_ms(), std::nullopt, "", history::k_lost);
+            ctx.ui.warn(fmt::format("{} is gone without a record of its end (its furnace was killed)",
+                                    rec.name));
+          }
+          drain();
+          return 0;
+        }
+      }
     }
   }
 }
@@ -192,8 +207,13 @@ int run_stop(core::Context& ctx, const StopOptions& options, engine::Engine& eng
       continue;
     }
     auto c = engine.inspect_container(target->name);
+    if (!c && c.error().kind != core::ErrorKind::not_found) {
+      ctx.ui.error(c.error());
+      code = 1;
+      continue;
+    }
     if (!c) {
-      if (target->record && target->record->status == history::k_running && store) {
+      if (target->record && store && still_running(*store, target->record->id)) {
         (void)store->finish(target->record->id, now_ms(), std::nullopt, "", history::k_lost);
       }
       ctx.ui.info(fmt::format("{} is not running", target->name));
@@ -293,6 +313,7 @@ int run_rerun(core::Context& ctx, const RerunOptions& options, engine::Engine& e
                             o.locked ? " from its furnace.lock" : ""));
   }
   ctx.ui.info(fmt::format("rerunning {} (run {}): {}", rec->name, rec->id, util::shell_join(rec->command)));
+  store.reset(); // an SQLite connection must not cross the fork of a detached run
   return run_run(ctx, o, engine, probe);
 }
 

@@ -41,7 +41,11 @@ public:
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     for (std::size_t i = 0; i < k_relayed.size(); ++i) {
-      ::sigaction(k_relayed[i], &sa, &m_old[i]);
+      ::sigaction(k_relayed[i], nullptr, &m_old[i]);
+      // An ignored signal stays ignored (nohup, a background job of sh): the user asked for it.
+      if (m_old[i].sa_handler != SIG_IGN) {
+        ::sigaction(k_relayed[i], &sa, nullptr);
+      }
     }
     ::sigaction(SIGCHLD, &sa, &m_old_chld);
     struct sigaction ign {};
@@ -65,6 +69,15 @@ public:
     ::close(m_pipe[1]);
   }
   int read_fd() const { return m_pipe[0]; }
+  // Whether `signo` was ignored when the session started (the child keeps it ignored).
+  bool ignored(int signo) const {
+    for (std::size_t i = 0; i < k_relayed.size(); ++i) {
+      if (k_relayed[i] == signo) {
+        return m_old[i].sa_handler == SIG_IGN;
+      }
+    }
+    return false;
+  }
   bool ok() const { return m_pipe[0] >= 0; }
 
 private:
@@ -102,14 +115,35 @@ void write_all(int fd, const char* data, std::size_t n) {
   }
 }
 
-// In the child: default signal dispositions, the descriptors, then exec. Never returns.
-[[noreturn]] void exec_child(const std::vector<std::string>& argv, std::vector<std::string>& envs,
+// argv and environment as exec wants them, built before fork: the child only calls
+// async-signal-safe functions.
+struct ExecArgs {
+  std::vector<std::string> strings;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  ExecArgs(const std::vector<std::string>& args, std::vector<std::string> env) : strings(std::move(env)) {
+    for (auto& e : strings) {
+      envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    for (const auto& a : args) {
+      argv.push_back(const_cast<char*>(a.c_str())); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    }
+    argv.push_back(nullptr);
+  }
+};
+
+// In the child: default signal dispositions (ignored ones stay ignored), the descriptors, then
+// exec. Never returns.
+[[noreturn]] void exec_child(const ExecArgs& exec, const SignalRelay& relay,
                              const SessionOptions& options, int out_w, int err_w, int report_w) {
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
   for (const int s : k_relayed) {
-    ::sigaction(s, &dfl, nullptr);
+    if (!relay.ignored(s)) {
+      ::sigaction(s, &dfl, nullptr);
+    }
   }
   ::sigaction(SIGCHLD, &dfl, nullptr);
   ::sigaction(SIGPIPE, &dfl, nullptr);
@@ -120,17 +154,7 @@ void write_all(int fd, const char* data, std::size_t n) {
     ::dup2(out_w, STDOUT_FILENO);
     ::dup2(err_w, STDERR_FILENO);
   }
-  std::vector<char*> args;
-  for (const auto& a : argv) {
-    args.push_back(const_cast<char*>(a.c_str())); // NOLINT(cppcoreguidelines-pro-type-const-cast)
-  }
-  args.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : envs) {
-    envp.push_back(e.data());
-  }
-  envp.push_back(nullptr);
-  ::execvpe(args[0], args.data(), envp.data());
+  ::execvpe(exec.argv[0], exec.argv.data(), exec.envp.data());
   const int err = errno;
   (void)!::write(report_w, &err, sizeof err);
   ::_exit(127);
@@ -170,13 +194,16 @@ core::Result<SessionResult> run_session(const EngineCommand& command,
       ::pipe2(report.data(), O_CLOEXEC) != 0) {
     return core::fail(core::ErrorKind::io, fmt::format("pipe: {}", std::strerror(errno)));
   }
-  std::vector<std::string> envs = env_strings(env, command.env);
+  const ExecArgs exec(command.argv, env_strings(env, command.env));
   const pid_t pid = ::fork();
   if (pid < 0) {
     return core::fail(core::ErrorKind::io, fmt::format("fork: {}", std::strerror(errno)));
   }
   if (pid == 0) {
-    exec_child(command.argv, envs, options, out[1], err[1], report[1]);
+    exec_child(exec, relay, options, out[1], err[1], report[1]);
+  }
+  if (options.own_group) {
+    ::setpgid(pid, pid); // also here: a Ctrl-C right after fork must not reach the CLI directly
   }
   for (const int fd : {out[1], err[1], report[1]}) {
     if (fd >= 0) {
@@ -263,8 +290,10 @@ core::Result<int> spawn_supervisor(const std::function<EngineCommand()>& make_co
   ::setsid();
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   ::dup2(null_fd, STDIN_FILENO);
-  ::dup2(log_fd, STDOUT_FILENO);
-  ::dup2(log_fd, STDERR_FILENO);
+  // Never the caller's terminal or pipe: `NAME=$(furnace run -d …)` must return at once.
+  const int out_fd = log_fd >= 0 ? log_fd : ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ::dup2(out_fd, STDOUT_FILENO);
+  ::dup2(out_fd, STDERR_FILENO);
   SessionOptions o;
   o.output = Output::inherit;
   o.own_group = true;
@@ -275,7 +304,7 @@ core::Result<int> spawn_supervisor(const std::function<EngineCommand()>& make_co
   } else {
     const std::string line = "furnace: error: " + r.error().message + "\n";
     write_all(STDERR_FILENO, line.data(), line.size());
-    result.exit_code = 127;
+    result.exit_code = 125;
   }
   on_exit(result);
   ::_exit(0);
