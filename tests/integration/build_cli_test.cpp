@@ -1,5 +1,6 @@
 // furnace build against the real engine and the stand-in pytorch image: BuildKit (the 20.10
-// client) and the legacy builder (the 28.x client), the no-op rebuild, a 2 GiB file that stays
+// client) and the legacy builder (the 28.x client), the no-op rebuild (and the next one from the
+// no-op cache, and an edit right after it that is not a no-op), a 2 GiB file that stays
 // out of the context, and the image actually runs torch; a broken mirror gives the mirror hint
 // and a log; furnace.lock and --locked; a changed requirement rebuilds only the later layers;
 // furnace images and furnace prune on images of their own names.
@@ -53,6 +54,8 @@ std::string trim_nl(std::string s) {
   }
   return s;
 }
+
+std::string slurp(const std::string& path);
 
 class BuildCli : public ::testing::Test {
 protected:
@@ -142,6 +145,27 @@ TEST_F(BuildCli, buildkit_builds_runs_torch_and_noop_rebuild_skips_the_builder) 
   EXPECT_NE(again.err.find("is up to date"), std::string::npos) << again.err;
   EXPECT_LT(noop_ms, 1000.0);
   std::cout << "first build " << build_s << " s, no-op rebuild " << noop_ms << " ms\n";
+
+  // That no-op recorded what it read: the next one answers from the no-op cache, the same way.
+  const std::string cache = m_dir.path() + "/home/.cache/furnace/noop";
+  ASSERT_TRUE(fs::is_directory(cache));
+  EXPECT_EQ(std::distance(fs::directory_iterator(cache), fs::directory_iterator()), 1);
+  const auto cached = run_furnace({"build", m_project}, broken);
+  ASSERT_EQ(cached.exit_code, 0) << cached.err;
+  EXPECT_EQ(cached.out, again.out);
+  EXPECT_EQ(cached.err, again.err);
+
+  // An edit right after it (the same size, the same clock tick as likely as not) is not that
+  // no-op: another tag, so the builder (which fails here) is called, and the old tag is not said.
+  const std::string yaml = slurp(m_project + "/furnace.yaml");
+  m_dir.write("project/furnace.yaml", "name: " + m_name + "\nbase: " + k_base + "\napt: [jo]\n");
+  const auto edited = run_furnace({"build", m_project}, broken);
+  EXPECT_NE(edited.exit_code, 0);
+  EXPECT_EQ(edited.out.find(tag), std::string::npos) << edited.out;
+  EXPECT_NE(edited.err.find("furnace: error: the build of furnace/" + m_name + ":"), std::string::npos)
+      << edited.err;
+  EXPECT_EQ(edited.err.find(tag + " is up to date"), std::string::npos) << edited.err;
+  m_dir.write("project/furnace.yaml", yaml);
 
   // --force calls the builder (which fails here, proving the call).
   EXPECT_NE(run_furnace({"build", m_project, "--force"}, broken).exit_code, 0);

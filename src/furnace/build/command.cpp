@@ -178,7 +178,8 @@ std::optional<int> noop_from_cache(core::Context& ctx, const BuildOptions& optio
     return std::nullopt;
   }
   const auto entry = read_noop_entry(noop_entry_path(ctx.env, root));
-  if (!entry || entry->root != root || !noop_entry_matches(*entry, gpu_fingerprint(probe.probe()))) {
+  if (!entry || entry->root != root || entry->user_config != setup::user_config_path(ctx.env) ||
+      !noop_entry_matches(*entry, gpu_fingerprint(probe.probe()))) {
     return std::nullopt;
   }
   auto base = engine.inspect_image(entry->base_image);
@@ -393,6 +394,7 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
           NoopEntry entry;
           entry.root = project->root;
           entry.gpu = gpu_fingerprint(memo.probe());
+          entry.user_config = setup::user_config_path(ctx.env);
           entry.tag = tag;
           entry.project_name = project->name;
           entry.has_yaml = project->yaml.has_value();

@@ -24,11 +24,11 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-constexpr int k_format = 1;
+constexpr int k_format = 2;
 
 struct Stat {
   std::string line;
-  std::optional<timespec> ctime;  // nullopt: missing or unreadable
+  std::optional<timespec> ctime; // nullopt: missing or unreadable
 };
 
 Stat stat_of(const std::string& path) {
@@ -38,8 +38,15 @@ Stat stat_of(const std::string& path) {
     return {e == ENOENT || e == ENOTDIR ? std::string("missing") : fmt::format("error {}", e), {}};
   }
   const char type = S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : 'o';
-  return {fmt::format("{} {:o} {} {} {} {}.{:09} {}.{:09}", type, st.st_mode, st.st_dev, st.st_ino,
-                      st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
+  return {fmt::format("{} {:o} {} {} {} {}.{:09} {}.{:09}",
+                      type,
+                      st.st_mode,
+                      st.st_dev,
+                      st.st_ino,
+                      st.st_size,
+                      st.st_mtim.tv_sec,
+                      st.st_mtim.tv_nsec,
+                      st.st_ctim.tv_sec,
                       st.st_ctim.tv_nsec),
           st.st_ctim};
 }
@@ -51,13 +58,13 @@ bool precise_local_times(const std::string& path) {
     return false;
   }
   static constexpr unsigned long k_local[] = {
-      0xEF53,      // ext2/3/4
-      0x58465342,  // xfs
-      0x9123683E,  // btrfs
-      0x01021994,  // tmpfs
-      0x794C7630,  // overlayfs
-      0xF2F52010,  // f2fs
-      0x2FC12FC1,  // zfs
+      0xEF53,     // ext2/3/4
+      0x58465342, // xfs
+      0x9123683E, // btrfs
+      0x01021994, // tmpfs
+      0x794C7630, // overlayfs
+      0xF2F52010, // f2fs
+      0x2FC12FC1, // zfs
   };
   const auto type = static_cast<unsigned long>(fs_info.f_type);
   return std::find(std::begin(k_local), std::end(k_local), type) != std::end(k_local);
@@ -82,28 +89,32 @@ std::vector<std::string> strings_of(const json& j, const char* key) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
 std::string noop_entry_path(const core::Env& env, const std::string& root) {
   return cache_dir(env) + "/noop/" + util::sha256_hex(root).substr(0, 16) + ".json";
 }
 
-std::string stat_line(const std::string& path) { return stat_of(path).line; }
+std::string stat_line(const std::string& path) {
+  return stat_of(path).line;
+}
 
 std::string gpu_fingerprint(const core::Result<gpu::GpuInfo>& probed) {
   if (!probed) {
-    return fmt::format("error {} {}", static_cast<int>(probed.error().kind), probed.error().message);
+    return fmt::format(
+        "error {} {}", static_cast<int>(probed.error().kind), probed.error().message);
   }
-  std::string out = fmt::format("{} {} {}", probed->source, probed->driver_version,
-                                probed->cuda_driver_version);
+  std::string out =
+      fmt::format("{} {} {}", probed->source, probed->driver_version, probed->cuda_driver_version);
   for (const gpu::Gpu& g : probed->gpus) {
-    out += fmt::format("; {} {} {} {}.{} {}", g.index, g.name, g.uuid, g.cc_major, g.cc_minor,
-                       g.memory_total);
+    out += fmt::format(
+        "; {} {} {} {}.{} {}", g.index, g.name, g.uuid, g.cc_major, g.cc_minor, g.memory_total);
   }
   return out;
 }
 
-std::vector<std::string> noop_inputs(const std::string& root, const std::string& conda_file,
+std::vector<std::string> noop_inputs(const std::string& root,
+                                     const std::string& conda_file,
                                      const std::string& user_config) {
   std::vector<std::string> dirs;
   const std::vector<std::string> files = spec::list_project_files(root, &dirs);
@@ -112,7 +123,7 @@ std::vector<std::string> noop_inputs(const std::string& root, const std::string&
     return !p.empty() && p.front() == '/' ? p : root + "/" + p;
   };
   for (const std::string& d : dirs) {
-    inputs.insert(full(d));  // the root first, as it is
+    inputs.insert(full(d)); // the root first, as it is
   }
   // The parser decides what else it reads (requirements includes, …): ask it, through a reader
   // that notes each path.
@@ -128,7 +139,7 @@ std::vector<std::string> noop_inputs(const std::string& root, const std::string&
   }
   inputs.insert(user_config);
   inputs.insert(full("furnace.lock"));
-  inputs.insert("/proc/self/exe");  // another furnace build: other tables, other rendering
+  inputs.insert("/proc/self/exe"); // another furnace build: other tables, other rendering
   return {inputs.begin(), inputs.end()};
 }
 
@@ -148,6 +159,7 @@ std::optional<NoopEntry> read_noop_entry(const std::string& path) {
       e.inputs.emplace_back(in.at(0).get<std::string>(), in.at(1).get<std::string>());
     }
     e.gpu = j.at("gpu").get<std::string>();
+    e.user_config = j.at("user_config").get<std::string>();
     e.tag = j.at("tag").get<std::string>();
     e.project_name = j.at("name").get<std::string>();
     e.has_yaml = j.at("has_yaml").get<bool>();
@@ -170,8 +182,9 @@ bool noop_entry_matches(const NoopEntry& entry, const std::string& gpu) {
   if (entry.gpu != gpu) {
     return false;
   }
-  return std::all_of(entry.inputs.begin(), entry.inputs.end(),
-                     [](const auto& in) { return stat_line(in.first) == in.second; });
+  return std::all_of(entry.inputs.begin(), entry.inputs.end(), [](const auto& in) {
+    return stat_line(in.first) == in.second;
+  });
 }
 
 timespec coarse_now() {
@@ -180,13 +193,15 @@ timespec coarse_now() {
   return t;
 }
 
-bool write_noop_entry(const std::string& path, NoopEntry entry,
-                      const std::vector<std::string>& inputs, timespec started) {
+bool write_noop_entry(const std::string& path,
+                      NoopEntry entry,
+                      const std::vector<std::string>& inputs,
+                      timespec started) {
   entry.inputs.clear();
   for (const std::string& in : inputs) {
     Stat s = stat_of(in);
     if (s.ctime && !settled(in, *s.ctime, started)) {
-      return false;  // changed while this build read it (or too recently to tell)
+      return false; // changed while this build read it (or too recently to tell)
     }
     entry.inputs.emplace_back(in, std::move(s.line));
   }
@@ -195,6 +210,7 @@ bool write_noop_entry(const std::string& path, NoopEntry entry,
   j["root"] = entry.root;
   j["inputs"] = entry.inputs;
   j["gpu"] = entry.gpu;
+  j["user_config"] = entry.user_config;
   j["tag"] = entry.tag;
   j["name"] = entry.project_name;
   j["has_yaml"] = entry.has_yaml;
@@ -209,4 +225,4 @@ bool write_noop_entry(const std::string& path, NoopEntry entry,
   return !ec && util::write_file_atomic(path, j.dump() + "\n").has_value();
 }
 
-}  // namespace furnace::build
+} // namespace furnace::build

@@ -19,18 +19,19 @@
 namespace furnace::build {
 
 struct NoopEntry {
-  std::string root;  // the project directory, as load_project names it
-  std::vector<std::pair<std::string, std::string>> inputs;  // path -> stat_line(path)
-  std::string gpu;                                          // gpu_fingerprint() of the probe
+  std::string root; // the project directory, as load_project names it
+  std::vector<std::pair<std::string, std::string>> inputs; // path -> stat_line(path)
+  std::string gpu;                                         // gpu_fingerprint() of the probe
+  std::string user_config; // its path: another $XDG_CONFIG_HOME is another input
   std::string tag;
   std::string project_name;
-  bool has_yaml = false;   // the project has a furnace.yaml
-  std::string spec_hash;   // sha256 of furnace.yaml's text
-  std::string base_image;  // the FROM image
-  std::string base_id;     // its id when the tag was computed
+  bool has_yaml = false;  // the project has a furnace.yaml
+  std::string spec_hash;  // sha256 of furnace.yaml's text
+  std::string base_image; // the FROM image
+  std::string base_id;    // its id when the tag was computed
   std::string plan_json;
-  std::vector<std::string> warnings;  // what the full path warned about, in order
-  std::vector<std::string> notes;     // the renderer's notes (said unless called by `furnace run`)
+  std::vector<std::string> warnings; // what the full path warned about, in order
+  std::vector<std::string> notes;    // the renderer's notes (said unless called by `furnace run`)
 };
 
 // <cache dir>/noop/<first 16 hex digits of sha256(root)>.json.
@@ -48,8 +49,8 @@ std::string gpu_fingerprint(const core::Result<gpu::GpuInfo>& probed);
 // project walk lists, the files the spec parser reads (includes too), furnace.yaml, `conda_file`
 // (furnace.yaml's `conda`, "" when none), `user_config`, furnace.lock and the running binary.
 // Sorted, without duplicates.
-std::vector<std::string> noop_inputs(const std::string& root, const std::string& conda_file,
-                                     const std::string& user_config);
+std::vector<std::string>
+noop_inputs(const std::string& root, const std::string& conda_file, const std::string& user_config);
 
 // The entry at `path`; nullopt when there is none or it does not parse (it is only a cache).
 std::optional<NoopEntry> read_noop_entry(const std::string& path);
@@ -64,7 +65,9 @@ timespec coarse_now();
 // after `started` (a change in the same clock tick as the read could be missed by the next stat;
 // on a filesystem whose times are coarse or not from this host's clock, 2 s before). Returns
 // whether it was written; a failure to write is no error (the next no-op takes the full path).
-bool write_noop_entry(const std::string& path, NoopEntry entry,
-                      const std::vector<std::string>& inputs, timespec started);
+bool write_noop_entry(const std::string& path,
+                      NoopEntry entry,
+                      const std::vector<std::string>& inputs,
+                      timespec started);
 
-}  // namespace furnace::build
+} // namespace furnace::build
