@@ -97,6 +97,18 @@ TEST(BuildDockerfile, torch_requirements_legacy) {
   expect_golden("dockerfile/torch_requirements.legacy", text);
 }
 
+// `-r extra.txt` (a name of no known kind): its packages are installed too, also when furnace.yaml
+// lists the including requirements file; an environment file alone does not take them.
+TEST(BuildDockerfile, packages_of_an_included_file_are_installed) {
+  RenderInput in = torch_project();
+  in.plan.packages.push_back(pkg("einops", "==0.6.1", "extra.txt:1"));
+  EXPECT_NE(render_text(in, Mode::buildkit).find("\neinops==0.6.1\n"), std::string::npos);
+  in.yaml.requirements = std::vector<std::string>{"requirements.txt"};
+  EXPECT_NE(render_text(in, Mode::buildkit).find("\neinops==0.6.1\n"), std::string::npos);
+  in.yaml.requirements = std::vector<std::string>{"environment.yml"};
+  EXPECT_EQ(render_text(in, Mode::buildkit).find("einops"), std::string::npos);
+}
+
 TEST(BuildDockerfile, mirrors_jupyter_and_extras) {
   RenderInput in = torch_project();
   in.apt_mirror = "https://mirrors.tuna.tsinghua.edu.cn";

@@ -100,6 +100,17 @@ std::string quoted_list(const std::vector<std::string>& items) {
   return out;
 }
 
+// Whether furnace.yaml's `requirements` take a package from `file`: listed by name, or, for a
+// file reached through `-r`, when a requirements file is listed (it may be the one including it).
+bool listed(const std::vector<std::string>& files, const std::string& file, bool included) {
+  if (std::find(files.begin(), files.end(), file) != files.end()) {
+    return true;
+  }
+  return included && std::any_of(files.begin(), files.end(), [](const std::string& f) {
+           return spec::classify(f) == spec::FileKind::requirements;
+         });
+}
+
 }  // namespace
 
 core::Result<Rendered> render(const RenderInput& in, Mode mode, const AptForPip& apt_for_pip) {
@@ -149,12 +160,13 @@ core::Result<Rendered> render(const RenderInput& in, Mode mode, const AptForPip&
     const std::string file = file_of(p.source);
     const spec::FileKind kind = spec::classify(file);
     if (kind == spec::FileKind::readme || kind == spec::FileKind::python_source ||
-        kind == spec::FileKind::dockerfile || kind == spec::FileKind::none ||
-        kind == spec::FileKind::python_version) {
+        kind == spec::FileKind::dockerfile || kind == spec::FileKind::python_version) {
       continue;
     }
-    if (y.requirements && std::find(y.requirements->begin(), y.requirements->end(), file) ==
-                              y.requirements->end()) {
+    // A file of no known kind holding packages was reached through a requirements file's `-r`
+    // (`-r extra.txt`): it belongs to the requirements that include it.
+    const bool included = kind == spec::FileKind::none;
+    if (y.requirements && !listed(*y.requirements, file, included)) {
       continue;
     }
     if (kind == spec::FileKind::conda) {
