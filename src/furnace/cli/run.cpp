@@ -25,7 +25,8 @@ void add_run_options(CLI::App* cmd, run::RunOptions& o) {
                   "/dev/shm size (default: a quarter of the memory, 1g to 16g; see docs/run.md)");
   cmd->add_option("--ipc", o.ipc, "host: share the host's IPC namespace (and its /dev/shm)")
       ->check(CLI::IsMember({"host", "private"}));
-  cmd->add_option("--network", o.network, "The engine network to join (e.g. host)");
+  cmd->add_option("--network", o.network,
+                  "The engine network to join, for the build too (host: reach the host's 127.0.0.1)");
   cmd->add_flag("--dry-run", o.dry_run, "Print the engine command, shell-quoted; run nothing");
   cmd->add_flag("--clean", o.clean, "Remove this project's containers left by killed runs");
 }

@@ -338,6 +338,7 @@ core::Result<build::BuiltImage> project_image(core::Context& ctx, const RunOptio
     b.for_run = true;
     b.dry_run = o.dry_run;
     b.locked = o.locked;
+    b.network = o.network; // an index on the host's 127.0.0.1 needs the same network to build
     exit_code = build::run_build(ctx, b, engine, probe, &img);
     if (exit_code != 0) {
       return core::fail(core::ErrorKind::invalid, "");
