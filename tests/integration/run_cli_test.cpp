@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -350,7 +351,10 @@ TEST_F(RunCli, two_concurrent_auto_runs_get_different_gpus) {
   }
   sh("chmod 0644 " + s_dir->path() + "/nvml.json");
   // The toolkit's hook on PATH: the engine can hand out GPUs (the test engine's stand-in hook).
-  const std::string hook_dir = "/run/furnace-test/fake-nvidia-toolkit";
+  const char* state = std::getenv("FURNACE_TEST_STATE"); // NOLINT(concurrency-mt-unsafe)
+  const std::string hook_dir =
+      std::string(state != nullptr && *state != '\0' ? state : "/run/furnace-test") +
+      "/fake-nvidia-toolkit";
   ASSERT_TRUE(fs::exists(hook_dir + "/nvidia-container-runtime-hook"))
       << "the test engine was started without its NVIDIA hook: 'scripts/test-engine.sh down && up'";
   e["PATH"] = hook_dir + ":" + process_env()["PATH"];
