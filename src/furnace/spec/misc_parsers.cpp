@@ -12,14 +12,6 @@
 
 namespace furnace::spec {
 
-namespace {
-
-struct Line {
-  std::string_view text;
-  int number;
-};
-
-// Splits into lines, keeping 1-based numbers.
 std::vector<Line> lines_of(std::string_view text) {
   std::vector<Line> out;
   int n = 0;
@@ -38,6 +30,8 @@ std::vector<Line> lines_of(std::string_view text) {
   }
   return out;
 }
+
+namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 

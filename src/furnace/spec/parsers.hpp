@@ -7,8 +7,18 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace furnace::spec {
+
+// One line of a file, without its "\n" or "\r\n", and its 1-based number.
+struct Line {
+  std::string_view text;
+  int number;
+};
+
+// The lines of `text` (views into it); a final newline starts no extra line.
+std::vector<Line> lines_of(std::string_view text);
 
 // requirements*.txt and constraints files: -r/-c includes (cycles reported), markers, extras,
 // --index-url/--extra-index-url/-f lines, local versions, VCS and URL requirements, comments,

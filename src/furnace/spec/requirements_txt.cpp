@@ -39,29 +39,15 @@ std::vector<LogicalLine> logical_lines(std::string_view text) {
   std::vector<LogicalLine> out;
   std::string pending;
   int pending_line = 0;
-  int line_no = 0;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) {
-      end = text.size();
-    }
-    std::string_view raw = text.substr(pos, end - pos);
-    ++line_no;
-    pos = end + 1;
-    if (!raw.empty() && raw.back() == '\r') {
-      raw.remove_suffix(1);
-    }
+  for (const Line& l : lines_of(text)) {
+    const std::string_view raw = l.text;
     if (pending.empty()) {
-      pending_line = line_no;
+      pending_line = l.number;
     }
     // A comment line inside a continuation ends nothing; pip joins first, then strips comments.
     if (!raw.empty() && raw.back() == '\\') {
       pending += std::string(raw.substr(0, raw.size() - 1));
       pending += ' ';
-      if (end == text.size()) {
-        break;
-      }
       continue;
     }
     pending += std::string(raw);
@@ -70,9 +56,6 @@ std::vector<LogicalLine> logical_lines(std::string_view text) {
       out.push_back(LogicalLine{std::move(line), pending_line});
     }
     pending.clear();
-    if (end == text.size()) {
-      break;
-    }
   }
   if (!pending.empty()) {
     std::string line = strip_comment(pending);

@@ -292,24 +292,11 @@ void parse_setup_py(std::string_view text, const std::string& file, Spec& spec) 
 void parse_setup_cfg(std::string_view text, const std::string& file, Spec& spec) {
   std::string section;
   std::string key;
-  int n = 0;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) {
-      end = text.size();
-    }
-    std::string_view raw = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++n;
-    if (!raw.empty() && raw.back() == '\r') {
-      raw.remove_suffix(1);
-    }
+  for (const Line& line : lines_of(text)) {
+    const std::string_view raw = line.text;
+    const int n = line.number;
     const std::string_view t = util::trim(raw);
     if (t.empty() || t.front() == '#' || t.front() == ';') {
-      if (end == text.size()) {
-        break;
-      }
       continue;
     }
     const bool indented = raw.front() == ' ' || raw.front() == '\t';
@@ -350,9 +337,6 @@ void parse_setup_cfg(std::string_view text, const std::string& file, Spec& spec)
           add_requirement(spec, std::move(*req));
         }
       }
-    }
-    if (end == text.size()) {
-      break;
     }
   }
 }
