@@ -739,6 +739,14 @@ core::Result<void> check_container_name(const std::string& name) {
   return {};
 }
 
+// The engine names containers "/name".
+std::string without_slash(std::string name) {
+  if (!name.empty() && name.front() == '/') {
+    name.erase(0, 1);
+  }
+  return name;
+}
+
 // "not found" for a missing container carries its name.
 core::Error container_error(core::Error e, const std::string& name) {
   if (e.kind == core::ErrorKind::not_found) {
@@ -764,10 +772,7 @@ DockerApi::list_containers(const std::vector<std::string>& labels) {
     ContainerSummary s;
     s.id = string_at(c, "Id");
     const auto names = strings_at(c, "Names");
-    s.name = names.empty() ? std::string() : names.front();
-    if (!s.name.empty() && s.name.front() == '/') {
-      s.name.erase(0, 1);
-    }
+    s.name = without_slash(names.empty() ? std::string() : names.front());
     s.image = string_at(c, "Image");
     s.image_id = string_at(c, "ImageID");
     s.command = string_at(c, "Command");
@@ -790,10 +795,7 @@ core::Result<ContainerDetails> DockerApi::inspect_container(const std::string& n
   }
   ContainerDetails d;
   d.id = string_at(*j, "Id");
-  d.name = string_at(*j, "Name");
-  if (!d.name.empty() && d.name.front() == '/') {
-    d.name.erase(0, 1);
-  }
+  d.name = without_slash(string_at(*j, "Name"));
   d.image_id = string_at(*j, "Image");
   if (auto st = j->find("State"); st != j->end() && st->is_object()) {
     d.status = string_at(*st, "Status");

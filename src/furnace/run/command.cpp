@@ -290,12 +290,11 @@ std::map<std::string, std::string> base_env(const core::Env& host) {
 
 // Leftovers of runs whose furnace was killed: offered for removal (removed with --clean).
 void handle_leftovers(core::Context& ctx, engine::Engine& engine, LazyHistory& store,
-                      const std::string& root, bool clean) {
+                      const std::string& root, const std::string& me, bool clean) {
   auto list = engine.list_containers({k_label_run, std::string(k_label_project) + "=" + root});
   if (!list) {
     return;
   }
-  const std::string me = host_name();
   std::vector<engine::ContainerSummary> orphans;
   std::copy_if(list->begin(), list->end(), std::back_inserter(orphans),
                [&](const engine::ContainerSummary& c) { return is_orphan(c, me); });
@@ -623,9 +622,10 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
                                            fmt::format("'{}' is not a directory", options.path)));
   }
   const std::string root = project::find_root(here);
+  const std::string host = host_name();
   LazyHistory store(ctx);
   if (!options.dry_run) {
-    handle_leftovers(ctx, engine, store, root, options.clean);
+    handle_leftovers(ctx, engine, store, root, host, options.clean);
   }
   Prepared p;
   int build_code = 0;
@@ -681,7 +681,7 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   p.spec.labels = {{k_label_run, p.spec.name},
                    {k_label_project, root},
                    {k_label_user, who},
-                   {k_label_host, host_name()},
+                   {k_label_host, host},
                    {k_label_pid, std::to_string(::getpid())},
                    {k_label_gpus, gpus->mode == GpuMode::all ? "all" : fmt::format("{}", fmt::join(gpus->indices, ","))}};
   if (options.dry_run) {
@@ -695,7 +695,7 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   r.started_ms = now_ms();
   r.status = history::k_running;
   r.user = who;
-  r.host = host_name();
+  r.host = host;
   r.project = root;
   r.workdir = p.spec.workdir;
   r.git_commit = git_commit(root);
