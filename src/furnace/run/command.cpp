@@ -419,7 +419,7 @@ core::Result<ContainerSpec> container_spec(core::Context& ctx, const RunOptions&
   s.command = !o.command.empty() ? o.command : (!y.command.empty() && !o.shell ? y.command : std::vector<std::string>{});
   const bool shell = s.command.empty();
   if (shell) {
-    s.command = {"/bin/sh", "-c", "if [ -x /bin/bash ]; then exec /bin/bash; else exec /bin/sh; fi"};
+    s.command = shell_command();
   }
   const bool in_tty = ::isatty(STDIN_FILENO) == 1;
   const bool out_tty = ::isatty(STDOUT_FILENO) == 1;
@@ -641,10 +641,8 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   p.spec = std::move(*spec);
   p.spec.name = fmt::format("{}-{}", p.img.project_name, random_suffix());
 
-  // Processes run as the invoking user: a small cached layer puts them into /etc/passwd. A
-  // rootless engine (its socket under /run/user/UID) maps the container's root to the user
-  // already, and cannot raise the locked-memory limit.
-  const bool rootless = engine.endpoint().find("/run/user/") != std::string::npos;
+  // Processes run as the invoking user: a small cached layer puts them into /etc/passwd.
+  const bool rootless = rootless_engine(engine);
   if (rootless) {
     p.spec.memlock_unlimited = false;
   }

@@ -260,12 +260,12 @@ int run_shell_attach(core::Context& ctx, const ShellAttachOptions& options, engi
   if (::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1) {
     argv.emplace_back("-t");
   }
-  if (const auto user = invoking_user(ctx.env)) {
+  if (const auto user = rootless_engine(engine) ? std::nullopt : invoking_user(ctx.env)) {
     argv.insert(argv.end(), {"--user", fmt::format("{}:{}", user->uid, user->gid), "--env",
                              "HOME=" + user->home});
   }
-  argv.insert(argv.end(), {running->name, "/bin/sh", "-c",
-                           "if [ -x /bin/bash ]; then exec /bin/bash; else exec /bin/sh; fi"});
+  argv.push_back(running->name);
+  argv.insert(argv.end(), shell_command().begin(), shell_command().end());
   SessionOptions so;
   so.output = Output::inherit;
   so.own_group = false;

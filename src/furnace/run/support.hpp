@@ -20,6 +20,19 @@ inline constexpr const char* k_label_gpus = "org.furnace.gpus";       // "0,2", 
 inline constexpr const char* k_label_pid = "org.furnace.pid";         // the watching furnace
 inline constexpr const char* k_label_host = "org.furnace.host";
 
+// An interactive shell in any image: bash where it is there, else sh.
+inline const std::vector<std::string>& shell_command() {
+  static const std::vector<std::string> k_shell{
+      "/bin/sh", "-c", "if [ -x /bin/bash ]; then exec /bin/bash; else exec /bin/sh; fi"};
+  return k_shell;
+}
+
+// A rootless engine (its socket under /run/user/UID) maps the container's root to the user
+// already: no --user, no user layer, and it cannot raise the locked-memory limit.
+inline bool rootless_engine(const engine::Engine& engine) {
+  return engine.endpoint().find("/run/user/") != std::string::npos;
+}
+
 std::int64_t now_ms();
 std::string host_name();
 
