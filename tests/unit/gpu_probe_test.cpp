@@ -1,3 +1,4 @@
+#include "support/fake_gpu.hpp"
 #include "support/test_env.hpp"
 
 #include <furnace/gpu/nvidia_smi_probe.hpp>
@@ -186,6 +187,28 @@ TEST(NvidiaSmi, a_failing_tool_is_unavailable_not_absent) {
   EXPECT_EQ(r.error().message,
             "nvidia-smi failed: NVIDIA-SMI has failed because it couldn't "
             "communicate with the NVIDIA driver.");
+}
+
+} // namespace
+} // namespace furnace::gpu
+
+namespace furnace::gpu {
+namespace {
+
+// `furnace run` builds, then chooses GPUs: NVML is asked once for both.
+TEST(MemoProbe, asks_the_driver_once_and_repeats_errors_too) {
+  testing::FakeGpuProbe fake;
+  fake.info = testing::FakeGpuProbe::one_h200();
+  MemoProbe memo(fake);
+  EXPECT_EQ(memo.probe()->gpus.size(), 1U);
+  EXPECT_EQ(memo.probe()->gpus.front().name, "NVIDIA H200");
+  EXPECT_EQ(fake.probes, 1);
+  testing::FakeGpuProbe none;
+  none.error = core::make_error(core::ErrorKind::not_found, "no NVIDIA driver");
+  MemoProbe memo_none(none);
+  EXPECT_FALSE(memo_none.probe());
+  EXPECT_EQ(memo_none.probe().error().message, "no NVIDIA driver");
+  EXPECT_EQ(none.probes, 1);
 }
 
 } // namespace

@@ -149,22 +149,6 @@ std::string short_step(const std::string& step) {
   return step.size() <= k_max ? step : step.substr(0, k_max) + "…";
 }
 
-// Asks the probe once: the no-op's fingerprint and the resolver see the same answer.
-class MemoProbe final : public gpu::GpuProbe {
-public:
-  explicit MemoProbe(gpu::GpuProbe& probe) : m_probe(probe) {}
-  core::Result<gpu::GpuInfo> probe() override {
-    if (!m_result) {
-      m_result = m_probe.probe();
-    }
-    return *m_result;
-  }
-
-private:
-  gpu::GpuProbe& m_probe;
-  std::optional<core::Result<gpu::GpuInfo>> m_result;
-};
-
 // The no-op from the entry the last full no-op wrote (noop_cache.hpp): the same output and
 // `out` as the full path, without reading the project. nullopt, having printed nothing: an input
 // differs, the base image moved or the tag is gone; take the full path.
@@ -232,7 +216,7 @@ std::optional<int> noop_from_cache(core::Context& ctx, const BuildOptions& optio
 int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& engine,
               gpu::GpuProbe& probe, BuiltImage* out) {
   const timespec read_from = coarse_now();  // before any input is read
-  MemoProbe memo(probe);
+  gpu::MemoProbe memo(probe);
   if (!options.force && !options.locked && !options.dry_run) {
     if (const auto code = noop_from_cache(ctx, options, engine, memo, out)) {
       return *code;

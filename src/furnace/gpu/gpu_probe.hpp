@@ -6,6 +6,7 @@
 
 #include <furnace/core/error.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,23 @@ public:
   // Queries the driver. Errors: not_found when no NVIDIA driver is installed (no library, no
   // nvidia-smi); unavailable when one is installed but not working (module not loaded, …).
   virtual core::Result<GpuInfo> probe() = 0;
+};
+
+// Asks `probe` once and gives every later caller the same answer: one NVML query per process,
+// however many steps (no-op check, resolver, GPU choice) want it.
+class MemoProbe final : public GpuProbe {
+public:
+  explicit MemoProbe(GpuProbe& probe) : m_probe(probe) {}
+  core::Result<GpuInfo> probe() override {
+    if (!m_result) {
+      m_result = m_probe.probe();
+    }
+    return *m_result;
+  }
+
+private:
+  GpuProbe& m_probe;
+  std::optional<core::Result<GpuInfo>> m_result;
 };
 
 // "12.4" from 12040.

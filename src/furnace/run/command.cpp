@@ -614,7 +614,8 @@ int run_detached(core::Context& ctx, engine::Engine& engine, const Prepared& p, 
 } // namespace
 
 int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engine,
-            gpu::GpuProbe& probe) {
+            gpu::GpuProbe& host_probe) {
+  gpu::MemoProbe probe(host_probe); // the build and the GPU choice see one NVML answer
   std::error_code ec;
   const std::string here = fs::weakly_canonical(fs::absolute(options.path, ec), ec).string();
   if (!fs::is_directory(here, ec)) {
