@@ -1,0 +1,3 @@
+import numpy as np
+import scipy.misc
+import skimage.color

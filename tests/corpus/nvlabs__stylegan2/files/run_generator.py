@@ -1,0 +1,5 @@
+import dnnlib.tflib as tflib
+import pretrained_networks
+
+def main():
+    tflib.init_tf()
