@@ -1,0 +1,3 @@
+import torch
+import numpy as np
+from datasets import load_dataset
