@@ -1,0 +1,5 @@
+import dnnlib
+import dnnlib.tflib as tflib
+
+def main():
+    tflib.init_tf()
