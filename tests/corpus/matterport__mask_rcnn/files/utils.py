@@ -1,3 +1,0 @@
-import numpy as np
-import scipy.misc
-import skimage.color
