@@ -1,0 +1,4 @@
+import torch
+import pytorch_lightning as pl
+from omegaconf import OmegaConf
+from pytorch_lightning.trainer import Trainer
