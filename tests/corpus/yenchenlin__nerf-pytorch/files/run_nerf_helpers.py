@@ -1,0 +1,4 @@
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchsearchsorted import searchsorted
