@@ -1,0 +1,4 @@
+import torch
+import torch.nn as nn
+from tensorboardX import SummaryWriter
+from easydict import EasyDict as edict
