@@ -317,6 +317,173 @@ core::Result<Tables> parse_tables(std::string_view torch_csv, std::string_view t
   return t;
 }
 
+core::Result<Tables> parse_more_tables(Tables t, std::string_view releases_csv,
+                                       std::string_view images_csv, std::string_view ngc_csv,
+                                       std::string_view jax_csv) {
+  auto bad = [](const char* table, std::size_t line, const std::string& what) {
+    return core::fail(core::ErrorKind::invalid,
+                      fmt::format("{}.csv:{}: {}", table, line + 1, what));
+  };
+  {
+    const auto rows = parse_csv(releases_csv);
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      if (r.size() != 4) {
+        return bad("releases", i, fmt::format("expected 4 fields, found {}", r.size()));
+      }
+      auto v = spec::parse_version(r[1]);
+      if (!v) {
+        return bad("releases", i, fmt::format("invalid version '{}'", r[1]));
+      }
+      ReleaseRow row{r[0], r[1], *v, make_cell(r[2]), static_cast<int>(i + 1)};
+      if (row.date.value.size() != 10 || row.date.value[4] != '-' || row.date.value[7] != '-') {
+        return bad("releases", i, fmt::format("invalid date '{}'", r[2]));
+      }
+      t.releases.push_back(std::move(row));
+    }
+    std::sort(t.releases.begin(), t.releases.end(), [](const ReleaseRow& a, const ReleaseRow& b) {
+      return a.package != b.package ? a.package < b.package : a.version < b.version;
+    });
+  }
+  {
+    const auto rows = parse_csv(images_csv);
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      if (r.size() != 7) {
+        return bad("images", i, fmt::format("expected 7 fields, found {}", r.size()));
+      }
+      t.images.push_back(ImageRow{r[0], r[1], make_cell(r[2]), r[3], make_cell(r[4]), r[5],
+                                  static_cast<int>(i + 1)});
+    }
+  }
+  {
+    const auto rows = parse_csv(ngc_csv);
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      if (r.size() != 10) {
+        return bad("ngc", i, fmt::format("expected 10 fields, found {}", r.size()));
+      }
+      t.ngc.push_back(NgcRow{r[0], r[1], r[2], make_cell(r[3]), make_cell(r[4]), make_cell(r[5]),
+                             make_cell(r[6]), make_cell(r[7]), r[9], static_cast<int>(i + 1)});
+    }
+  }
+  {
+    const auto rows = parse_csv(jax_csv);
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      if (r.size() != 11) {
+        return bad("jax", i, fmt::format("expected 11 fields, found {}", r.size()));
+      }
+      JaxRow row;
+      row.jax = make_cell(r[0]);
+      row.jaxlib_text = r[1];
+      auto v = spec::parse_version(r[1]);
+      if (!v) {
+        return bad("jax", i, fmt::format("invalid jaxlib version '{}'", r[1]));
+      }
+      row.jaxlib = *v;
+      row.date = make_cell(r[2]);
+      row.cuda = r[3];
+      row.cudnn = make_cell(r[4]);
+      row.python_min = make_cell(r[5]);
+      row.python_max = make_cell(r[6]);
+      for (const std::string& e : util::split(r[7], ';')) {
+        if (!util::trim(e).empty()) {
+          row.extras.emplace_back(util::trim(e));
+        }
+      }
+      row.pip_index = r[8];
+      row.notes = r[10];
+      row.line = static_cast<int>(i + 1);
+      t.jax.push_back(std::move(row));
+    }
+  }
+  return t;
+}
+
+bool glob_match(std::string_view p, std::string_view s) {
+  std::size_t pi = 0;
+  std::size_t si = 0;
+  std::size_t star = std::string_view::npos;
+  std::size_t mark = 0;
+  while (si < s.size()) {
+    if (pi < p.size() && p[pi] == '[') {
+      const std::size_t close = p.find(']', pi);
+      if (close != std::string_view::npos &&
+          p.substr(pi + 1, close - pi - 1).find(s[si]) != std::string_view::npos) {
+        pi = close + 1;
+        ++si;
+        continue;
+      }
+    } else if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
+      ++pi;
+      ++si;
+      continue;
+    }
+    if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = si;
+      continue;
+    }
+    if (star != std::string_view::npos) {
+      pi = star + 1;
+      si = ++mark;
+      continue;
+    }
+    return false;
+  }
+  while (pi < p.size() && p[pi] == '*') {
+    ++pi;
+  }
+  return pi == p.size();
+}
+
+const ReleaseRow* Tables::find_release(std::string_view package,
+                                       const spec::Version& version) const {
+  auto it = std::lower_bound(releases.begin(), releases.end(), package,
+                             [](const ReleaseRow& r, std::string_view p) { return r.package < p; });
+  const ReleaseRow* series = nullptr;
+  for (; it != releases.end() && it->package == package; ++it) {
+    if (it->version == version) {
+      return &*it;
+    }
+    // the table may list only the first release of a series: 1.16.2 -> 1.16.0's date
+    if (it->version.at(0) == version.at(0) && it->version.at(1) == version.at(1) &&
+        !(version < it->version)) {
+      series = &*it;
+    }
+  }
+  return series;
+}
+
+const ImageRow* Tables::find_image(std::string_view image, std::string_view tag) const {
+  for (const ImageRow& r : images) {
+    if (r.image == image && glob_match(r.tag_pattern, tag)) {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+const NgcRow* Tables::find_ngc(std::string_view image, std::string_view tag) const {
+  const NgcRow* best = nullptr;
+  for (const NgcRow& r : ngc) {
+    if (r.image != image || tag.rfind(r.release.substr(0, 5), 0) != 0) {
+      continue;
+    }
+    // "21.06-tf1-py3" matches release "21.06-tf1"; a plain "21.06-py3" takes the first row
+    const std::size_t dash = r.release.find('-');
+    const bool variant = dash != std::string::npos;
+    if (variant && tag.find(r.release.substr(dash)) == std::string_view::npos) {
+      continue;
+    }
+    if (best == nullptr || (variant && best->release.find('-') == std::string::npos)) {
+      best = &r;
+    }
+  }
+  return best;
+}
+
 const CudaRow* Tables::find_cuda(std::string_view version) const {
   for (const CudaRow& r : cuda) {
     if (r.cuda == version) {
@@ -364,7 +531,10 @@ const Tables& builtin_tables() {
     auto t = parse_tables(embedded_csv("torch"), embedded_csv("tensorflow"), embedded_csv("cuda"),
                           embedded_csv("gpus"));
     FURNACE_ASSERT(t.has_value());  // the build's tests check every row
-    return std::move(t).value();
+    auto more = parse_more_tables(std::move(t).value(), embedded_csv("releases"),
+                                  embedded_csv("images"), embedded_csv("ngc"), embedded_csv("jax"));
+    FURNACE_ASSERT(more.has_value());
+    return std::move(more).value();
   }();
   return tables;
 }

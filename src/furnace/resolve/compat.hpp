@@ -96,11 +96,73 @@ struct GpuRow {
   int line = 0;
 };
 
+// When a package release first appeared (releases.csv): dates a project by its pins and picks
+// the newest framework release of the project's era.
+struct ReleaseRow {
+  std::string package;  // PyPI name, normalised
+  std::string version_text;
+  spec::Version version;
+  Cell date;  // "2019-04-30"
+  int line = 0;
+};
+
+// The Python an official framework image ships (images.csv).
+struct ImageRow {
+  std::string image;        // "pytorch/pytorch"
+  std::string tag_pattern;  // glob over the tag: "1.13.*", "1.14*-gpu-py3"
+  Cell python;              // "3.10"
+  std::string python_path;  // "/opt/conda/bin/python"
+  Cell os;
+  std::string source;
+  int line = 0;
+};
+
+// NVIDIA NGC framework containers (ngc.csv): release -> framework, CUDA, Python.
+struct NgcRow {
+  std::string image;    // "nvcr.io/nvidia/pytorch"
+  std::string release;  // "21.06", "21.06-tf1"
+  std::string framework;
+  Cell framework_version;  // "1.9.0a0"
+  Cell cuda;
+  Cell cudnn;
+  Cell python;
+  Cell ubuntu;
+  std::string notes;
+  int line = 0;
+};
+
+// JAX builds (jax.csv): one row per jaxlib release and CUDA variant.
+struct JaxRow {
+  Cell jax;
+  std::string jaxlib_text;
+  spec::Version jaxlib;
+  Cell date;
+  std::string cuda;  // "11.8", "12"
+  Cell cudnn;
+  Cell python_min;
+  Cell python_max;
+  std::vector<std::string> extras;  // "cuda12", "cuda11_cudnn86"
+  std::string pip_index;
+  std::string notes;
+  int line = 0;
+};
+
 struct Tables {
   std::vector<TorchRow> torch;
   std::vector<TfRow> tensorflow;
   std::vector<CudaRow> cuda;
   std::vector<GpuRow> gpus;
+  std::vector<ReleaseRow> releases;  // sorted by package, then version
+  std::vector<ImageRow> images;
+  std::vector<NgcRow> ngc;
+  std::vector<JaxRow> jax;
+
+  // The release date of `package` `version` ("" when the table does not know it).
+  const ReleaseRow* find_release(std::string_view package, const spec::Version& version) const;
+  // The Python of an official image ("pytorch/pytorch", "1.13.1-cuda11.6-cudnn8-runtime").
+  const ImageRow* find_image(std::string_view image, std::string_view tag) const;
+  // An NGC release ("nvcr.io/nvidia/pytorch", "21.06-py3").
+  const NgcRow* find_ngc(std::string_view image, std::string_view tag) const;
 
   const CudaRow* find_cuda(std::string_view version) const;
   // Finds a GPU by name ("H200", "NVIDIA GeForce RTX 3090", "Tesla V100-SXM2-32GB"); the longest
@@ -111,6 +173,15 @@ struct Tables {
 // Parses the four CSV texts. Errors name the table and line of a malformed row.
 core::Result<Tables> parse_tables(std::string_view torch_csv, std::string_view tensorflow_csv,
                                   std::string_view cuda_csv, std::string_view gpus_csv);
+
+// Parses releases.csv, images.csv, ngc.csv and jax.csv into `tables`. Errors name the table and
+// line of a malformed row.
+core::Result<Tables> parse_more_tables(Tables tables, std::string_view releases_csv,
+                                       std::string_view images_csv, std::string_view ngc_csv,
+                                       std::string_view jax_csv);
+
+// Whether `text` matches the glob `pattern` ('*' any run, '?' one character, [abc] a class).
+bool glob_match(std::string_view pattern, std::string_view text);
 
 // The tables compiled into the binary, parsed on first use.
 const Tables& builtin_tables();

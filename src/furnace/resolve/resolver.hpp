@@ -43,6 +43,8 @@ struct Overrides {
   std::string version;    // framework version; "" = from the project
   std::string python;     // "3.8"
   std::string cuda;       // "11.8"
+  std::string as_of;      // "2019-06-01": plan as of that date instead of the project's era
+  bool latest = false;    // ignore the project's era: the newest release the project allows
   bool allow_incompatible = false;
 };
 
@@ -55,7 +57,9 @@ struct Package {
 };
 
 struct Evidence {
-  std::string kind;  // "requirement", "python", "cuda", "base_image", "index_url", "imports"
+  // "requirement", "constraint", "statement" (README prose), "python", "cuda", "base_image",
+  // "index_url", "imports", "date", "api" (an API call that needs some releases)
+  std::string kind;
   std::string text;  // "torch==1.4.0"
   std::string source;
   std::string confidence;  // "high", "medium", "low"
@@ -87,6 +91,7 @@ struct Plan {
   std::optional<std::string> framework;  // "pytorch", "tensorflow", "jax"; nullopt: none found
   std::string framework_version;
   std::string python;
+  std::string python_source;  // "image" (what the base image ships), "project", "table"
   std::optional<std::string> cuda;
   std::string cudnn;
   std::string base_image;
@@ -98,6 +103,9 @@ struct Plan {
   std::vector<Warning> warnings;
   std::vector<Alternative> alternatives;
   Host host;
+  std::string era_date;    // when the project was written, "" unknown or ignored
+  std::string era_source;  // "git", "readme", "pins", "--as-of"
+  std::string era_detail;  // what dated it
   bool ok = false;  // a plan that runs on the host exists (and was chosen)
 };
 

@@ -1,4 +1,4 @@
-// Dockerfile, runtime.txt/.python-version, README install lines, Python imports.
+// Dockerfile, runtime.txt/.python-version, install commands in shell lines.
 
 #include "parsers.hpp"
 
@@ -186,8 +186,8 @@ void image_evidence(const std::string& image, const Location& where, Spec& spec)
   }
 }
 
-// The install commands in a shell line: "pip install …", "python -m pip install …",
-// "conda install …", "mamba install …", separated by && ; |.
+}  // namespace
+
 void install_commands(std::string_view line, const Location& where, Confidence confidence,
                       const std::string& origin, Spec& spec) {
   std::string cur;
@@ -198,7 +198,7 @@ void install_commands(std::string_view line, const Location& where, Confidence c
       const bool pip = w == "pip" || w == "pip3" ||
                        (w.size() > 4 && w.substr(w.size() - 4) == "/pip") || w == "uv";
       const bool conda = w == "conda" || w == "mamba" || w == "micromamba";
-      if ((pip || conda) && words[i + 1] == "install") {
+      if ((pip || conda) && (words[i + 1] == "install" || (conda && words[i + 1] == "create"))) {
         std::string args;
         for (std::size_t k = i + 2; k < words.size(); ++k) {
           args += (args.empty() ? "" : " ") + words[k];
@@ -228,8 +228,6 @@ void install_commands(std::string_view line, const Location& where, Confidence c
   }
   flush();
 }
-
-}  // namespace
 
 void parse_install_command(std::string_view args, const std::string& tool, const Location& where,
                            Confidence confidence, const std::string& origin, Spec& spec) {
@@ -390,46 +388,6 @@ void parse_python_version_file(std::string_view text, const std::string& file, S
     spec.add_fact(FactKind::python, fmt::format("=={}.{}.*", v->release[0], v->release[1]),
                   Location{file, l.number}, Confidence::high, std::string(t));
     return;  // pyenv reads the first version
-  }
-}
-
-void parse_readme(std::string_view text, const std::string& file, Spec& spec) {
-  for (const Line& l : lines_of(text)) {
-    if (l.text.find("install") == std::string_view::npos || l.text.size() > 2000) {
-      continue;
-    }
-    std::string_view t = util::trim(l.text);
-    // "$ pip install …", "> pip install", "`pip install …`"
-    while (!t.empty() && (t.front() == '$' || t.front() == '>' || t.front() == '`' || t.front() == '#' ||
-                          t.front() == '-' || t.front() == '*' || is_space(t.front()))) {
-      t.remove_prefix(1);
-    }
-    std::string cleaned;
-    for (char c : t) {
-      cleaned += c == '`' ? ' ' : c;
-    }
-    install_commands(cleaned, Location{file, l.number}, Confidence::low, "readme", spec);
-  }
-}
-
-void parse_python_source(std::string_view text, const std::string& file, Spec& spec) {
-  bool seen[3] = {false, false, false};
-  static constexpr const char* k_names[] = {"torch", "tensorflow", "jax"};
-  for (const Line& l : lines_of(text)) {
-    std::string_view t = l.text;
-    if (t.rfind("import ", 0) != 0 && t.rfind("from ", 0) != 0) {
-      continue;
-    }
-    t.remove_prefix(t.front() == 'i' ? 7 : 5);
-    t = util::trim(t);
-    for (std::size_t k = 0; k < 3; ++k) {
-      const std::string_view n = k_names[k];
-      if (!seen[k] && t.rfind(n, 0) == 0 &&
-          (t.size() == n.size() || t[n.size()] == '.' || t[n.size()] == ' ' || t[n.size()] == ',')) {
-        seen[k] = true;
-        spec.add_fact(FactKind::imports, std::string(n), Location{file, l.number}, Confidence::medium);
-      }
-    }
   }
 }
 

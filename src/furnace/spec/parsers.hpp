@@ -50,12 +50,19 @@ void parse_dockerfile(std::string_view text, const std::string& file, Spec& spec
 // runtime.txt ("python-3.7.9") and .python-version ("3.8.10").
 void parse_python_version_file(std::string_view text, const std::string& file, Spec& spec);
 
-// README/INSTALL: "pip install torch==1.4" and "conda install pytorch=1.4 cudatoolkit=10.0"
-// lines, as low-confidence evidence.
+// README/INSTALL: install commands ("pip install torch==1.4", "conda install pytorch=1.4
+// cudatoolkit=10.0"), version statements in prose ("tested with TensorFlow 1.14", "- PyTorch 1.0",
+// "Python 3.6+") and dates (arXiv ids, "CVPR 2019", bibtex years), as medium-confidence evidence.
 void parse_readme(std::string_view text, const std::string& file, Spec& spec);
 
-// Python sources: which frameworks the code imports.
+// Python sources: which frameworks the code imports, and API calls that only exist in some
+// releases (tf.Session: TensorFlow < 2; torch.compile: torch >= 2.0; print statements: Python 2).
 void parse_python_source(std::string_view text, const std::string& file, Spec& spec);
+
+// The install commands in a shell line ("pip install …", "python -m pip install …", "conda
+// install …", "conda create -n x python=3.6", "mamba install …"), separated by && ; |.
+void install_commands(std::string_view line, const Location& where, Confidence confidence,
+                      const std::string& origin, Spec& spec);
 
 // Extracts requirements from the arguments of one "pip install …" or "conda install …" command
 // (`tool` is "pip" or "conda").

@@ -1,11 +1,15 @@
 #include "project.hpp"
 
 #include <furnace/spec/parsers.hpp>
+#include <furnace/util/process.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <map>
+#include <cstdint>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -26,9 +30,37 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// Python sources read for imports: few enough to keep `furnace resolve` fast on big repositories.
-constexpr std::size_t k_max_sources = 200;
-constexpr int k_max_source_depth = 3;
+// Python sources read for imports and API markers: few enough to keep `furnace resolve` fast on
+// big repositories. Dependency files are found down to k_max_depth folders.
+constexpr std::size_t k_max_sources = 300;
+constexpr int k_max_source_depth = 5;
+constexpr int k_max_depth = 6;
+constexpr std::uintmax_t k_max_file_bytes = 1U << 20U;
+constexpr std::size_t k_max_entries = 50000;
+
+int depth_of(std::string_view path) {
+  return static_cast<int>(std::count(path.begin(), path.end(), '/'));
+}
+
+// Folders whose dependency files describe something beside the project (an example, a vendored
+// library, old code): their pins choose, but cannot make a plan impossible.
+bool peripheral(std::string_view path) {
+  static const char* const k_dirs[] = {"example", "examples", "demo", "demos", "doc", "docs",
+                                       "test", "tests", "third_party", "thirdparty", "3rdparty",
+                                       "external", "externals", "extern", "vendor", "legacy",
+                                       "old", "archive", "deprecated", "baselines", "benchmark",
+                                       "benchmarks", "contrib", "tutorials", "notebooks"};
+  const std::string first = util::to_lower(path.substr(0, path.find('/')));
+  if (path.find('/') == std::string_view::npos) {
+    return false;
+  }
+  for (const char* d : k_dirs) {
+    if (first == d) {
+      return true;
+    }
+  }
+  return depth_of(path) >= 2;
+}
 
 } // namespace
 
@@ -96,6 +128,8 @@ Spec parse_project(const std::vector<std::string>& files, const FileReader& read
       continue;
     }
     spec.files.push_back(f);
+    const std::size_t first_req = spec.requirements.size();
+    const std::size_t first_fact = spec.facts.size();
     switch (kind) {
     case FileKind::requirements:
       parse_requirements_txt(*text, f, read, spec);
@@ -130,6 +164,16 @@ Spec parse_project(const std::vector<std::string>& files, const FileReader& read
     case FileKind::none:
       break;
     }
+    if (kind != FileKind::readme && kind != FileKind::python_source && peripheral(f)) {
+      for (std::size_t i = first_req; i < spec.requirements.size(); ++i) {
+        Confidence& c = spec.requirements[i].confidence;
+        c = c == Confidence::high ? Confidence::medium : c;
+      }
+      for (std::size_t i = first_fact; i < spec.facts.size(); ++i) {
+        Confidence& c = spec.facts[i].confidence;
+        c = c == Confidence::high ? Confidence::medium : c;
+      }
+    }
   }
   return spec;
 }
@@ -162,8 +206,9 @@ std::vector<std::string> list_project_files(const std::string& root, std::vector
                                        "wandb",
                                        "outputs",
                                        "logs"};
+  std::size_t entries = 0;
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) {
+    if (ec || ++entries > k_max_entries) {
       break;
     }
     const fs::directory_entry& e = *it;
@@ -171,7 +216,8 @@ std::vector<std::string> list_project_files(const std::string& root, std::vector
     const std::string name = e.path().filename().string();
     std::error_code sec;
     if (e.is_directory(sec)) {
-      bool skip = it.depth() + 1 >= k_max_source_depth || (name.size() > 1 && name[0] == '.');
+      bool skip = it.depth() + 1 >= k_max_depth || (name.size() > 1 && name[0] == '.') ||
+                  name.rfind("venv", 0) == 0 || name.rfind("python3.", 0) == 0;
       for (const char* s : k_skip) {
         skip = skip || name == s;
       }
@@ -189,25 +235,61 @@ std::vector<std::string> list_project_files(const std::string& root, std::vector
     if (kind == FileKind::none) {
       continue;
     }
+    if (e.file_size(sec) > k_max_file_bytes) {
+      continue;
+    }
     if (kind == FileKind::python_source) {
-      if (sources.size() < k_max_sources) {
+      if (sources.size() < 10 * k_max_sources && it.depth() < k_max_source_depth) {
         sources.push_back(rel);
       }
       continue;
     }
-    // Dependency files count at the root and one level down (requirements/, docker/, …).
-    if (it.depth() <= 1 && !(kind == FileKind::readme && it.depth() > 0)) {
-      deps.push_back(rel);
+    // READMEs at the root and in docs/ (INSTALL.md); dependency files anywhere in the walk.
+    if (kind == FileKind::readme &&
+        !(it.depth() == 0 || (it.depth() == 1 && util::to_lower(rel).rfind("docs/", 0) == 0))) {
+      continue;
     }
+    deps.push_back(rel);
   }
   std::sort(deps.begin(), deps.end(), [](const std::string& a, const std::string& b) {
     const auto da = std::count(a.begin(), a.end(), '/');
     const auto db = std::count(b.begin(), b.end(), '/');
     return da != db ? da < db : a < b;
   });
-  std::sort(sources.begin(), sources.end());
+  // the shallowest sources first: the package and its scripts, before tests and examples
+  std::sort(sources.begin(), sources.end(), [](const std::string& a, const std::string& b) {
+    const int da = depth_of(a);
+    const int db = depth_of(b);
+    return da != db ? da < db : a < b;
+  });
+  if (sources.size() > k_max_sources) {
+    sources.resize(k_max_sources);
+  }
   deps.insert(deps.end(), sources.begin(), sources.end());
   return deps;
+}
+
+std::optional<Fact> git_commit_date(const std::string& root) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(root) / ".git", ec)) {
+    return std::nullopt;
+  }
+  util::SystemRunner runner;
+  util::ProcessOptions options;
+  options.timeout = std::chrono::milliseconds(3000);
+  // %cs: the committer date as YYYY-MM-DD; GIT_OPTIONAL_LOCKS=0 keeps a read from taking locks
+  options.env = std::map<std::string, std::string>{{"GIT_OPTIONAL_LOCKS", "0"},
+                                                   {"PATH", "/usr/local/bin:/usr/bin:/bin"},
+                                                   {"LC_ALL", "C"}};
+  auto out = runner.run({"git", "-C", root, "log", "-1", "--format=%cs", "HEAD"}, options);
+  if (!out || !out->status.ok()) {
+    return std::nullopt;
+  }
+  const std::string date(util::trim(out->out));
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-') {
+    return std::nullopt;
+  }
+  return Fact{FactKind::date, date, Location{".git", 0}, Confidence::high, "the git HEAD commit"};
 }
 
 FileReader disk_reader(const std::string& root, std::size_t max_bytes) {

@@ -5,6 +5,7 @@
 
 #include <furnace/spec/spec.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,10 @@ Spec parse_project(const std::vector<std::string>& files, const FileReader& read
 // adding, removing or renaming a file under the project changes one of them.
 std::vector<std::string> list_project_files(const std::string& root,
                                             std::vector<std::string>* dirs = nullptr);
+
+// The date of the HEAD commit when `root` is a git checkout (runs `git log -1`, bounded to 3 s):
+// when the project was last worked on. nullopt without .git or git.
+std::optional<Fact> git_commit_date(const std::string& root);
 
 // Reads files under `root`: at most `max_bytes`; binary files (NUL bytes) are refused.
 FileReader disk_reader(const std::string& root, std::size_t max_bytes = 4U << 20U);

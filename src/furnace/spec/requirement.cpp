@@ -391,8 +391,48 @@ void add_requirement(Spec& spec, Requirement req) {
       }
     }
   }
+  if (!req.url.empty() && req.url.find(".whl") != std::string::npos) {
+    // ".../whl/cu92/torch-1.2.0-cp36-cp36m-linux_x86_64.whl": CUDA 9.2 and Python 3.6
+    const std::string file = req.url.substr(req.url.rfind('/') + 1);
+    bool cuda_known = false;
+    for (const Specifier& s : req.specifiers.items) {
+      cuda_known = cuda_known || !s.version.local.empty();
+    }
+    for (const std::string& seg : util::split(req.url, '/')) {
+      if (!cuda_known && seg.size() >= 4 && seg.rfind("cu", 0) == 0 && seg != file) {
+        if (auto c = cuda_from_tag(seg)) {
+          spec.add_fact(FactKind::cuda, *c, req.where, req.confidence, "wheel URL " + seg);
+          cuda_known = true;
+        }
+      }
+    }
+    for (const std::string& tag : util::split(file, '-')) {
+      if (tag.size() >= 4 && tag.rfind("cp", 0) == 0 && std::isdigit(static_cast<unsigned char>(tag[2])) != 0) {
+        const std::string digits = tag.substr(2, tag.find_first_not_of("0123456789", 2) - 2);
+        if (digits.size() >= 2) {
+          spec.add_fact(FactKind::python, fmt::format("=={}.{}.*", digits[0], digits.substr(1)),
+                        req.where, req.confidence, "wheel tag " + tag);
+        }
+        break;
+      }
+    }
+  }
   if (!req.conda_build.empty()) {
     const std::string build = util::to_lower(req.conda_build);
+    // "py3.8_cuda11.0.221_cudnn8.0.5_0", "py38h…": the Python of the build
+    if (build.rfind("py", 0) == 0 && build.size() >= 4 && std::isdigit(static_cast<unsigned char>(build[2])) != 0) {
+      std::string digits;
+      for (std::size_t k = 2; k < build.size() && (std::isdigit(static_cast<unsigned char>(build[k])) != 0 || build[k] == '.'); ++k) {
+        if (build[k] != '.') {
+          digits += build[k];
+        }
+      }
+      if (digits.size() >= 2 && digits.size() <= 3) {
+        spec.add_fact(FactKind::python, fmt::format("=={}.{}.*", digits[0], digits.substr(1)),
+                      req.where, req.confidence,
+                      fmt::format("{} build {}", req.written_name, req.conda_build));
+      }
+    }
     const std::size_t at = build.find("cuda");
     if (at != std::string::npos) {
       if (auto c = cuda_from_tag(build.substr(at))) {

@@ -44,6 +44,9 @@ enum class FactKind {
   base_image,  // value: an image reference from a Dockerfile FROM ("pytorch/pytorch:1.4-…")
   index_url,   // value: a package index or find-links URL
   imports,     // value: "torch", "tensorflow", "jax": the code imports it
+  date,        // value: "2019-04-01", when the project was written (git HEAD, arXiv id, "CVPR 2019")
+  api,         // value: a PEP 508 line ("tensorflow<2", "python<3"): what an API call in the code
+               // needs; detail: the call ("tf.Session")
 };
 
 struct Fact {

@@ -1,0 +1,324 @@
+// The choice stage: a candidate checked against the project's rules (hard ones rule it out,
+// soft ones score it), its Python, the host's driver and GPUs; and the order that picks the best.
+
+#include "internal.hpp"
+
+#include <algorithm>
+
+namespace furnace::resolve::detail {
+
+namespace {
+
+// Without `explain`, a failure is recorded as an empty message: what counts is that it failed.
+template <typename... Args>
+std::string say(bool explain, fmt::format_string<Args...> f, Args&&... args) {
+  return explain ? fmt::format(f, std::forward<Args>(args)...) : std::string();
+}
+
+// Whether a jax table row serves a version the rule allows: [row's jax, next row's jax).
+bool jax_row_serves(const Candidate& c, const spec::SpecifierSet& set) {
+  if (set.contains(c.version)) {
+    return true;
+  }
+  for (const spec::Specifier& s : set.items) {
+    if (s.op == spec::Op::equal && !s.wildcard && !(s.version < c.version) &&
+        (c.jax_upper.release.empty() || s.version < c.jax_upper)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+GpuCheck Resolver::check_arch(const Candidate& c, const HostGpu& g, bool minor_compat) const {
+  GpuCheck out;
+  if (c.archs.empty()) {
+    // Unknown arch list (TF 1.x, JAX): judge by what the CUDA toolkit can target.
+    if (c.cuda_row == nullptr) {
+      out.kind = ArchKind::none;
+      return out;
+    }
+    const auto [min_major, min_minor] = sm_of(c.cuda_row->sm_min);
+    const auto [max_major, max_minor] = sm_of(c.cuda_row->sm_max);
+    (void)max_minor;
+    const bool above_min = std::pair(g.cc_major, g.cc_minor) >= std::pair(min_major, min_minor);
+    if (above_min && g.cc_major <= max_major) {
+      out.kind = ArchKind::assumed;
+      out.via = fmt::format("CUDA {} targets {}..{}", c.cuda, c.cuda_row->sm_min.value,
+                            c.cuda_row->sm_max.value);
+      out.unverified = true;
+    }
+    return out;
+  }
+  const Arch* best = nullptr;
+  for (const Arch& a : c.archs.items) {
+    if (a.ptx || a.major != g.cc_major) {
+      continue;
+    }
+    const bool ok = a.suffix == 'a' ? a.minor == g.cc_minor : a.minor <= g.cc_minor;
+    if (ok && (best == nullptr || a.minor > best->minor)) {
+      best = &a;
+    }
+  }
+  if (best != nullptr) {
+    out.kind = ArchKind::sass;
+    out.via = best->str();
+    out.unverified = best->unverified;
+    return out;
+  }
+  // PTX: JIT-compiled by the driver, if the toolkit of the build knows the GPU's family (its
+  // cuBLAS/cuDNN have kernels for it) and the driver is not in minor-version-compat mode.
+  const auto [max_major, max_minor] =
+      c.cuda_row != nullptr ? sm_of(c.cuda_row->sm_max) : std::pair(0, 0);
+  (void)max_minor;
+  for (const Arch& a : c.archs.items) {
+    if (a.ptx && std::pair(a.major, a.minor) <= std::pair(g.cc_major, g.cc_minor) &&
+        max_major >= g.cc_major && !minor_compat) {
+      out.kind = ArchKind::ptx;
+      out.via = a.str();
+      out.unverified = a.unverified;
+    }
+  }
+  return out;
+}
+
+void Resolver::check_project(const Candidate& c, bool explain, Check& k) const {
+  for (const Rule& r : m_rules) {
+    bool ok = true;
+    std::string why;
+    switch (r.kind) {
+      case Rule::version_kind:
+        ok = c.fw == Fw::jax ? jax_row_serves(c, r.set) : r.set.contains(c.version);
+        if (!ok) {
+          why = say(explain, "{} ({}) excludes {}", r.text, r.source, c.version_text);
+        }
+        break;
+      case Rule::sibling_kind: {
+        const Cell* sib = nullptr;
+        if (c.torch != nullptr) {
+          sib = r.sibling == "torchvision" ? &c.torch->torchvision : &c.torch->torchaudio;
+        }
+        std::optional<Version> v;
+        if (sib != nullptr) {
+          v = spec::parse_version(sib->value);
+        } else if (c.jax != nullptr) {
+          v = c.jax->jaxlib;
+        }
+        ok = v && r.set.contains(*v);
+        if (!ok) {
+          why = say(explain, "{} ({}) goes with another {} than {}", r.text, r.source,
+                    fw_package(c.fw), c.version_text);
+        }
+        break;
+      }
+      case Rule::cuda_kind:
+        ok = cuda_matches(c.cuda, r.cuda);
+        if (!ok) {
+          why = say(explain, "{} ({}) asks for CUDA {}", r.text, r.source, r.cuda);
+        }
+        break;
+      case Rule::python_kind:
+        continue;
+    }
+    if (r.hard && !ok) {
+      k.project.push_back(std::move(why));
+    } else if (!r.hard && ok) {
+      k.score += r.weight;
+    }
+  }
+}
+
+void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
+  auto allowed_by_hard = [&](const std::string& p) {
+    for (const Rule& r : m_rules) {
+      if (r.kind == Rule::python_kind && r.hard && !python_satisfies(r.set, p)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  auto soft_score = [&](const std::string& p) {
+    int s = 0;
+    for (const Rule& r : m_rules) {
+      if (r.kind == Rule::python_kind && !r.hard && python_satisfies(r.set, p)) {
+        s += r.weight;
+      }
+    }
+    return s;
+  };
+  auto asks = [&] {
+    std::vector<std::string> out;
+    for (const Rule& r : m_rules) {
+      if (r.kind == Rule::python_kind && r.hard) {
+        out.push_back(fmt::format("{} ({})", r.text, r.source));
+      }
+    }
+    return fmt::format("{}", fmt::join(out, ", "));
+  };
+  if (!c.image_python.empty()) {
+    // the image ships one Python: that is the plan's, if the project allows it
+    const auto v = spec::parse_version(c.image_python.value);
+    const std::string p = v ? fmt::format("{}.{}", v->at(0), v->at(1)) : c.image_python.value;
+    if (!allowed_by_hard(p)) {
+      k.project.push_back(say(explain, "{} ships Python {}; the project asks for {}", c.image, p,
+                              asks()));
+      return;
+    }
+    k.python = p;
+    k.python_allowed = {p};
+    k.python_source = "image";
+    k.score += soft_score(p);
+    return;
+  }
+  // Python: the one the soft evidence prefers, else the newest, among those the build supports
+  // and the project allows
+  const Version lo = ver(c.python_min.value);
+  const Version hi = ver(c.python_max.value);
+  int best_score = -1;
+  for (std::size_t pi = 0; pi < python_minors().size(); ++pi) {
+    const std::string& p = python_minors()[pi];
+    const Version& pv = python_minor_versions()[pi];
+    if (pv < lo || hi < pv || !allowed_by_hard(p)) {
+      continue;
+    }
+    k.python_allowed.push_back(p);
+    const int s = soft_score(p);
+    if (s >= best_score) {
+      best_score = s;
+      k.python = p;
+    }
+  }
+  if (k.python_allowed.empty()) {
+    k.project.push_back(say(explain, "{} supports Python {}-{}, the project asks for {}", c.label(),
+                            c.python_min.value, c.python_max.value, asks()));
+    return;
+  }
+  k.score += std::max(best_score, 0);
+  bool pinned = false;
+  for (const Rule& r : m_rules) {
+    pinned = pinned || (r.kind == Rule::python_kind && r.hard);
+  }
+  k.python_source = pinned ? "project" : "table";
+}
+
+void Resolver::check_driver(const Candidate& c, bool explain, Check& k) const {
+  const CudaRow* row = c.cuda_row;
+  if (row == nullptr) {
+    k.host.push_back(say(explain, "CUDA {} is not in the CUDA table", c.cuda));
+  } else if (!m_host.driver.empty()) {
+    const Version d = ver(m_host.driver);
+    const bool has_min = !row->min_driver.empty();
+    if (has_min && !(d < ver(row->min_driver.value))) {
+      k.driver = DriverKind::full;
+      k.driver_unverified = row->min_driver.unverified;
+      k.driver_detail = fmt::format("driver {} >= {}, the minimum for CUDA {}", m_host.driver,
+                                    row->min_driver.value, c.cuda);
+    } else if (row->version.at(0) >= 11 && !row->minor_compat_driver.empty() &&
+               !(d < ver(row->minor_compat_driver.value))) {
+      k.driver = DriverKind::minor_compat;
+      k.driver_unverified = row->minor_compat_driver.unverified || !has_min;
+      k.driver_detail = fmt::format(
+          "driver {} is older than {} (CUDA {}'s) but runs it through minor-version "
+          "compatibility (>= {}): no PTX JIT, some APIs unavailable",
+          m_host.driver, has_min ? row->min_driver.value : std::string("unknown"), c.cuda,
+          row->minor_compat_driver.value);
+    } else {
+      k.driver = DriverKind::too_old;
+      bool datacenter = false;
+      for (const HostGpu& g : m_gpus) {
+        const GpuRow* gr = explain ? m_t.find_gpu(g.name) : nullptr;
+        datacenter = datacenter || (gr != nullptr && gr->segment == "datacenter");
+      }
+      k.host.push_back(say(explain, 
+          "CUDA {} needs driver >= {}{}; this host has {}{}", c.cuda,
+          has_min ? row->min_driver.value : std::string("(unknown)"),
+          row->minor_compat_driver.empty()
+              ? ""
+              : fmt::format(" (>= {} with minor-version compatibility)",
+                            row->minor_compat_driver.value),
+          m_host.driver,
+          datacenter ? "; datacenter GPUs can also use NVIDIA's cuda-compat forward-compatibility "
+                       "package"
+                     : ""));
+    }
+  } else if (!m_host.cuda_driver.empty()) {
+    if (ver(m_host.cuda_driver) < ver(c.cuda)) {
+      k.driver = DriverKind::too_old;
+      k.host.push_back(say(explain, "CUDA {} is newer than the CUDA {} the driver supports", c.cuda,
+                                   m_host.cuda_driver));
+    } else {
+      k.driver = DriverKind::full;
+    }
+  }
+}
+
+Check Resolver::evaluate(const Candidate& c, bool explain) const {
+  Check k;
+  check_project(c, explain, k);
+  check_python(c, explain, k);
+  check_driver(c, explain, k);
+  // every GPU needs machine code
+  for (const HostGpu& g : m_gpus) {
+    GpuCheck gc = check_arch(c, g, k.driver == DriverKind::minor_compat);
+    if (gc.kind == ArchKind::none) {
+      k.arch_failed = true;
+      std::string has = !explain || c.archs.empty() ? "" : fmt::format(" (it has {})", c.archs.str());
+      std::string toolkit;
+      if (explain && c.cuda_row != nullptr && !c.cuda_row->sm_max.empty()) {
+        const auto [mx, mn] = sm_of(c.cuda_row->sm_max);
+        if (std::pair(mx, mn) < std::pair(g.cc_major, g.cc_minor) && mx < g.cc_major) {
+          toolkit = fmt::format("; CUDA {} cannot target {}", c.cuda, g.sm());
+        }
+      }
+      k.host.push_back(say(explain, "{} has no kernels for {} ({}){}{}", explain ? c.label() : "", g.sm(), g.name,
+                                   has, toolkit));
+    }
+    k.gpus.push_back(gc);
+  }
+  return k;
+  if (!m_era.date.empty() && !c.release_date.empty()) {
+    k.era_rank = c.release_date <= m_era.date ? 2 : 0;
+  }
+  return k;
+}
+
+bool Resolver::better(const Candidate& a, const Check& ka, const Candidate& b,
+                      const Check& kb) const {
+  // the soft evidence first (README, code, deep files), then the project's era: the newest
+  // release of that time, else the oldest after it
+  if (ka.score != kb.score) {
+    return ka.score > kb.score;
+  }
+  if (ka.era_rank != kb.era_rank) {
+    return ka.era_rank > kb.era_rank;
+  }
+  if (int cv = spec::compare(a.version, b.version); cv != 0) {
+    return ka.era_rank == 0 ? cv < 0 : cv > 0;
+  }
+  auto driver_rank = [](DriverKind d) {
+    return d == DriverKind::full ? 2 : (d == DriverKind::unknown ? 1 : 0);
+  };
+  if (driver_rank(ka.driver) != driver_rank(kb.driver)) {
+    return driver_rank(ka.driver) > driver_rank(kb.driver);
+  }
+  if (a.official != b.official) {
+    return a.official;
+  }
+  auto arch_rank = [](const Check& k) {
+    int worst = 3;
+    for (const GpuCheck& g : k.gpus) {
+      worst = std::min(worst, g.kind == ArchKind::sass ? 3 : (g.kind == ArchKind::ptx ? 2 : 1));
+    }
+    return worst;
+  };
+  if (arch_rank(ka) != arch_rank(kb)) {
+    return arch_rank(ka) > arch_rank(kb);
+  }
+  if (a.image_unverified != b.image_unverified) {
+    return !a.image_unverified;
+  }
+  return ver(b.cuda) < ver(a.cuda);
+}
+
+}  // namespace furnace::resolve::detail

@@ -1,0 +1,136 @@
+// Python sources: which frameworks the code imports, and API calls that exist only in some
+// releases. The markers are a small table of substrings, each with what it needs; a file that
+// reaches TensorFlow 1.x through `tensorflow.compat.v1` runs on TensorFlow 2, so its tf.Session is
+// no marker.
+
+#include "parsers.hpp"
+
+#include <furnace/util/strings.hpp>
+
+#include <array>
+
+namespace furnace::spec {
+
+namespace {
+
+struct Marker {
+  std::string_view text;   // substring of a code line
+  std::string_view needs;  // PEP 508: what the call needs
+  bool tf1 = false;        // a TensorFlow 1.x API: void in files that use tensorflow.compat.v1
+};
+
+// Sources: each API's documented removal or introduction (TensorFlow 2.0 release notes and
+// migration guide; PyTorch 0.4.0 release notes for Variable/volatile and `.data[0]` on 0-dim
+// tensors; 1.0 release notes for torch.utils.ffi; 1.8 for torch.rfft; 2.0 for torch.compile,
+// torch.func and torch._six; JAX changelog 0.2.25 for jax.experimental.stax -> example_libraries).
+constexpr std::array<Marker, 31> k_markers{{
+    {"tf.Session(", "tensorflow<2", true},
+    {"tf.InteractiveSession(", "tensorflow<2", true},
+    {"tf.placeholder(", "tensorflow<2", true},
+    {"tf.contrib.", "tensorflow<2", true},
+    {"tf.app.flags", "tensorflow<2", true},
+    {"tf.app.run(", "tensorflow<2", true},
+    {"tf.variable_scope(", "tensorflow<2", true},
+    {"tf.get_variable(", "tensorflow<2", true},
+    {"tf.global_variables_initializer(", "tensorflow<2", true},
+    {"tf.train.Saver(", "tensorflow<2", true},
+    {"tf.summary.FileWriter(", "tensorflow<2", true},
+    {"tf.gfile.", "tensorflow<2", true},
+    {"tf.python_io.", "tensorflow<2", true},
+    {"tf.layers.", "tensorflow<2", true},
+    {"tf.ConfigProto(", "tensorflow<2", true},
+    {"tf.GPUOptions(", "tensorflow<2", true},
+    {"tf.reset_default_graph(", "tensorflow<2", true},
+    {"tf.keras.layers.experimental.preprocessing", "tensorflow>=2.3", false},
+    {"tf.experimental.numpy", "tensorflow>=2.4", false},
+    {"volatile=True", "torch<0.4", false},
+    {"torch.utils.ffi", "torch<1.0", false},
+    {".data[0]", "torch<0.4", false},
+    {"torch.rfft(", "torch<1.8", false},
+    {"torch.irfft(", "torch<1.8", false},
+    {"from torch._six import", "torch<2.0", false},
+    {"torch.compile(", "torch>=2.0", false},
+    {"torch.func.", "torch>=2.0", false},
+    {"from torch.func import", "torch>=2.0", false},
+    {"scaled_dot_product_attention(", "torch>=2.0", false},
+    {"jax.experimental.stax", "jax<0.2.25", false},
+    {"jax.example_libraries", "jax>=0.2.25", false},
+}};
+
+constexpr std::size_t k_max_marker_facts = 40;
+
+bool imports_name(std::string_view t, std::string_view n) {
+  return t.rfind(n, 0) == 0 &&
+         (t.size() == n.size() || t[n.size()] == '.' || t[n.size()] == ' ' || t[n.size()] == ',');
+}
+
+// `print "x"` / `print 'x'` / `print x` at the start of a statement: Python 2.
+bool python2_print(std::string_view t) {
+  if (t.rfind("print ", 0) != 0) {
+    return false;
+  }
+  const std::string_view rest = util::trim(t.substr(6));
+  return !rest.empty() && rest.front() != '(' && rest.front() != '=' && rest.front() != ',' &&
+         rest.front() != ')' && rest.front() != '>';  // print >>f, x is Python 2 too, but rare
+}
+
+}  // namespace
+
+void parse_python_source(std::string_view text, const std::string& file, Spec& spec) {
+  std::array<bool, 3> seen{false, false, false};
+  static constexpr std::array<std::string_view, 3> k_names{"torch", "tensorflow", "jax"};
+  const bool compat_v1 = text.find("tensorflow.compat.v1") != std::string_view::npos ||
+                         text.find("tf.compat.v1.disable_v2_behavior") != std::string_view::npos;
+  const bool may_have_markers = text.find("tf.") != std::string_view::npos ||
+                                text.find("torch") != std::string_view::npos ||
+                                text.find("jax") != std::string_view::npos ||
+                                text.find("volatile") != std::string_view::npos ||
+                                text.find(".data[0]") != std::string_view::npos;
+  std::array<bool, k_markers.size()> marked{};
+  bool py2 = false;
+  std::size_t facts = 0;
+  for (const spec::Fact& f : spec.facts) {
+    facts += f.kind == FactKind::api ? 1 : 0;
+  }
+  for (const Line& l : lines_of(text)) {
+    const std::string_view t = util::trim(l.text);
+    if (t.empty() || t.front() == '#') {
+      continue;
+    }
+    if (t.rfind("import ", 0) == 0 || t.rfind("from ", 0) == 0) {
+      std::string_view m = t.substr(t.front() == 'i' ? 7 : 5);
+      m = util::trim(m);
+      for (std::size_t k = 0; k < k_names.size(); ++k) {
+        if (!seen[k] && imports_name(m, k_names[k])) {
+          seen[k] = true;
+          spec.add_fact(FactKind::imports, std::string(k_names[k]), Location{file, l.number},
+                        Confidence::medium);
+        }
+      }
+    }
+    if (!py2 && python2_print(t)) {
+      py2 = true;
+      spec.add_fact(FactKind::api, "python<3", Location{file, l.number}, Confidence::medium,
+                    "a print statement");
+    }
+    if (!may_have_markers || facts >= k_max_marker_facts) {
+      continue;
+    }
+    for (std::size_t k = 0; k < k_markers.size(); ++k) {
+      const Marker& mk = k_markers[k];
+      if (marked[k] || (mk.tf1 && compat_v1) || t.find(mk.text) == std::string_view::npos) {
+        continue;
+      }
+      marked[k] = true;
+      ++facts;
+      std::string call(mk.text);
+      while (!call.empty() && (call.back() == '(' || call.back() == '.')) {
+        call.pop_back();
+      }
+      spec.add_fact(FactKind::api, std::string(mk.needs), Location{file, l.number},
+                    Confidence::medium, call);
+    }
+  }
+}
+
+}  // namespace furnace::spec
