@@ -90,7 +90,8 @@ const std::vector<Project>& projects() {
          "# Paper\n\n## Install\n\n```\nconda install pytorch=1.1 torchvision cudatoolkit=10.0 -c pytorch\n"
          "pip install tensorboardX\n```\n"}},
        {"pytorch", "1.1.0", "10.0", "pytorch/pytorch:1.1.0-cuda10.0-cudnn7.5-runtime"},
-       {"pytorch", "", "", "", false}},
+       // README lines cannot make a plan impossible: the first release after them that runs
+       {"pytorch", "2.0.0", "11.8", "pytorch/pytorch:2.0.0-cuda11.8-cudnn8-runtime"}},
       {"pytorch_1_2_setup_py",
        {{"setup.py",
          "from setuptools import setup, find_packages\n\nREQUIRED = [\n    'torch==1.2.0',\n"
@@ -118,7 +119,8 @@ const std::vector<Project>& projects() {
        {{"environment.yaml",
          "name: env\ndependencies:\n  - python=3.8\n  - pip\n  - pip:\n    - torch==1.6.0\n"
          "    - torchvision==0.7.0\n    - pytorch-lightning==0.9.0\n"}},
-       {"pytorch", "1.6.0", "10.1", "pytorch/pytorch:1.6.0-cuda10.1-cudnn7-runtime"},
+       // python=3.8, and the 1.6.0 images ship 3.7: the wheel on NVIDIA's image
+       {"pytorch", "1.6.0", "10.2", "nvidia/cuda:10.2-cudnn7-runtime-ubuntu18.04"},
        {"pytorch", "", "", "", false}},
       // ---- PyTorch, 2020-2022 ----
       {"pytorch_loose_1_7",
@@ -157,7 +159,8 @@ const std::vector<Project>& projects() {
        {{"pyproject.toml",
          "[tool.poetry]\nname = \"proj\"\nversion = \"0.1.0\"\n\n[tool.poetry.dependencies]\n"
          "python = \"^3.8\"\ntorch = \"~1.12.1\"\nnumpy = \"^1.22\"\n"}},
-       {"pytorch", "1.12.1", "11.3", "pytorch/pytorch:1.12.1-cuda11.3-cudnn8-runtime"},
+       // ^3.8, and the 1.12 images ship 3.7: Ubuntu 20.04's 3.8 under the cu113 wheel
+       {"pytorch", "1.12.1", "11.3", "nvidia/cuda:11.3.1-cudnn8-runtime-ubuntu20.04"},
        {"pytorch", "", "", "", false}},
       {"pytorch_1_13_pyproject_pep621",
        {{"pyproject.toml",
@@ -168,8 +171,9 @@ const std::vector<Project>& projects() {
        {"pytorch", "", "", "", false}},
       {"pytorch_lightning_only",
        {{"requirements.txt", "pytorch-lightning==1.9.0\nwandb\n"}},
-       {"pytorch", "2.7.1", "11.8", "pytorch/pytorch:2.7.1-cuda11.8-cudnn9-runtime"},
-       {"pytorch", "2.14.0", "13.0", "pytorch/pytorch:2.14.0-cuda13.0-cudnn9-runtime"}},
+       // pytorch-lightning 1.9.0 (January 2023) dates the project: the torch of that time
+       {"pytorch", "2.0.0", "11.7", "pytorch/pytorch:2.0.0-cuda11.7-cudnn8-runtime"},
+       {"pytorch", "2.0.0", "11.8", "pytorch/pytorch:2.0.0-cuda11.8-cudnn8-runtime"}},
       {"pytorch_mmcv_full",
        {{"requirements.txt", "torch==1.9.0\ntorchvision==0.10.0\nmmcv-full==1.3.9\nmmdet==2.14.0\n"}},
        {"pytorch", "1.9.0", "11.1", "pytorch/pytorch:1.9.0-cuda11.1-cudnn8-devel"},
@@ -206,8 +210,9 @@ const std::vector<Project>& projects() {
          "[[source]]\nurl = \"https://pypi.org/simple\"\nverify_ssl = true\nname = \"pypi\"\n\n"
          "[packages]\ntorch = \"==2.3.1\"\nnumpy = \"*\"\n\n[dev-packages]\npytest = \"*\"\n\n"
          "[requires]\npython_version = \"3.11\"\n"}},
-       {"pytorch", "2.3.1", "11.8", "pytorch/pytorch:2.3.1-cuda11.8-cudnn8-runtime"},
-       {"pytorch", "2.3.1", "12.1", "pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime"}},
+       // Python 3.11, and the 2.3 images ship 3.10
+       {"pytorch", "2.3.1", "11.8", "nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04"},
+       {"pytorch", "2.3.1", "12.1", "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04"}},
       {"pytorch_setup_cfg",
        {{"setup.cfg",
          "[metadata]\nname = thing\n\n[options]\npython_requires = >=3.9\ninstall_requires =\n"
@@ -220,8 +225,9 @@ const std::vector<Project>& projects() {
        {"pytorch", "2.8.0", "12.8", "pytorch/pytorch:2.8.0-cuda12.8-cudnn9-runtime"}},
       {"pytorch_python_version_file",
        {{"requirements.txt", "torch\n"}, {".python-version", "3.9.18\n"}},
-       {"pytorch", "2.7.1", "11.8", "pytorch/pytorch:2.7.1-cuda11.8-cudnn9-runtime"},
-       {"pytorch", "2.8.0", "12.9", "pytorch/pytorch:2.8.0-cuda12.9-cudnn9-runtime"}},
+       // .python-version 3.9, and the images ship 3.11
+       {"pytorch", "2.7.1", "11.8", "nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04"},
+       {"pytorch", "2.8.0", "12.8", "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04"}},
       {"pytorch_with_tensorboard_tf",
        {{"requirements.txt", "torch==1.13.1\ntorchvision==0.14.1\ntensorflow==2.11.0\n"}},
        {"pytorch", "1.13.1", "11.7", "pytorch/pytorch:1.13.1-cuda11.7-cudnn8-runtime"},
@@ -237,7 +243,8 @@ const std::vector<Project>& projects() {
        {"tensorflow", "", "", "", false}},
       {"tf_keras_2_2_only",
        {{"requirements.txt", "keras==2.2.4\nnumpy==1.16.4\n"}},
-       {"tensorflow", "1.15.0", "10.0", "tensorflow/tensorflow:1.15.0-gpu-py3"},
+       // numpy 1.16.4 (2019) dates it: the TensorFlow 1.x of early 2019
+       {"tensorflow", "1.13.1", "10.0", "tensorflow/tensorflow:1.13.1-gpu-py3"},
        {"tensorflow", "", "", "", false}},
       {"tf_1_14_cpu_package",
        {{"requirements.txt", "tensorflow==1.14.0\n"}},
@@ -247,7 +254,8 @@ const std::vector<Project>& projects() {
        {{"environment.yml",
          "name: tf1\ndependencies:\n  - python=3.7\n  - tensorflow-gpu=1.15\n  - cudatoolkit=10.0\n"
          "  - cudnn=7.6\n"}},
-       {"tensorflow", "1.15.0", "10.0", "tensorflow/tensorflow:1.15.0-gpu-py3"},
+       // python=3.7; the 1.15 images ship 2.7 and 3.6
+       {"tensorflow", "1.15.0", "10.0", "nvidia/cuda:10.0-cudnn7-runtime-ubuntu18.04"},
        {"tensorflow", "", "", "", false}},
       {"tf_1_13_dockerfile",
        {{"Dockerfile", "FROM tensorflow/tensorflow:1.13.1-gpu-py3\nCOPY . /app\n"}},
@@ -256,14 +264,14 @@ const std::vector<Project>& projects() {
       {"tf_2_1_readme",
        {{"README.md", "Requirements: `pip install tensorflow-gpu==2.1.0 pillow`\n"}},
        {"tensorflow", "2.1.0", "10.1", "tensorflow/tensorflow:2.1.0-gpu-py3"},
-       {"tensorflow", "", "", "", false}},
+       {"tensorflow", "2.12.0", "11.8", "tensorflow/tensorflow:2.12.0-gpu"}},
       {"tf_2_4_patch_pin",
        {{"requirements.txt", "tensorflow==2.4.1\ntensorflow-addons==0.12.1\n"}},
        {"tensorflow", "2.4.1", "11.0", "tensorflow/tensorflow:2.4.1-gpu"},
        {"tensorflow", "", "", "", false}},
       {"tf_2_x_range",
        {{"requirements.txt", "tensorflow>=2.8,<2.12\n"}},
-       {"tensorflow", "2.11.0", "11.2", "tensorflow/tensorflow:2.11.0-gpu"},
+       {"tensorflow", "2.11.1", "11.2", "tensorflow/tensorflow:2.11.1-gpu"},
        {"tensorflow", "", "", "", false}},
       {"tf_and_cuda",
        {{"requirements.txt", "tensorflow[and-cuda]==2.15.0\n"}},
@@ -284,7 +292,7 @@ const std::vector<Project>& projects() {
       {"jax_cuda12",
        {{"requirements.txt", "jax[cuda12]==0.4.30\nflax\noptax\n"}},
        {"jax", "", "", "", false},
-       {"jax", "0.4.30", "12.8", "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04"}},
+       {"jax", "0.4.30", "12.1", "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04"}},
       {"no_framework",
        {{"requirements.txt", "numpy\npandas\nscikit-learn==1.3.0\n"}},
        {"", "", "", "python:3.12-slim"},
@@ -304,8 +312,9 @@ const std::vector<Project>& projects() {
        {{"requirements.txt",
          "torch==2.4.1; python_version >= \"3.8\"\ntorch==1.4.0; python_version < \"3.8\"\n"},
         {"runtime.txt", "python-3.10\n"}},
-       {"pytorch", "2.4.1", "11.8", "pytorch/pytorch:2.4.1-cuda11.8-cudnn9-runtime"},
-       {"pytorch", "2.4.1", "12.4", "pytorch/pytorch:2.4.1-cuda12.4-cudnn9-runtime"}},
+       // Python 3.10, and the 2.4 images ship 3.11
+       {"pytorch", "2.4.1", "11.8", "nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04"},
+       {"pytorch", "2.4.1", "12.1", "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04"}},
   };
   return k;
 }

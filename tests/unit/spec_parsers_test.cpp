@@ -260,14 +260,14 @@ TEST(Dockerfile, substitutes_args_and_reads_run_installs) {
   EXPECT_EQ(find(s, "opencv")->specifier, "==4.5.*");
 }
 
-TEST(Readme, reads_install_lines_as_low_confidence) {
+TEST(Readme, reads_install_lines_as_medium_confidence) {
   Spec s;
   parse_readme("Run:\n```bash\n$ pip install torch==1.4.0 torchvision==0.5.0 -f https://x\n```\n"
                "We recommend you to install it.\n",
                "README.md",
                s);
   ASSERT_NE(find(s, "torch"), nullptr);
-  EXPECT_EQ(find(s, "torch")->confidence, Confidence::low);
+  EXPECT_EQ(find(s, "torch")->confidence, Confidence::medium);
   EXPECT_EQ(find(s, "torch")->where.str(), "README.md:3");
   EXPECT_EQ(s.requirements.size(), 2U);
 }

@@ -147,7 +147,6 @@ void Resolver::tf_candidates(std::vector<Candidate>& out) const {
       c.archs = r.cuda_archs;
       c.table_line = r.line;
       date_candidate(c);
-      bool any = false;
       for (const Cell& t : r.docker_tags) {
         if (t.value.find("-jupyter") != std::string::npos && r.docker_tags.size() > 1) {
           continue;
@@ -162,15 +161,13 @@ void Resolver::tf_candidates(std::vector<Candidate>& out) const {
         o.image_unverified = t.unverified || text != r.version_text;
         set_image_python(o, m_t);
         out.push_back(std::move(o));
-        any = true;
       }
-      if (!any) {
-        // no official image of this release: NVIDIA's CUDA image and the wheel from PyPI
-        c.image = cuda_image(c.cuda_row, r.cuda, false, &c.image_unverified);
-        c.pip_index = k_pypi;
-        set_image_python(c, m_t);
-        out.push_back(std::move(c));
-      }
+      // NVIDIA's CUDA image and the wheel from PyPI: for the releases without an official image,
+      // and for a Python the official images do not ship
+      c.image = cuda_image(c.cuda_row, r.cuda, false, &c.image_unverified);
+      c.pip_index = k_pypi;
+      set_image_python(c, m_t);
+      out.push_back(std::move(c));
     }
   }
 }

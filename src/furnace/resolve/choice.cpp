@@ -160,16 +160,20 @@ void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
     // the image ships one Python: that is the plan's, if the project allows it
     const auto v = spec::parse_version(c.image_python.value);
     const std::string p = v ? fmt::format("{}.{}", v->at(0), v->at(1)) : c.image_python.value;
-    if (!allowed_by_hard(p)) {
+    if (allowed_by_hard(p)) {
+      k.python = p;
+      k.python_allowed = {p};
+      k.python_source = "image";
+      k.score += soft_score(p);
+      return;
+    }
+    if (c.official) {
       k.project.push_back(say(explain, "{} ships Python {}; the project asks for {}", c.image, p,
                               asks()));
       return;
     }
-    k.python = p;
-    k.python_allowed = {p};
-    k.python_source = "image";
-    k.score += soft_score(p);
-    return;
+    // NVIDIA's CUDA image: the build installs the Python the project asks for beside Ubuntu's
+    k.python_installed = true;
   }
   // Python: the one the soft evidence prefers, else the newest, among those the build supports
   // and the project allows
@@ -199,7 +203,7 @@ void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
   for (const Rule& r : m_rules) {
     pinned = pinned || (r.kind == Rule::python_kind && r.hard);
   }
-  k.python_source = pinned ? "project" : "table";
+  k.python_source = pinned || k.python_installed ? "project" : "table";
 }
 
 void Resolver::check_driver(const Candidate& c, bool explain, Check& k) const {
@@ -276,7 +280,6 @@ Check Resolver::evaluate(const Candidate& c, bool explain) const {
     }
     k.gpus.push_back(gc);
   }
-  return k;
   if (!m_era.date.empty() && !c.release_date.empty()) {
     k.era_rank = c.release_date <= m_era.date ? 2 : 0;
   }
@@ -304,6 +307,13 @@ bool Resolver::better(const Candidate& a, const Check& ka, const Candidate& b,
   }
   if (a.official != b.official) {
     return a.official;
+  }
+  if (ka.python_installed != kb.python_installed) {
+    return !ka.python_installed;  // the image's own Python over one the build must add
+  }
+  // of two images of one build (tensorflow's -gpu and -gpu-py3), the one with the newer Python
+  if (ka.python != kb.python) {
+    return ver(kb.python) < ver(ka.python);
   }
   auto arch_rank = [](const Check& k) {
     int worst = 3;

@@ -245,7 +245,8 @@ Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Table
   std::string floor_where;
   for (const spec::Requirement& r : spec.requirements) {
     for (const spec::Specifier& s : r.specifiers.items) {
-      if (s.op != spec::Op::equal || s.wildcard || r.confidence == Confidence::low) {
+      // "==1.16.2" and "==1.1.*" (README "PyTorch 1.1"): the series' release
+      if (s.op != spec::Op::equal || r.confidence == Confidence::low) {
         continue;
       }
       const ReleaseRow* row = tables.find_release(r.name, s.version.public_version());

@@ -184,6 +184,12 @@ void Resolver::fill_image_reasons(Plan& plan, const Candidate& c, const Check& k
       pr.evidence.push_back(r.source);
     }
   }
+  if (k.python_installed) {
+    plan.warnings.push_back(
+        {"python_install",
+         fmt::format("{} ships Python {}; the project needs {}, which the build installs beside it",
+                     c.image, c.image_python.value, k.python)});
+  }
   if (k.python_source == "image") {
     pr.message = fmt::format("Python {}: what {} ships", k.python, c.image);
     if (!ptexts.empty()) {
@@ -434,6 +440,13 @@ void Resolver::soft_alternatives(Plan& plan, const std::vector<Candidate>& cands
       }
     }
     if (!pick) {
+      plan.warnings.push_back(
+          {"evidence_overruled",
+           fmt::format("{} ({}) asks for {} {}, but no build it allows {}; planned {} {}", r.text,
+                       r.source, fw_package(cands[best].fw), r.set.str(),
+                       m_gpus.empty() && m_host.driver.empty() ? "fits the project's pins"
+                                                               : "runs here",
+                       fw_package(cands[best].fw), cands[best].version_text)});
       continue;
     }
     bool known = false;

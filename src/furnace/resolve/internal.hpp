@@ -115,6 +115,7 @@ struct Check {
   std::vector<GpuCheck> gpus;
   std::string python;         // chosen Python
   std::string python_source;  // "image", "project", "table"
+  bool python_installed = false;  // not the image's own Python: the build must install it
   std::vector<std::string> python_allowed;
   int score = 0;  // the weight of the soft rules it satisfies
   int era_rank = 1;  // 2: released by the era's date, 1: undated or no era, 0: after it
