@@ -29,6 +29,15 @@ void register_resolve(CLI::App& app, core::Context& ctx, int& exit_code) {
                   "Use this framework version (or a specifier such as '>=2.0,<2.3')");
   cmd->add_option("--python", opts->overrides.python, "Use this Python version (e.g. 3.10)");
   cmd->add_option("--cuda", opts->overrides.cuda, "Use this CUDA version (e.g. 11.8)");
+  cmd->add_option("--as-of", opts->overrides.as_of,
+                  "Plan as of this date (YYYY-MM-DD) instead of the project's own era")
+      ->check([](const std::string& v) {
+        const bool ok = v.size() == 10 && v[4] == '-' && v[7] == '-' &&
+                        v.find_first_not_of("0123456789-") == std::string::npos;
+        return ok ? std::string() : std::string("--as-of takes a date as YYYY-MM-DD, e.g. 2019-06-01");
+      });
+  cmd->add_flag("--latest", opts->overrides.latest,
+                "Ignore the project's era: the newest release its files allow");
   cmd->add_flag("--allow-incompatible", opts->overrides.allow_incompatible,
                 "Pick the project's choice even when this host cannot run it (with a warning)");
   cmd->callback([&ctx, &exit_code, opts] {

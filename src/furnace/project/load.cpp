@@ -105,6 +105,9 @@ core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe
   p.name = p.yaml && !p.yaml->name.empty() ? p.yaml->name
                                            : image_name_from(fs::path(p.root).filename().string());
   p.spec = spec::parse_project(spec::list_project_files(p.root), spec::disk_reader(p.root));
+  if (auto date = spec::git_commit_date(p.root)) {
+    p.spec.facts.push_back(std::move(*date));  // the project's era, as `furnace resolve` sees it
+  }
   for (const spec::Diagnostic& d : p.spec.diagnostics) {
     if (d.code == "cuda_extension" && !p.cuda_extensions) {
       p.cuda_extensions = true;

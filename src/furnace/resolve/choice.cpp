@@ -160,7 +160,17 @@ void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
     // the image ships one Python: that is the plan's, if the project allows it
     const auto v = spec::parse_version(c.image_python.value);
     const std::string p = v ? fmt::format("{}.{}", v->at(0), v->at(1)) : c.image_python.value;
-    if (allowed_by_hard(p)) {
+    // NVIDIA's CUDA image can take another Python when the project's files ask for one
+    bool prefer_other = false;
+    if (!c.official) {
+      for (const std::string& q : python_minors()) {
+        const Version qv = ver(q);
+        prefer_other = prefer_other || (!(qv < ver(c.python_min.value)) &&
+                                        !(ver(c.python_max.value) < qv) && allowed_by_hard(q) &&
+                                        soft_score(q) > soft_score(p));
+      }
+    }
+    if (allowed_by_hard(p) && !prefer_other) {
       k.python = p;
       k.python_allowed = {p};
       k.python_source = "image";
@@ -172,6 +182,9 @@ void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
                               asks()));
       return;
     }
+    // the official image ships one Python; the wheel on NVIDIA's image, with the project's Python,
+    // ranks below the official image (python_installed) and is the choice only when that one
+    // does not fit
     // NVIDIA's CUDA image: the build installs the Python the project asks for beside Ubuntu's
     k.python_installed = true;
   }

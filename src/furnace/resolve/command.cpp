@@ -19,7 +19,10 @@ int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe
                                   "give the directory of the project, e.g. 'furnace resolve .'"));
     return 1;
   }
-  const spec::Spec project = spec::parse_project(spec::list_project_files(root), spec::disk_reader(root));
+  spec::Spec project = spec::parse_project(spec::list_project_files(root), spec::disk_reader(root));
+  if (auto date = spec::git_commit_date(root)) {
+    project.facts.push_back(std::move(*date));
+  }
   for (const spec::Diagnostic& d : project.diagnostics) {
     if (d.code != "cuda_extension") {
       ctx.ui.warn(fmt::format("{}: {}", d.where.str(), d.message));

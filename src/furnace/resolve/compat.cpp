@@ -409,8 +409,16 @@ bool glob_match(std::string_view p, std::string_view s) {
   while (si < s.size()) {
     if (pi < p.size() && p[pi] == '[') {
       const std::size_t close = p.find(']', pi);
-      if (close != std::string_view::npos &&
-          p.substr(pi + 1, close - pi - 1).find(s[si]) != std::string_view::npos) {
+      bool in_class = false;
+      for (std::size_t k = pi + 1; close != std::string_view::npos && k < close; ++k) {
+        if (k + 2 < close && p[k + 1] == '-') {  // a range: "0-9"
+          in_class = in_class || (p[k] <= s[si] && s[si] <= p[k + 2]);
+          k += 2;
+        } else {
+          in_class = in_class || p[k] == s[si];
+        }
+      }
+      if (in_class) {
         pi = close + 1;
         ++si;
         continue;

@@ -30,8 +30,7 @@ int soft_weight(const spec::Requirement& r) {
 // "==3.9.7" -> "==3.9.*": a patch level never decides which Python; the minor does.
 spec::SpecifierSet python_minor_set(spec::SpecifierSet set) {
   for (spec::Specifier& s : set.items) {
-    if ((s.op == spec::Op::equal || s.op == spec::Op::arbitrary) && !s.wildcard &&
-        s.version.release.size() >= 3) {
+    if ((s.op == spec::Op::equal || s.op == spec::Op::arbitrary) && s.version.release.size() >= 3) {
       s.op = spec::Op::equal;
       s.version.release.resize(2);
       s.wildcard = true;
@@ -45,8 +44,10 @@ spec::SpecifierSet python_minor_set(spec::SpecifierSet set) {
 spec::SpecifierSet minor_series(const spec::SpecifierSet& set, std::string* exact) {
   spec::SpecifierSet out = set;
   for (spec::Specifier& s : out.items) {
-    if (s.op == spec::Op::equal && !s.wildcard && s.version.release.size() >= 3) {
-      *exact = s.version.str();
+    if (s.op == spec::Op::equal && s.version.release.size() >= 3) {
+      if (!s.wildcard) {
+        *exact = s.version.str();
+      }
       s.version.release.resize(2);
       s.wildcard = true;
     }
@@ -84,9 +85,13 @@ void Resolver::add_requirement_rules(Fw fw, const spec::Requirement& r, std::vec
               r.origin != "readme-prose";
   rule.weight = rule.hard ? 0 : soft_weight(r);
   rule.set = r.specifiers;
-  // a local version ("+cu111") names the CUDA build, which a CUDA rule checks
+  // a local version ("+cu111") names the CUDA build, which a CUDA rule checks; a post release
+  // ("0.4.1.post2") is a rebuild of its release
   for (spec::Specifier& s : rule.set.items) {
     s.version.local.clear();
+    if (s.op == spec::Op::equal && !s.wildcard) {
+      s.version.post = -1;
+    }
   }
   const std::string& n = r.name;
   if (rule.set.empty()) {
@@ -126,7 +131,9 @@ void Resolver::add_requirement_rules(Fw fw, const spec::Requirement& r, std::vec
              (fw == Fw::jax && n == "jaxlib")) {
     rule.kind = Rule::sibling_kind;
     rule.sibling = n;
-    rule.set = minor_series(rule.set, &rule.exact);
+    if (n != "jaxlib") {  // jaxlib's releases are all 0.1.x or 0.4.x: its patch is the release
+      rule.set = minor_series(rule.set, &rule.exact);
+    }
     rules.push_back(rule);
   } else if (fw == Fw::tensorflow && n == "keras") {
     Version lo;

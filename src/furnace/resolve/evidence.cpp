@@ -329,7 +329,11 @@ std::optional<Fw> Resolver::choose_framework(Plan& plan) {
       w.push_back(text);
     }
   };
+  // Dependency pins weigh most, but a JAX or PyTorch project often pins tensorflow too (for
+  // tf.data or TensorBoard): the code's imports, counted per file, and API calls weigh as much,
+  // implying packages (torchvision, flax) are capped, and tensorflow-cpu is never the framework.
   std::array<int, 3> imports{0, 0, 0};
+  std::array<int, 3> implied{0, 0, 0};
   for (const spec::Requirement& r : m_spec.requirements) {
     if (r.constraint_only) {
       continue;
@@ -338,29 +342,45 @@ std::optional<Fw> Resolver::choose_framework(Plan& plan) {
     const std::string text = fmt::format("{}{} ({})", r.written_name, r.specifier, r.where.str());
     if (r.origin == "dockerfile-from") {
       if (auto f = direct_framework(r.name)) {
-        add(*f, 100, text);
+        add(*f, r.confidence == Confidence::high ? 100 : 40, text);
       }
+      continue;
+    }
+    if (r.name == "tensorflow-cpu" || r.name == "tensorflow-intel" || r.name == "intel-tensorflow") {
       continue;
     }
     if (auto f = direct_framework(r.name)) {
       add(*f, 10 * weight, text);
     } else if (auto g = implied_framework(r.name)) {
-      add(*g, 3 * weight, text);
+      const auto i = static_cast<std::size_t>(*g);
+      const int points = std::min(3 * weight, 18 - implied[i]);
+      implied[i] += points;
+      if (points > 0) {
+        add(*g, points, text);
+      }
     }
   }
   for (const spec::Fact& f : m_spec.facts) {
+    if (f.kind == spec::FactKind::api) {
+      const std::string text = fmt::format("{} ({})", f.detail, f.where.str());
+      if (f.value.rfind("tensorflow", 0) == 0) {
+        add(Fw::tensorflow, 4, text);
+      } else if (f.value.rfind("torch", 0) == 0) {
+        add(Fw::torch, 4, text);
+      } else if (f.value.rfind("jax", 0) == 0) {
+        add(Fw::jax, 4, text);
+      }
+    }
     if (f.kind == spec::FactKind::imports) {
       const std::string text = fmt::format("import {} ({})", f.value, f.where.str());
-      if (f.value == "torch") {
-        imports[0] += 1;
-        add(Fw::torch, imports[0] <= 8 ? 5 : 0, text);
-      } else if (f.value == "tensorflow") {
-        imports[1] += 1;
-        add(Fw::tensorflow, imports[1] <= 8 ? 5 : 0, text);
+      std::size_t i = 0;
+      if (f.value == "tensorflow") {
+        i = 1;
       } else if (f.value == "jax") {
-        imports[2] += 1;
-        add(Fw::jax, imports[2] <= 8 ? 5 : 0, text);
+        i = 2;
       }
+      imports[i] += 1;
+      add(static_cast<Fw>(i), imports[i] <= 10 ? 6 : 0, text);
     }
   }
   std::size_t best = 0;

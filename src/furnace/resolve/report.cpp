@@ -20,6 +20,10 @@ nlohmann::json to_json(const Plan& plan) {
   j["framework"] = plan.framework ? json(*plan.framework) : json(nullptr);
   j["framework_version"] = null_if_empty(plan.framework_version);
   j["python"] = null_if_empty(plan.python);
+  j["python_source"] = null_if_empty(plan.python_source);
+  j["era"] = plan.era_date.empty()
+                 ? json(nullptr)
+                 : json{{"date", plan.era_date}, {"source", plan.era_source}, {"detail", plan.era_detail}};
   j["cuda"] = plan.cuda ? json(*plan.cuda) : json(nullptr);
   j["cudnn"] = null_if_empty(plan.cudnn);
   j["base_image"] = null_if_empty(plan.base_image);
@@ -105,7 +109,13 @@ void print_human(const Plan& plan, core::Ui& ui) {
     row("framework", *plan.framework + (plan.framework_version.empty() ? "" : " " + plan.framework_version));
   }
   if (!plan.python.empty()) {
-    row("python", plan.python);
+    const std::string from = plan.python_source == "image"     ? " (the image's)"
+                             : plan.python_source == "project" ? " (the project's)"
+                                                               : "";
+    row("python", plan.python + from);
+  }
+  if (!plan.era_date.empty()) {
+    row("era", fmt::format("{} ({})", plan.era_date, plan.era_detail));
   }
   if (plan.cuda) {
     row("cuda", *plan.cuda + (plan.cudnn.empty() ? "" : ", cudnn " + plan.cudnn));
