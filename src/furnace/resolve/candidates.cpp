@@ -173,48 +173,61 @@ void Resolver::tf_candidates(std::vector<Candidate>& out) const {
 }
 
 void Resolver::jax_candidates(bool devel, std::vector<Candidate>& out) const {
-  // Rows are one per jaxlib release and CUDA variant; a row serves the jax releases from its own
-  // up to the next row's.
-  std::vector<Version> jax_versions;
+  // jax.csv has one row per jaxlib release and CUDA variant; jax itself is released more often.
+  // A jax release runs on the newest jaxlib out by its date (releases.csv), in each variant.
+  std::vector<const JaxRow*> libs;
   for (const JaxRow& r : m_t.jax) {
-    if (auto v = spec::parse_version(r.jax.value)) {
-      jax_versions.push_back(*v);
+    if (!r.cuda.empty() && !r.date.empty()) {
+      libs.push_back(&r);
     }
   }
-  std::sort(jax_versions.begin(), jax_versions.end());
-  jax_versions.erase(std::unique(jax_versions.begin(), jax_versions.end()), jax_versions.end());
-  for (const JaxRow& r : m_t.jax) {
-    auto v = spec::parse_version(r.jax.value);
-    if (!v || r.cuda.empty()) {
+  std::stable_sort(libs.begin(), libs.end(), [](const JaxRow* a, const JaxRow* b) {
+    return a->date.value < b->date.value;
+  });
+  for (const ReleaseRow& rel : m_t.releases) {
+    if (rel.package != "jax" || rel.version.is_prerelease()) {
       continue;
     }
-    Candidate c;
-    c.fw = Fw::jax;
-    c.version = *v;
-    c.version_text = v->str();
-    auto up = std::upper_bound(jax_versions.begin(), jax_versions.end(), *v);
-    c.jax_upper = up == jax_versions.end() ? Version{} : *up;
-    // "12" (any 12.x) runs on the newest toolkit of that major the table has
-    std::string cuda = r.cuda;
-    if (cuda.find('.') == std::string::npos) {
-      for (const CudaRow& row : m_t.cuda) {
-        if (row.cuda.rfind(cuda + ".", 0) == 0 && !row.image_example.empty()) {
-          cuda = row.cuda;
-        }
+    // the newest jaxlib release on or before this jax release
+    const JaxRow* newest = nullptr;
+    for (const JaxRow* r : libs) {
+      if (r->date.value <= rel.date.value) {
+        newest = r;
       }
     }
-    c.cuda = cuda;
-    c.cuda_row = m_t.find_cuda(cuda);
-    c.jax = &r;
-    c.cudnn = r.cudnn;
-    c.python_min = r.python_min;
-    c.python_max = r.python_max;
-    c.table_line = r.line;
-    c.image = cuda_image(c.cuda_row, cuda, devel, &c.image_unverified);
-    c.pip_index = r.pip_index.rfind("http", 0) == 0 ? r.pip_index : k_pypi;
-    set_image_python(c, m_t);
-    date_candidate(c);
-    out.push_back(std::move(c));
+    if (newest == nullptr) {
+      continue;
+    }
+    for (const JaxRow* r : libs) {
+      if (!(r->jaxlib == newest->jaxlib)) {
+        continue;
+      }
+      Candidate c;
+      c.fw = Fw::jax;
+      c.version = rel.version;
+      c.version_text = rel.version_text;
+      // "12" (any 12.x) runs on the newest toolkit of that major the table has
+      std::string cuda = r->cuda;
+      if (cuda.find('.') == std::string::npos) {
+        for (const CudaRow& row : m_t.cuda) {
+          if (row.cuda.rfind(cuda + ".", 0) == 0 && !row.image_example.empty()) {
+            cuda = row.cuda;
+          }
+        }
+      }
+      c.cuda = cuda;
+      c.cuda_row = m_t.find_cuda(cuda);
+      c.jax = r;
+      c.cudnn = r->cudnn;
+      c.python_min = r->python_min;
+      c.python_max = r->python_max;
+      c.table_line = r->line;
+      c.image = cuda_image(c.cuda_row, cuda, devel, &c.image_unverified);
+      c.pip_index = r->pip_index.rfind("http", 0) == 0 ? r->pip_index : k_pypi;
+      c.release_date = rel.date.value;
+      set_image_python(c, m_t);
+      out.push_back(std::move(c));
+    }
   }
 }
 

@@ -15,20 +15,6 @@ std::string say(bool explain, fmt::format_string<Args...> f, Args&&... args) {
   return explain ? fmt::format(f, std::forward<Args>(args)...) : std::string();
 }
 
-// Whether a jax table row serves a version the rule allows: [row's jax, next row's jax).
-bool jax_row_serves(const Candidate& c, const spec::SpecifierSet& set) {
-  if (set.contains(c.version)) {
-    return true;
-  }
-  for (const spec::Specifier& s : set.items) {
-    if (s.op == spec::Op::equal && !s.wildcard && !(s.version < c.version) &&
-        (c.jax_upper.release.empty() || s.version < c.jax_upper)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 GpuCheck Resolver::check_arch(const Candidate& c, const HostGpu& g, bool minor_compat) const {
@@ -89,7 +75,7 @@ void Resolver::check_project(const Candidate& c, bool explain, Check& k) const {
     std::string why;
     switch (r.kind) {
       case Rule::version_kind:
-        ok = c.fw == Fw::jax ? jax_row_serves(c, r.set) : r.set.contains(c.version);
+        ok = r.set.contains(c.version);
         if (!ok) {
           why = say(explain, "{} ({}) excludes {}", r.text, r.source, c.version_text);
         }
@@ -113,7 +99,8 @@ void Resolver::check_project(const Candidate& c, bool explain, Check& k) const {
         break;
       }
       case Rule::cuda_kind:
-        ok = cuda_matches(c.cuda, r.cuda);
+        // jaxlib's CUDA wheels run on any toolkit of their major
+        ok = cuda_matches(c.cuda, c.fw == Fw::jax ? r.cuda.substr(0, r.cuda.find('.')) : r.cuda);
         if (!ok) {
           why = say(explain, "{} ({}) asks for CUDA {}", r.text, r.source, r.cuda);
         }

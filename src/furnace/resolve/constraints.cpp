@@ -55,11 +55,18 @@ spec::SpecifierSet minor_series(const spec::SpecifierSet& set, std::string* exac
   return out;
 }
 
-// Keras X.Y and the TensorFlow it runs on: 2.0-2.3 on the TensorFlow 1.x backend; 2.4/2.5 need
+// Keras X.Y and the TensorFlow it runs on (keras-team/keras release notes): 2.0-2.2 on the
+// TensorFlow 1.x backend, 2.3 also on 2.0/2.1; 2.4/2.5 need
 // TF >= 2.2; from 2.6 keras X.Y ships with tensorflow X.Y; Keras 3 needs TF >= 2.16.
 std::string tf_for_keras(const Version& lo) {
-  if (lo.at(0) == 1 || (lo.at(0) == 2 && lo.at(1) <= 3)) {
+  if (lo.at(0) == 1 || (lo.at(0) == 2 && lo.at(1) <= 1)) {
     return "<2";
+  }
+  if (lo.at(0) == 2 && lo.at(1) == 2) {
+    return ">=1.5,<2";  // Keras 2.2 (June 2018) was tested against TensorFlow 1.5 and later
+  }
+  if (lo.at(0) == 2 && lo.at(1) == 3) {
+    return ">=1.14,<2.2";  // Keras 2.3 (September 2019): TensorFlow 1.14, 1.15 and 2.0/2.1
   }
   if (lo.at(0) == 2 && lo.at(1) <= 5) {
     return ">=2.2,<2.6";
@@ -131,8 +138,12 @@ void Resolver::add_requirement_rules(Fw fw, const spec::Requirement& r, std::vec
              (fw == Fw::jax && n == "jaxlib")) {
     rule.kind = Rule::sibling_kind;
     rule.sibling = n;
-    if (n != "jaxlib") {  // jaxlib's releases are all 0.1.x or 0.4.x: its patch is the release
+    if (n != "jaxlib") {
       rule.set = minor_series(rule.set, &rule.exact);
+    } else {
+      // a jaxlib serves a range of jax releases: its pin chooses the build, never rules one out
+      rule.hard = false;
+      rule.weight = 4;
     }
     rules.push_back(rule);
   } else if (fw == Fw::tensorflow && n == "keras") {

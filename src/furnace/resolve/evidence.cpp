@@ -64,7 +64,7 @@ std::optional<Fw> implied_framework(const std::string& n) {
       "segmentation-models-pytorch", "ultralytics"};
   static const std::set<std::string, std::less<>> k_tf = {
       "keras", "tf-keras", "tensorflow-addons", "tensorflow-probability", "tensorflow-hub",
-      "tensorflow-datasets", "tensorflow-text", "tflearn", "tensorpack"};
+      "tensorflow-text", "tflearn", "tensorpack"};
   static const std::set<std::string, std::less<>> k_jax = {"flax", "optax", "dm-haiku", "chex",
                                                            "trax", "equinox"};
   if (k_torch.count(n) != 0) {
@@ -245,8 +245,11 @@ Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Table
   std::string floor_where;
   for (const spec::Requirement& r : spec.requirements) {
     for (const spec::Specifier& s : r.specifiers.items) {
-      // "==1.16.2" and "==1.1.*" (README "PyTorch 1.1"): the series' release
-      if (s.op != spec::Op::equal || r.confidence == Confidence::low) {
+      // "==1.16.2", "==1.1.*" (README "PyTorch 1.1"), ">=2.3.0", "~=1.7": the project needs
+      // that release, so it is not older
+      const bool floor_op = s.op == spec::Op::equal || s.op == spec::Op::greater_equal ||
+                            s.op == spec::Op::compatible;
+      if (!floor_op || r.confidence == Confidence::low || r.constraint_only) {
         continue;
       }
       const ReleaseRow* row = tables.find_release(r.name, s.version.public_version());
@@ -350,10 +353,11 @@ std::optional<Fw> Resolver::choose_framework(Plan& plan) {
       continue;
     }
     if (auto f = direct_framework(r.name)) {
-      add(*f, 10 * weight, text);
+      // an unpinned line says less than a pinned one
+      add(*f, (r.specifier.empty() && r.url.empty() ? 7 : 10) * weight, text);
     } else if (auto g = implied_framework(r.name)) {
       const auto i = static_cast<std::size_t>(*g);
-      const int points = std::min(3 * weight, 18 - implied[i]);
+      const int points = std::min(3 * weight, 9 - implied[i]);
       implied[i] += points;
       if (points > 0) {
         add(*g, points, text);
@@ -380,7 +384,7 @@ std::optional<Fw> Resolver::choose_framework(Plan& plan) {
         i = 2;
       }
       imports[i] += 1;
-      add(static_cast<Fw>(i), imports[i] <= 10 ? 6 : 0, text);
+      add(static_cast<Fw>(i), imports[i] <= 10 ? 8 : 0, text);
     }
   }
   std::size_t best = 0;

@@ -268,8 +268,9 @@ void Resolver::fill_packages(Plan& plan, Fw* fw, bool official) const {
       "cuda-runtime", "cuda", "cuda-nvcc"};
   std::set<std::string> seen;
   for (const spec::Requirement& r : m_spec.requirements) {
+    // install lines of shell scripts are evidence, not the project's package list
     if (r.constraint_only || r.optional || k_meta.count(r.name) != 0 ||
-        r.origin == "dockerfile-from") {
+        r.origin == "dockerfile-from" || r.origin == "script") {
       continue;
     }
     if (!r.marker.empty()) {

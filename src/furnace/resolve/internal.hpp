@@ -78,7 +78,6 @@ struct Candidate {
   const TorchRow* torch = nullptr;
   const TfRow* tf = nullptr;
   const JaxRow* jax = nullptr;
-  Version jax_upper;  // jax: the next table release; this row serves [version, jax_upper)
   std::string image;
   bool official = false;
   bool image_unverified = false;

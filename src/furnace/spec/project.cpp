@@ -76,8 +76,8 @@ FileKind classify(std::string_view relative_path) {
   if (dir == "requirements" && (ends_with(name, ".txt") || ends_with(name, ".in"))) {
     return FileKind::requirements;
   }
-  if ((name.rfind("environment", 0) == 0 || name.rfind("conda", 0) == 0 || name == "env.yml" ||
-       name == "env.yaml") &&
+  if ((name.find("environment") != std::string::npos || name.rfind("conda", 0) == 0 ||
+       ends_with(name, "env.yml") || ends_with(name, "env.yaml")) &&
       (ends_with(name, ".yml") || ends_with(name, ".yaml"))) {
     return FileKind::conda;
   }
@@ -105,6 +105,17 @@ FileKind classify(std::string_view relative_path) {
       (name.find('.') == std::string::npos || ends_with(name, ".md") || ends_with(name, ".rst") ||
        ends_with(name, ".txt"))) {
     return FileKind::readme;
+  }
+  // the other documents that carry install steps: get_started.md, ENVIRONMENT.md, DEVELOPERS.md
+  if ((ends_with(name, ".md") || ends_with(name, ".rst")) &&
+      (name.find("install") != std::string::npos || name.find("started") != std::string::npos ||
+       name.find("environment") != std::string::npos || name.find("setup") != std::string::npos ||
+       name.find("requirement") != std::string::npos || name.find("developer") != std::string::npos ||
+       name.find("usage") != std::string::npos)) {
+    return FileKind::readme;
+  }
+  if (ends_with(name, ".sh") || ends_with(name, ".bash")) {
+    return FileKind::shell;
   }
   if (ends_with(name, ".py")) {
     return FileKind::python_source;
@@ -160,6 +171,13 @@ Spec parse_project(const std::vector<std::string>& files, const FileReader& read
       break;
     case FileKind::python_source:
       parse_python_source(*text, f, spec);
+      break;
+    case FileKind::shell:
+      for (const Line& l : lines_of(*text)) {
+        if (l.text.find("install") != std::string_view::npos && l.text.size() < 2000) {
+          install_commands(l.text, Location{f, l.number}, Confidence::medium, "script", spec);
+        }
+      }
       break;
     case FileKind::none:
       break;

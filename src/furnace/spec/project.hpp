@@ -22,6 +22,7 @@ enum class FileKind {
   dockerfile,
   python_version,
   readme,
+  shell,  // install.sh, scripts/setup.sh: pip/conda install lines
   python_source,
   none,
 };
