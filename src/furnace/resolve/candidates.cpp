@@ -184,10 +184,41 @@ void Resolver::jax_candidates(bool devel, std::vector<Candidate>& out) const {
   std::stable_sort(libs.begin(), libs.end(), [](const JaxRow* a, const JaxRow* b) {
     return a->date.value < b->date.value;
   });
+  // jax releases: the table's, and exact pins it lacks (dated like the release before them)
+  std::vector<ReleaseRow> releases;
   for (const ReleaseRow& rel : m_t.releases) {
-    if (rel.package != "jax" || rel.version.is_prerelease()) {
-      continue;
+    if (rel.package == "jax" && !rel.version.is_prerelease()) {
+      releases.push_back(rel);
     }
+  }
+  for (const Rule& r : m_rules) {
+    for (const spec::Specifier& s : r.set.items) {
+      // "==0.3.16" and conda's "==0.3.16.*"
+      if (r.kind != Rule::version_kind || s.op != spec::Op::equal ||
+          (s.wildcard && s.version.release.size() < 3)) {
+        continue;
+      }
+      const Version& v = s.version;
+      const ReleaseRow* known = m_t.find_release("jax", v);
+      if (known != nullptr && known->version == v) {
+        continue;
+      }
+      const ReleaseRow* before = nullptr;
+      for (const ReleaseRow& rel : releases) {
+        if (rel.version < v && (before == nullptr || before->version < rel.version)) {
+          before = &rel;
+        }
+      }
+      if (before != nullptr) {
+        ReleaseRow pinned = *before;
+        pinned.version = v;
+        pinned.version_text = v.str();
+        pinned.date.unverified = true;
+        releases.push_back(std::move(pinned));
+      }
+    }
+  }
+  for (const ReleaseRow& rel : releases) {
     // the newest jaxlib release on or before this jax release
     const JaxRow* newest = nullptr;
     for (const JaxRow* r : libs) {

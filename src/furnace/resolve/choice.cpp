@@ -188,7 +188,11 @@ void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
     }
     k.python_allowed.push_back(p);
     const int s = soft_score(p);
-    if (s >= best_score) {
+    // the best-scoring Python; among equals the newest, or, when the build adds it to NVIDIA's
+    // image, the one nearest above the image's own (requires-python >=3.11 on a 3.10 image: 3.11)
+    const bool nearer = k.python_installed && s == best_score && !k.python.empty() &&
+                        !(ver(k.python) < ver(c.image_python.value));
+    if (s > best_score || (s == best_score && !nearer)) {
       best_score = s;
       k.python = p;
     }
