@@ -125,8 +125,9 @@ const std::vector<Project>& projects() {
       // ---- PyTorch, 2020-2022 ----
       {"pytorch_loose_1_7",
        {{"requirements.txt", "torch>=1.7\ntorchvision\ntqdm\n"}},
-       {"pytorch", "2.7.1", "11.8", "pytorch/pytorch:2.7.1-cuda11.8-cudnn9-runtime"},
-       {"pytorch", "2.14.0", "13.0", "pytorch/pytorch:2.14.0-cuda13.0-cudnn9-runtime"}},
+       // nothing else dates it: the release the lower bound names (late 2020) is its era
+       {"pytorch", "1.7.1", "11.0", "pytorch/pytorch:1.7.1-cuda11.0-cudnn8-runtime"},
+       {"pytorch", "2.0.0", "11.8", "pytorch/pytorch:2.0.0-cuda11.8-cudnn8-runtime"}},
       {"pytorch_cu111_pin",
        {{"requirements.txt",
          "-f https://download.pytorch.org/whl/torch_stable.html\ntorch==1.8.1+cu111\n"
@@ -200,7 +201,7 @@ const std::vector<Project>& projects() {
          "[[tool.uv.index]]\nname = \"pytorch-cu124\"\nurl = \"https://download.pytorch.org/whl/cu124\"\n"
          "\n[tool.uv.sources]\ntorch = { index = \"pytorch-cu124\" }\n"}},
        {"pytorch", "", "", "", false},
-       {"pytorch", "2.5.1", "12.4", "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"}},
+       {"pytorch", "2.4.0", "12.4", "pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime"}},
       {"pytorch_torchvision_only",
        {{"requirements.txt", "torchvision==0.15.2\npillow\n"}},
        {"pytorch", "2.0.1", "11.8", "pytorch/pytorch:2.0.1-cuda11.8-cudnn8-runtime"},
@@ -217,8 +218,8 @@ const std::vector<Project>& projects() {
        {{"setup.cfg",
          "[metadata]\nname = thing\n\n[options]\npython_requires = >=3.9\ninstall_requires =\n"
          "    torch>=2.4\n    einops\n"}},
-       {"pytorch", "2.7.1", "11.8", "pytorch/pytorch:2.7.1-cuda11.8-cudnn9-runtime"},
-       {"pytorch", "2.14.0", "13.0", "pytorch/pytorch:2.14.0-cuda13.0-cudnn9-runtime"}},
+       {"pytorch", "2.5.0", "11.8", "pytorch/pytorch:2.5.0-cuda11.8-cudnn9-runtime"},
+       {"pytorch", "2.5.0", "12.4", "pytorch/pytorch:2.5.0-cuda12.4-cudnn9-runtime"}},
       {"pytorch_2_8_cu128_pin",
        {{"requirements.txt", "torch==2.8.0+cu128\n"}},
        {"pytorch", "", "", "", false},
@@ -271,7 +272,7 @@ const std::vector<Project>& projects() {
        {"tensorflow", "", "", "", false}},
       {"tf_2_x_range",
        {{"requirements.txt", "tensorflow>=2.8,<2.12\n"}},
-       {"tensorflow", "2.11.1", "11.2", "tensorflow/tensorflow:2.11.1-gpu"},
+       {"tensorflow", "2.8.0", "11.2", "tensorflow/tensorflow:2.8.0-gpu"},
        {"tensorflow", "", "", "", false}},
       {"tf_and_cuda",
        {{"requirements.txt", "tensorflow[and-cuda]==2.15.0\n"}},
@@ -280,7 +281,8 @@ const std::vector<Project>& projects() {
       {"tf_latest_loose",
        {{"requirements.txt", "tensorflow\nkeras>=3\n"}},
        {"tensorflow", "", "", "", false},
-       {"tensorflow", "2.21.0", "12.5", "tensorflow/tensorflow:2.21.0-gpu"}},
+       // keras>=3 (November 2023) dates it: the first TensorFlow of Keras 3
+       {"tensorflow", "2.16.1", "12.3", "tensorflow/tensorflow:2.16.1-gpu"}},
       {"tf_code_imports_with_both",
        {{"requirements.txt", "tensorflow==2.6.0\ntorch==1.9.0\n"},
         {"train.py", "import tensorflow as tf\nfrom tensorflow import keras\n"},

@@ -153,7 +153,8 @@ TEST(Resolver, loose_range_on_h200_lands_on_a_cuda_11_8_or_newer_build) {
   o.version = ">=1.7,<2.1";
   const Plan p = resolve::resolve(requirements("torch>=1.7\n"), host_for({"H200"}, "535.104.05"), o);
   ASSERT_TRUE(p.ok);
-  EXPECT_EQ(p.framework_version, "2.0.1");
+  // torch>=1.7 dates the project to late 2020: the first release after it with sm_90 kernels
+  EXPECT_EQ(p.framework_version, "2.0.0");
   EXPECT_EQ(p.cuda.value_or(""), "11.8");
 }
 
@@ -202,7 +203,8 @@ TEST(Resolver, overrides_replace_the_project) {
   const Plan p = resolve::resolve(requirements("torch==1.4.0\n"), host_for({"8.6"}, "470.82.01"), o);
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(p.framework.value_or(""), "tensorflow");
-  EXPECT_EQ(p.base_image, "tensorflow/tensorflow:2.4.0-gpu");
+  // the 2.4.0 image ships Python 3.6: the wheel on Ubuntu 20.04's 3.8
+  EXPECT_EQ(p.base_image, "nvidia/cuda:11.0.3-cudnn8-runtime-ubuntu20.04");
   EXPECT_EQ(p.python, "3.8");
   Overrides c;
   c.cuda = "10.2";
