@@ -116,23 +116,37 @@ void Resolver::check_project(const Candidate& c, bool explain, Check& k) const {
   }
 }
 
-void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
-  auto allowed_by_hard = [&](const std::string& p) {
+void Resolver::index_python_rules() {
+  m_py_hard.assign(python_minors().size(), true);
+  m_py_soft.assign(python_minors().size(), 0);
+  for (std::size_t i = 0; i < python_minors().size(); ++i) {
     for (const Rule& r : m_rules) {
-      if (r.kind == Rule::python_kind && r.hard && !python_satisfies(r.set, p)) {
-        return false;
+      if (r.kind != Rule::python_kind) {
+        continue;
+      }
+      const bool ok = python_satisfies(r.set, python_minors()[i]);
+      if (r.hard && !ok) {
+        m_py_hard[i] = false;
+      } else if (!r.hard && ok) {
+        m_py_soft[i] += r.weight;
       }
     }
-    return true;
+  }
+}
+
+void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
+  // what the project's Python rules say of each minor, computed once per project
+  auto index = [](const std::string& p) {
+    const auto& m = python_minors();
+    return static_cast<std::size_t>(std::find(m.begin(), m.end(), p) - m.begin());
+  };
+  auto allowed_by_hard = [&](const std::string& p) {
+    const std::size_t i = index(p);
+    return i < m_py_hard.size() ? static_cast<bool>(m_py_hard[i]) : false;
   };
   auto soft_score = [&](const std::string& p) {
-    int s = 0;
-    for (const Rule& r : m_rules) {
-      if (r.kind == Rule::python_kind && !r.hard && python_satisfies(r.set, p)) {
-        s += r.weight;
-      }
-    }
-    return s;
+    const std::size_t i = index(p);
+    return i < m_py_soft.size() ? m_py_soft[i] : 0;
   };
   auto asks = [&] {
     std::vector<std::string> out;
@@ -150,11 +164,12 @@ void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
     // NVIDIA's CUDA image can take another Python when the project's files ask for one
     bool prefer_other = false;
     if (!c.official) {
-      for (const std::string& q : python_minors()) {
-        const Version qv = ver(q);
-        prefer_other = prefer_other || (!(qv < ver(c.python_min.value)) &&
-                                        !(ver(c.python_max.value) < qv) && allowed_by_hard(q) &&
-                                        soft_score(q) > soft_score(p));
+      const Version lo = ver(c.python_min.value);
+      const Version hi = ver(c.python_max.value);
+      const int own = soft_score(p);
+      for (std::size_t qi = 0; qi < python_minors().size() && !prefer_other; ++qi) {
+        const Version& qv = python_minor_versions()[qi];
+        prefer_other = !(qv < lo) && !(hi < qv) && m_py_hard[qi] && m_py_soft[qi] > own;
       }
     }
     if (allowed_by_hard(p) && !prefer_other) {
@@ -183,11 +198,11 @@ void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
   for (std::size_t pi = 0; pi < python_minors().size(); ++pi) {
     const std::string& p = python_minors()[pi];
     const Version& pv = python_minor_versions()[pi];
-    if (pv < lo || hi < pv || !allowed_by_hard(p)) {
+    if (pv < lo || hi < pv || !m_py_hard[pi]) {
       continue;
     }
     k.python_allowed.push_back(p);
-    const int s = soft_score(p);
+    const int s = m_py_soft[pi];
     // the best-scoring Python; among equals the newest, or, when the build adds it to NVIDIA's
     // image, the one nearest above the image's own (requires-python >=3.11 on a 3.10 image: 3.11)
     const bool nearer = k.python_installed && s == best_score && !k.python.empty() &&

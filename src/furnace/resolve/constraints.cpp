@@ -320,6 +320,7 @@ void Resolver::build_rules(Fw fw, Plan& plan) {
   add_fact_rules(fw, rules, plan);
   add_override_rules(rules);
   m_rules = std::move(rules);
+  index_python_rules();
 }
 
 }  // namespace furnace::resolve::detail

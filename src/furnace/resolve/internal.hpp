@@ -154,6 +154,7 @@ private:
   Check evaluate(const Candidate& c, bool explain) const;
   void check_project(const Candidate& c, bool explain, Check& k) const;
   void check_python(const Candidate& c, bool explain, Check& k) const;
+  void index_python_rules();
   void check_driver(const Candidate& c, bool explain, Check& k) const;
   GpuCheck check_arch(const Candidate& c, const HostGpu& g, bool minor_compat) const;
   void fill(Plan& plan, const Candidate& c, const Check& k, bool runnable) const;
@@ -177,6 +178,8 @@ private:
   std::optional<std::string> m_marker_python;  // evaluate markers for this Python ("3.10")
   std::vector<HostGpu> m_gpus;                  // the host's GPUs, one per compute capability
   Era m_era;
+  std::vector<char> m_py_hard;  // per python_minors(): allowed by every hard Python rule
+  std::vector<int> m_py_soft;   // per python_minors(): the weight of the soft ones it meets
 };
 
 }  // namespace furnace::resolve::detail
