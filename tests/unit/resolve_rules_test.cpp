@@ -363,3 +363,20 @@ TEST(ResolveRules, image_globs) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ResolveRules, setup_classifiers_and_version_checks_hint_the_python) {
+  spec::Spec s;
+  spec::parse_python_hints("import sys\nassert sys.version_info.major == 3 and sys.version_info.minor >= 6\n"
+                           "classifiers=['Programming Language :: Python :: 3.7',\n"
+                           "             'Programming Language :: Python :: 3.9']\n",
+                           "setup.py", s);
+  std::vector<std::string> facts;
+  for (const spec::Fact& f : s.facts) {
+    facts.push_back(f.value + "@" + f.where.str());
+  }
+  EXPECT_EQ(facts, (std::vector<std::string>{">=3.6@setup.py:2", ">=3.7,<=3.9@setup.py:3"}));
+}
+
+}  // namespace

@@ -7,7 +7,12 @@
 
 #include <furnace/util/strings.hpp>
 
+#include <fmt/format.h>
+
 #include <array>
+#include <cctype>
+#include <cstdlib>
+#include <optional>
 
 namespace furnace::spec {
 
@@ -130,6 +135,64 @@ void parse_python_source(std::string_view text, const std::string& file, Spec& s
       spec.add_fact(FactKind::api, std::string(mk.needs), Location{file, l.number},
                     Confidence::medium, call);
     }
+  }
+}
+
+void parse_python_hints(std::string_view text, const std::string& file, Spec& spec) {
+  // classifiers "Programming Language :: Python :: 3.6" .. ":: 3.8": the range the authors tested
+  std::optional<Version> lo;
+  std::optional<Version> hi;
+  int lo_line = 0;
+  for (const Line& l : lines_of(text)) {
+    const std::size_t at = l.text.find("Programming Language :: Python :: ");
+    if (at != std::string_view::npos) {
+      std::string_view rest = l.text.substr(at + 34);
+      std::size_t n = 0;
+      while (n < rest.size() && (std::isdigit(static_cast<unsigned char>(rest[n])) != 0 || rest[n] == '.')) {
+        ++n;
+      }
+      auto v = parse_version(rest.substr(0, n));
+      if (v && v->release.size() == 2) {
+        if (!lo || *v < *lo) {
+          lo = v;
+          lo_line = l.number;
+        }
+        if (!hi || *hi < *v) {
+          hi = v;
+        }
+      }
+    }
+    // assert sys.version_info >= (3, 6) / sys.version_info.minor >= 6
+    std::size_t vi = l.text.find("sys.version_info");
+    while (vi != std::string_view::npos &&
+           util::trim(l.text.substr(vi + 16)).rfind(">=", 0) != 0 &&
+           l.text.substr(vi + 16).rfind(".minor >=", 0) != 0) {
+      vi = l.text.find("sys.version_info", vi + 16);
+    }
+    if (vi != std::string_view::npos) {
+      std::string_view rest = util::trim(l.text.substr(vi + 16));
+      int major = 3;
+      int minor = -1;
+      if (rest.rfind(">= (", 0) == 0 || rest.rfind(">=(", 0) == 0) {
+        const std::size_t open = rest.find('(');
+        const std::size_t comma = rest.find(',', open);
+        if (comma != std::string_view::npos) {
+          major = std::atoi(std::string(rest.substr(open + 1, comma - open - 1)).c_str());
+          minor = std::atoi(std::string(util::trim(rest.substr(comma + 1))).c_str());
+        }
+      } else if (rest.rfind(".minor >=", 0) == 0 || rest.rfind("[1] >=", 0) == 0) {
+        minor = std::atoi(std::string(util::trim(rest.substr(rest.find(">=") + 2))).c_str());
+      }
+      if (minor >= 0 && major >= 2 && major <= 3 && minor < 30) {
+        spec.add_fact(FactKind::python, fmt::format(">={}.{}", major, minor),
+                      Location{file, l.number}, Confidence::medium, "sys.version_info check");
+      }
+    }
+  }
+  if (lo && hi && lo->at(0) == 3) {
+    spec.add_fact(FactKind::python, fmt::format(">={}.{},<={}.{}", lo->at(0), lo->at(1), hi->at(0), hi->at(1)),
+                  Location{file, lo_line}, Confidence::medium,
+                  fmt::format("classifiers Python {}.{}-{}.{}", lo->at(0), lo->at(1), hi->at(0), hi->at(1)));
   }
 }
 

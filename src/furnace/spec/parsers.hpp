@@ -64,6 +64,11 @@ void parse_python_source(std::string_view text, const std::string& file, Spec& s
 void install_commands(std::string_view line, const Location& where, Confidence confidence,
                       const std::string& origin, Spec& spec);
 
+// setup.py, setup.cfg, pyproject.toml: the Python the authors tested, from trove classifiers
+// ("Programming Language :: Python :: 3.6" .. "3.8") and `sys.version_info` checks, as
+// medium-confidence evidence.
+void parse_python_hints(std::string_view text, const std::string& file, Spec& spec);
+
 // Extracts requirements from the arguments of one "pip install …" or "conda install …" command
 // (`tool` is "pip" or "conda").
 void parse_install_command(std::string_view args, const std::string& tool, const Location& where,

@@ -150,12 +150,15 @@ Spec parse_project(const std::vector<std::string>& files, const FileReader& read
       break;
     case FileKind::setup_py:
       parse_setup_py(*text, f, spec);
+      parse_python_hints(*text, f, spec);
       break;
     case FileKind::setup_cfg:
       parse_setup_cfg(*text, f, spec);
+      parse_python_hints(*text, f, spec);
       break;
     case FileKind::pyproject:
       parse_pyproject(*text, f, spec);
+      parse_python_hints(*text, f, spec);
       break;
     case FileKind::pipfile:
       parse_pipfile(*text, f, spec);
