@@ -380,3 +380,27 @@ TEST(ResolveRules, setup_classifiers_and_version_checks_hint_the_python) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ResolveRules, negated_statements_are_not_evidence) {
+  spec::Spec s;
+  spec::parse_readme("- Pytorch 0.4.0 (now it does not support 0.4.1 or higher)\n"
+                     "TensorFlow 2.x is not supported.\nSee the pytorch-1.0 branch for PyTorch 1.0\n",
+                     "README.md", s);
+  std::vector<std::string> reqs;
+  for (const spec::Requirement& r : s.requirements) {
+    reqs.push_back(r.name + r.specifier);
+  }
+  EXPECT_EQ(reqs, (std::vector<std::string>{"torch==0.4.0"}));
+}
+
+TEST(ResolveRules, find_links_pages_per_torch_build) {
+  const Plan p = plan_for(
+      {{"requirements.txt",
+        "-f https://download.openmmlab.com/mmcv/dist/cu101/torch1.6.0/index.html\nmmcv-full\ntorch\n"}});
+  ASSERT_TRUE(p.ok);
+  EXPECT_TRUE(minor_in(p.framework_version, "1.6")) << p.framework_version;
+}
+
+}  // namespace

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace furnace::resolve::detail {
 
@@ -194,6 +195,22 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
       rule.set = python_minor_set(*set);
       rule.text = f.detail.empty() ? "python" + f.value : f.detail;
       rules.push_back(rule);
+    } else if (f.kind == spec::FactKind::index_url && fw == Fw::torch) {
+      // find-links pages per torch build: ".../mmcv/dist/cu101/torch1.6.0/index.html"
+      const std::size_t at = f.value.find("/torch");
+      if (at == std::string::npos || at + 6 >= f.value.size() ||
+          std::isdigit(static_cast<unsigned char>(f.value[at + 6])) == 0) {
+        continue;
+      }
+      const std::string rest = f.value.substr(at + 6, f.value.find('/', at + 6) - at - 6);
+      if (auto v = spec::parse_version(rest); v && v->release.size() >= 2) {
+        rule.kind = Rule::version_kind;
+        rule.hard = false;
+        rule.weight = 4;
+        rule.set = *spec::parse_specifiers(fmt::format("=={}.{}.*", v->at(0), v->at(1)));
+        rule.text = fmt::format("{} (built for torch {})", f.value, rest);
+        rules.push_back(rule);
+      }
     } else if (f.kind == spec::FactKind::api) {
       // one rule per distinct need ("tensorflow<2"), however many calls show it
       if (std::find(api_seen.begin(), api_seen.end(), f.value) != api_seen.end()) {

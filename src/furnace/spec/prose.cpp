@@ -249,8 +249,34 @@ bool is_install_line(std::string_view low) {
          low.find("mamba install") != std::string_view::npos;
 }
 
+// Where a line stops speaking of what the project uses: "TensorFlow 2.x is not supported",
+// "(it does not support 0.4.1 or higher)", "the pytorch-1.0 branch".
+std::size_t negation_at(std::string_view low) {
+  static constexpr std::array<std::string_view, 10> k_words{
+      "not supported", "not support", "n't support", "does not work", "doesn't work",
+      "not compatible", "incompatible", "won't work", "branch", "deprecated"};
+  std::size_t at = std::string_view::npos;
+  for (std::string_view w : k_words) {
+    at = std::min(at, low.find(w));
+  }
+  return at;
+}
+
 // Version statements in one line of prose.
 void version_statements(std::string_view low, const Location& where, Spec& spec) {
+  const std::size_t negation = negation_at(low);
+  // the sentence holding the negation says what does not work: only what comes before it counts
+  std::size_t stop = low.size();
+  if (negation != std::string_view::npos) {
+    stop = 0;
+    for (std::size_t k = negation; k > 0; --k) {
+      const char c = low[k - 1];
+      if (c == ';' || c == '(' || c == ',' || (c == '.' && k < low.size() && low[k] == ' ')) {
+        stop = k - 1;
+        break;
+      }
+    }
+  }
   std::size_t i = 0;
   while (i < low.size()) {
     const Subject* hit = nullptr;
@@ -264,7 +290,7 @@ void version_statements(std::string_view low, const Location& where, Spec& spec)
       ++i;
       continue;
     }
-    const auto st = statement_after(low, i, *hit);
+    const auto st = i < stop ? statement_after(low, i, *hit) : std::nullopt;
     if (st) {
       if (hit->name == "python") {
         spec.add_fact(FactKind::python, st->specifier, where, Confidence::medium, st->text);
