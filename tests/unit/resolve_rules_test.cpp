@@ -50,8 +50,11 @@ Plan plan_for(const Files& files, const Overrides& o = {}) {
 
 Plan plan_dated(const Files& files, const std::string& date) {
   spec::Spec s = parse(files);
-  s.facts.push_back(spec::Fact{spec::FactKind::date, date, spec::Location{".git", 0},
-                               spec::Confidence::high, "the git HEAD commit"});
+  s.facts.push_back(spec::Fact{spec::FactKind::date,
+                               date,
+                               spec::Location{".git", 0},
+                               spec::Confidence::high,
+                               "the git HEAD commit"});
   return resolve::resolve(s, no_gpu(), {});
 }
 
@@ -70,13 +73,13 @@ bool minor_in(const std::string& version, const std::string& prefix) {
 
 // 1. A patch level never decides which Python.
 TEST(ResolveRules, exact_python_pins_choose_the_minor) {
-  const Plan p = plan_for({{"environment.yml",
-                            "dependencies:\n  - python=3.9.7\n  - pytorch=1.10\n"}});
+  const Plan p =
+      plan_for({{"environment.yml", "dependencies:\n  - python=3.9.7\n  - pytorch=1.10\n"}});
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(p.python, "3.9");
   EXPECT_TRUE(minor_in(p.framework_version, "1.10"));
-  const Plan q = plan_for({{"README.md", "conda create -n x python=3.6.9\n"},
-                           {"requirements.txt", "torch==1.4.0\n"}});
+  const Plan q = plan_for(
+      {{"README.md", "conda create -n x python=3.6.9\n"}, {"requirements.txt", "torch==1.4.0\n"}});
   ASSERT_TRUE(q.ok);
   // the 1.4 image ships 3.7; the README's 3.6 is met by the cu101 wheel on Ubuntu 18.04
   EXPECT_EQ(q.python, "3.6");
@@ -87,13 +90,14 @@ TEST(ResolveRules, exact_python_pins_choose_the_minor) {
 TEST(ResolveRules, environment_yml_pip_sections_channels_and_build_strings) {
   const Plan p = plan_for(
       {{"environment.yml",
-        "channels: [pytorch]\ndependencies:\n  - pytorch::pytorch=1.7.1=py3.8_cuda11.0.221_cudnn8.0.5_0\n"
+        "channels: [pytorch]\ndependencies:\n  - "
+        "pytorch::pytorch=1.7.1=py3.8_cuda11.0.221_cudnn8.0.5_0\n"
         "  - conda-forge::numpy\n  - pip\n  - pip:\n    - -e .\n"
         "    - git+https://github.com/example/lib.git\n"
         "    - --extra-index-url https://download.pytorch.org/whl/cu110\n    - timm==0.4.12\n"}});
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(p.framework_version, "1.7.1");
-  EXPECT_EQ(p.cuda.value_or(""), "11.0");  // from the build string
+  EXPECT_EQ(p.cuda.value_or(""), "11.0"); // from the build string
   EXPECT_EQ(p.python, "3.8");             // from the build string
   EXPECT_FALSE(has_warning(p, "parse_error"));
   bool timm = false;
@@ -145,8 +149,8 @@ TEST(ResolveRules, readme_prose_chooses_within_the_files_range_but_cannot_break_
                            {"README.md", "We tested with TensorFlow 1.14 and CUDA 10.0.\n"}});
   ASSERT_TRUE(p.ok);
   EXPECT_TRUE(minor_in(p.framework_version, "1.14"));
-  const Plan q = plan_for({{"requirements.txt", "torch==2.1.0\n"},
-                           {"README.md", "Requires PyTorch 1.4.\n"}});
+  const Plan q =
+      plan_for({{"requirements.txt", "torch==2.1.0\n"}, {"README.md", "Requires PyTorch 1.4.\n"}});
   ASSERT_TRUE(q.ok);
   EXPECT_EQ(q.framework_version, "2.1.0");
   EXPECT_TRUE(has_warning(q, "evidence_overruled"));
@@ -176,10 +180,10 @@ TEST(ResolveRules, code_markers_bound_the_version) {
   ASSERT_TRUE(p.ok);
   EXPECT_TRUE(minor_in(p.framework_version, "1.")) << p.framework_version;
   // through tensorflow.compat.v1 the same call runs on TensorFlow 2
-  const Plan q = plan_dated(
-      {{"requirements.txt", "tensorflow\n"},
-       {"train.py", "import tensorflow.compat.v1 as tf\nsess = tf.Session()\n"}},
-      "2023-06-01");
+  const Plan q =
+      plan_dated({{"requirements.txt", "tensorflow\n"},
+                  {"train.py", "import tensorflow.compat.v1 as tf\nsess = tf.Session()\n"}},
+                 "2023-06-01");
   ASSERT_TRUE(q.ok);
   EXPECT_TRUE(minor_in(q.framework_version, "2.")) << q.framework_version;
   const Plan t = plan_for({{"requirements.txt", "torch\n"},
@@ -225,8 +229,9 @@ TEST(ResolveRules, ngc_and_nvidia_cuda_images_in_deep_dockerfiles) {
                            {"train.py", "import torch\n"}});
   ASSERT_TRUE(n.ok);
   EXPECT_TRUE(minor_in(n.framework_version, "1.9")) << n.framework_version;
-  const Plan c = plan_for({{"docker/Dockerfile", "FROM nvidia/cuda:10.1-cudnn7-devel-ubuntu18.04\n"},
-                           {"requirements.txt", "torch>=1.3,<1.6\n"}});
+  const Plan c =
+      plan_for({{"docker/Dockerfile", "FROM nvidia/cuda:10.1-cudnn7-devel-ubuntu18.04\n"},
+                {"requirements.txt", "torch>=1.3,<1.6\n"}});
   ASSERT_TRUE(c.ok);
   EXPECT_EQ(c.cuda.value_or(""), "10.1");
 }
@@ -272,7 +277,8 @@ TEST(ResolveRules, deep_layouts_are_walked) {
     std::ofstream(root / rel) << text;
   };
   write("examples/seg/deeplab/requirements.txt", "torch==1.6.0\n");
-  write("tools/convert/setup.py", "from setuptools import setup\nsetup(install_requires=['numpy'])\n");
+  write("tools/convert/setup.py",
+        "from setuptools import setup\nsetup(install_requires=['numpy'])\n");
   write("docker/gpu/Dockerfile", "FROM pytorch/pytorch:1.6.0-cuda10.1-cudnn7-runtime\n");
   write("data/big/requirements.txt", "torch==0.1\n");
   write(".venv/lib/requirements.txt", "torch==0.1\n");
@@ -300,8 +306,9 @@ TEST(ResolveRules, python_as_the_image_ships_it) {
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(p.python, "3.7");
   EXPECT_EQ(p.python_source, "image");
-  const Plan q = plan_for({{"setup.py", "from setuptools import setup\nsetup(python_requires='>=3.11',"
-                                        " install_requires=['torch==2.3.1'])\n"}});
+  const Plan q = plan_for({{"setup.py",
+                            "from setuptools import setup\nsetup(python_requires='>=3.11',"
+                            " install_requires=['torch==2.3.1'])\n"}});
   ASSERT_TRUE(q.ok);
   EXPECT_EQ(q.python, "3.11");
   EXPECT_EQ(q.python_source, "project");
@@ -318,7 +325,8 @@ TEST(ResolveRules, prose_parser_reads_statements_and_dates) {
   spec::parse_readme("# X (ICCV 2019)\n* tensorflow == 1.14\n* python == 3.6\n"
                      "Requires Keras 2.2.4 or higher and CUDA 10.0.\n"
                      "See https://arxiv.org/abs/1904.01234\nPyTorch implementation of torch.nn\n",
-                     "README.md", s);
+                     "README.md",
+                     s);
   std::map<std::string, std::string> reqs;
   for (const spec::Requirement& r : s.requirements) {
     reqs[r.name] = r.specifier;
@@ -340,7 +348,8 @@ TEST(ResolveRules, code_parser_reads_markers_with_their_lines) {
   spec::Spec s;
   spec::parse_python_source("import tensorflow as tf\n\nx = tf.placeholder(tf.float32)\n"
                             "print 'done'\n",
-                            "model.py", s);
+                            "model.py",
+                            s);
   std::vector<std::string> api;
   for (const spec::Fact& f : s.facts) {
     if (f.kind == spec::FactKind::api) {
@@ -362,16 +371,18 @@ TEST(ResolveRules, image_globs) {
   EXPECT_EQ(r->python.value, "3.10");
 }
 
-}  // namespace
+} // namespace
 
 namespace {
 
 TEST(ResolveRules, setup_classifiers_and_version_checks_hint_the_python) {
   spec::Spec s;
-  spec::parse_python_hints("import sys\nassert sys.version_info.major == 3 and sys.version_info.minor >= 6\n"
-                           "classifiers=['Programming Language :: Python :: 3.7',\n"
-                           "             'Programming Language :: Python :: 3.9']\n",
-                           "setup.py", s);
+  spec::parse_python_hints(
+      "import sys\nassert sys.version_info.major == 3 and sys.version_info.minor >= 6\n"
+      "classifiers=['Programming Language :: Python :: 3.7',\n"
+      "             'Programming Language :: Python :: 3.9']\n",
+      "setup.py",
+      s);
   std::vector<std::string> facts;
   for (const spec::Fact& f : s.facts) {
     facts.push_back(f.value + "@" + f.where.str());
@@ -379,15 +390,17 @@ TEST(ResolveRules, setup_classifiers_and_version_checks_hint_the_python) {
   EXPECT_EQ(facts, (std::vector<std::string>{">=3.6@setup.py:2", ">=3.7,<=3.9@setup.py:3"}));
 }
 
-}  // namespace
+} // namespace
 
 namespace {
 
 TEST(ResolveRules, negated_statements_are_not_evidence) {
   spec::Spec s;
-  spec::parse_readme("- Pytorch 0.4.0 (now it does not support 0.4.1 or higher)\n"
-                     "TensorFlow 2.x is not supported.\nSee the pytorch-1.0 branch for PyTorch 1.0\n",
-                     "README.md", s);
+  spec::parse_readme(
+      "- Pytorch 0.4.0 (now it does not support 0.4.1 or higher)\n"
+      "TensorFlow 2.x is not supported.\nSee the pytorch-1.0 branch for PyTorch 1.0\n",
+      "README.md",
+      s);
   std::vector<std::string> reqs;
   for (const spec::Requirement& r : s.requirements) {
     reqs.push_back(r.name + r.specifier);
@@ -396,11 +409,12 @@ TEST(ResolveRules, negated_statements_are_not_evidence) {
 }
 
 TEST(ResolveRules, find_links_pages_per_torch_build) {
-  const Plan p = plan_for(
-      {{"requirements.txt",
-        "-f https://download.openmmlab.com/mmcv/dist/cu101/torch1.6.0/index.html\nmmcv-full\ntorch\n"}});
+  const Plan p = plan_for({{"requirements.txt",
+                            "-f "
+                            "https://download.openmmlab.com/mmcv/dist/cu101/torch1.6.0/"
+                            "index.html\nmmcv-full\ntorch\n"}});
   ASSERT_TRUE(p.ok);
   EXPECT_TRUE(minor_in(p.framework_version, "1.6")) << p.framework_version;
 }
 
-}  // namespace
+} // namespace

@@ -54,7 +54,7 @@ void set_image_python(Candidate& c, const Tables& t) {
   }
 }
 
-}  // namespace
+} // namespace
 
 void Resolver::date_candidate(Candidate& c) const {
   const char* pkg = c.fw == Fw::jax ? "jax" : fw_package(c.fw);
@@ -292,4 +292,4 @@ bool Resolver::devel_needed(std::string* why) const {
   return false;
 }
 
-}  // namespace furnace::resolve::detail
+} // namespace furnace::resolve::detail

@@ -15,7 +15,7 @@ std::string say(bool explain, fmt::format_string<Args...> f, Args&&... args) {
   return explain ? fmt::format(f, std::forward<Args>(args)...) : std::string();
 }
 
-}  // namespace
+} // namespace
 
 GpuCheck Resolver::check_arch(const Candidate& c, const HostGpu& g, bool minor_compat) const {
   GpuCheck out;
@@ -31,8 +31,8 @@ GpuCheck Resolver::check_arch(const Candidate& c, const HostGpu& g, bool minor_c
     const bool above_min = std::pair(g.cc_major, g.cc_minor) >= std::pair(min_major, min_minor);
     if (above_min && g.cc_major <= max_major) {
       out.kind = ArchKind::assumed;
-      out.via = fmt::format("CUDA {} targets {}..{}", c.cuda, c.cuda_row->sm_min.value,
-                            c.cuda_row->sm_max.value);
+      out.via = fmt::format(
+          "CUDA {} targets {}..{}", c.cuda, c.cuda_row->sm_min.value, c.cuda_row->sm_max.value);
       out.unverified = true;
     }
     return out;
@@ -74,39 +74,43 @@ void Resolver::check_project(const Candidate& c, bool explain, Check& k) const {
     bool ok = true;
     std::string why;
     switch (r.kind) {
-      case Rule::version_kind:
-        ok = r.set.contains(c.version);
-        if (!ok) {
-          why = say(explain, "{} ({}) excludes {}", r.text, r.source, c.version_text);
-        }
-        break;
-      case Rule::sibling_kind: {
-        const Cell* sib = nullptr;
-        if (c.torch != nullptr) {
-          sib = r.sibling == "torchvision" ? &c.torch->torchvision : &c.torch->torchaudio;
-        }
-        std::optional<Version> v;
-        if (sib != nullptr) {
-          v = spec::parse_version(sib->value);
-        } else if (c.jax != nullptr) {
-          v = c.jax->jaxlib;
-        }
-        ok = v && r.set.contains(*v);
-        if (!ok) {
-          why = say(explain, "{} ({}) goes with another {} than {}", r.text, r.source,
-                    fw_package(c.fw), c.version_text);
-        }
-        break;
+    case Rule::version_kind:
+      ok = r.set.contains(c.version);
+      if (!ok) {
+        why = say(explain, "{} ({}) excludes {}", r.text, r.source, c.version_text);
       }
-      case Rule::cuda_kind:
-        // jaxlib's CUDA wheels run on any toolkit of their major
-        ok = cuda_matches(c.cuda, c.fw == Fw::jax ? r.cuda.substr(0, r.cuda.find('.')) : r.cuda);
-        if (!ok) {
-          why = say(explain, "{} ({}) asks for CUDA {}", r.text, r.source, r.cuda);
-        }
-        break;
-      case Rule::python_kind:
-        continue;
+      break;
+    case Rule::sibling_kind: {
+      const Cell* sib = nullptr;
+      if (c.torch != nullptr) {
+        sib = r.sibling == "torchvision" ? &c.torch->torchvision : &c.torch->torchaudio;
+      }
+      std::optional<Version> v;
+      if (sib != nullptr) {
+        v = spec::parse_version(sib->value);
+      } else if (c.jax != nullptr) {
+        v = c.jax->jaxlib;
+      }
+      ok = v && r.set.contains(*v);
+      if (!ok) {
+        why = say(explain,
+                  "{} ({}) goes with another {} than {}",
+                  r.text,
+                  r.source,
+                  fw_package(c.fw),
+                  c.version_text);
+      }
+      break;
+    }
+    case Rule::cuda_kind:
+      // jaxlib's CUDA wheels run on any toolkit of their major
+      ok = cuda_matches(c.cuda, c.fw == Fw::jax ? r.cuda.substr(0, r.cuda.find('.')) : r.cuda);
+      if (!ok) {
+        why = say(explain, "{} ({}) asks for CUDA {}", r.text, r.source, r.cuda);
+      }
+      break;
+    case Rule::python_kind:
+      continue;
     }
     if (r.hard && !ok) {
       k.project.push_back(std::move(why));
@@ -180,8 +184,8 @@ void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
       return;
     }
     if (c.official) {
-      k.project.push_back(say(explain, "{} ships Python {}; the project asks for {}", c.image, p,
-                              asks()));
+      k.project.push_back(
+          say(explain, "{} ships Python {}; the project asks for {}", c.image, p, asks()));
       return;
     }
     // the official image ships one Python; the wheel on NVIDIA's image, with the project's Python,
@@ -213,8 +217,12 @@ void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
     }
   }
   if (k.python_allowed.empty()) {
-    k.project.push_back(say(explain, "{} supports Python {}-{}, the project asks for {}", c.label(),
-                            c.python_min.value, c.python_max.value, asks()));
+    k.project.push_back(say(explain,
+                            "{} supports Python {}-{}, the project asks for {}",
+                            c.label(),
+                            c.python_min.value,
+                            c.python_max.value,
+                            asks()));
     return;
   }
   k.score += std::max(best_score, 0);
@@ -235,17 +243,19 @@ void Resolver::check_driver(const Candidate& c, bool explain, Check& k) const {
     if (has_min && !(d < ver(row->min_driver.value))) {
       k.driver = DriverKind::full;
       k.driver_unverified = row->min_driver.unverified;
-      k.driver_detail = fmt::format("driver {} >= {}, the minimum for CUDA {}", m_host.driver,
-                                    row->min_driver.value, c.cuda);
+      k.driver_detail = fmt::format(
+          "driver {} >= {}, the minimum for CUDA {}", m_host.driver, row->min_driver.value, c.cuda);
     } else if (row->version.at(0) >= 11 && !row->minor_compat_driver.empty() &&
                !(d < ver(row->minor_compat_driver.value))) {
       k.driver = DriverKind::minor_compat;
       k.driver_unverified = row->minor_compat_driver.unverified || !has_min;
-      k.driver_detail = fmt::format(
-          "driver {} is older than {} (CUDA {}'s) but runs it through minor-version "
-          "compatibility (>= {}): no PTX JIT, some APIs unavailable",
-          m_host.driver, has_min ? row->min_driver.value : std::string("unknown"), c.cuda,
-          row->minor_compat_driver.value);
+      k.driver_detail =
+          fmt::format("driver {} is older than {} (CUDA {}'s) but runs it through minor-version "
+                      "compatibility (>= {}): no PTX JIT, some APIs unavailable",
+                      m_host.driver,
+                      has_min ? row->min_driver.value : std::string("unknown"),
+                      c.cuda,
+                      row->minor_compat_driver.value);
     } else {
       k.driver = DriverKind::too_old;
       bool datacenter = false;
@@ -253,8 +263,10 @@ void Resolver::check_driver(const Candidate& c, bool explain, Check& k) const {
         const GpuRow* gr = explain ? m_t.find_gpu(g.name) : nullptr;
         datacenter = datacenter || (gr != nullptr && gr->segment == "datacenter");
       }
-      k.host.push_back(say(explain, 
-          "CUDA {} needs driver >= {}{}; this host has {}{}", c.cuda,
+      k.host.push_back(say(
+          explain,
+          "CUDA {} needs driver >= {}{}; this host has {}{}",
+          c.cuda,
           has_min ? row->min_driver.value : std::string("(unknown)"),
           row->minor_compat_driver.empty()
               ? ""
@@ -268,8 +280,10 @@ void Resolver::check_driver(const Candidate& c, bool explain, Check& k) const {
   } else if (!m_host.cuda_driver.empty()) {
     if (ver(m_host.cuda_driver) < ver(c.cuda)) {
       k.driver = DriverKind::too_old;
-      k.host.push_back(say(explain, "CUDA {} is newer than the CUDA {} the driver supports", c.cuda,
-                                   m_host.cuda_driver));
+      k.host.push_back(say(explain,
+                           "CUDA {} is newer than the CUDA {} the driver supports",
+                           c.cuda,
+                           m_host.cuda_driver));
     } else {
       k.driver = DriverKind::full;
     }
@@ -286,7 +300,8 @@ Check Resolver::evaluate(const Candidate& c, bool explain) const {
     GpuCheck gc = check_arch(c, g, k.driver == DriverKind::minor_compat);
     if (gc.kind == ArchKind::none) {
       k.arch_failed = true;
-      std::string has = !explain || c.archs.empty() ? "" : fmt::format(" (it has {})", c.archs.str());
+      std::string has =
+          !explain || c.archs.empty() ? "" : fmt::format(" (it has {})", c.archs.str());
       std::string toolkit;
       if (explain && c.cuda_row != nullptr && !c.cuda_row->sm_max.empty()) {
         const auto [mx, mn] = sm_of(c.cuda_row->sm_max);
@@ -294,8 +309,13 @@ Check Resolver::evaluate(const Candidate& c, bool explain) const {
           toolkit = fmt::format("; CUDA {} cannot target {}", c.cuda, g.sm());
         }
       }
-      k.host.push_back(say(explain, "{} has no kernels for {} ({}){}{}", explain ? c.label() : "", g.sm(), g.name,
-                                   has, toolkit));
+      k.host.push_back(say(explain,
+                           "{} has no kernels for {} ({}){}{}",
+                           explain ? c.label() : "",
+                           g.sm(),
+                           g.name,
+                           has,
+                           toolkit));
     }
     k.gpus.push_back(gc);
   }
@@ -305,7 +325,9 @@ Check Resolver::evaluate(const Candidate& c, bool explain) const {
   return k;
 }
 
-bool Resolver::better(const Candidate& a, const Check& ka, const Candidate& b,
+bool Resolver::better(const Candidate& a,
+                      const Check& ka,
+                      const Candidate& b,
                       const Check& kb) const {
   // the soft evidence first (README, code, deep files), then the project's era: the newest
   // release of that time, else the oldest after it
@@ -328,7 +350,7 @@ bool Resolver::better(const Candidate& a, const Check& ka, const Candidate& b,
     return a.official;
   }
   if (ka.python_installed != kb.python_installed) {
-    return !ka.python_installed;  // the image's own Python over one the build must add
+    return !ka.python_installed; // the image's own Python over one the build must add
   }
   // of two images of one build (tensorflow's -gpu and -gpu-py3), the one with the newer Python
   if (ka.python != kb.python) {
@@ -350,4 +372,4 @@ bool Resolver::better(const Candidate& a, const Check& ka, const Candidate& b,
   return ver(b.cuda) < ver(a.cuda);
 }
 
-}  // namespace furnace::resolve::detail
+} // namespace furnace::resolve::detail

@@ -14,7 +14,8 @@ int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe
   std::string root = options.path.empty() ? "." : options.path;
   if (!std::filesystem::is_directory(root, ec)) {
     ctx.ui.error(core::make_error(core::ErrorKind::not_found,
-                                  fmt::format("cannot read project directory '{}': {}", root,
+                                  fmt::format("cannot read project directory '{}': {}",
+                                              root,
                                               ec ? ec.message() : "not a directory"),
                                   "give the directory of the project, e.g. 'furnace resolve .'"));
     return 1;
@@ -54,4 +55,4 @@ int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe
   return 3;
 }
 
-}  // namespace furnace::resolve
+} // namespace furnace::resolve

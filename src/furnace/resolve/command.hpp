@@ -12,10 +12,10 @@
 namespace furnace::resolve {
 
 struct ResolveOptions {
-  std::string path = ".";         // the project directory
-  bool json = false;              // print the JSON document instead of the report
-  std::vector<std::string> gpus;  // --gpu NAME|CC (repeatable, comma-separated)
-  std::string driver;             // --driver VERSION
+  std::string path = ".";        // the project directory
+  bool json = false;             // print the JSON document instead of the report
+  std::vector<std::string> gpus; // --gpu NAME|CC (repeatable, comma-separated)
+  std::string driver;            // --driver VERSION
   Overrides overrides;
 };
 
@@ -23,4 +23,4 @@ struct ResolveOptions {
 // does, 1 when the project cannot be read, 2 for bad options.
 int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe& probe);
 
-}  // namespace furnace::resolve
+} // namespace furnace::resolve

@@ -67,7 +67,8 @@ std::vector<std::string> name_words(std::string_view name) {
   return out;
 }
 
-// "GeForce RTX 3070/3070 Ti/3080" -> {"GeForce RTX 3070", "GeForce RTX 3070 Ti", "GeForce RTX 3080"}
+// "GeForce RTX 3070/3070 Ti/3080" -> {"GeForce RTX 3070", "GeForce RTX 3070 Ti", "GeForce RTX
+// 3080"}
 std::vector<std::string> name_alternatives(const std::string& name) {
   std::vector<std::string> out;
   const std::vector<std::string> parts = util::split(name, '/');
@@ -88,7 +89,7 @@ std::vector<std::string> name_alternatives(const std::string& name) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
 Cell make_cell(std::string_view text) {
   Cell c;
@@ -140,8 +141,8 @@ ArchList parse_arch_list(std::string_view text) {
       a.suffix = digits.back();
       digits.remove_suffix(1);
     }
-    if (digits.size() < 2 || !std::all_of(digits.begin(), digits.end(),
-                                          [](char c) { return c >= '0' && c <= '9'; })) {
+    if (digits.size() < 2 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       continue;
     }
     a.major = to_int(digits.substr(0, digits.size() - 1));
@@ -202,8 +203,10 @@ std::vector<std::vector<std::string>> parse_csv(std::string_view text) {
   return rows;
 }
 
-core::Result<Tables> parse_tables(std::string_view torch_csv, std::string_view tensorflow_csv,
-                                  std::string_view cuda_csv, std::string_view gpus_csv) {
+core::Result<Tables> parse_tables(std::string_view torch_csv,
+                                  std::string_view tensorflow_csv,
+                                  std::string_view cuda_csv,
+                                  std::string_view gpus_csv) {
   Tables t;
   auto bad = [](const char* table, std::size_t line, const std::string& what) {
     return core::fail(core::ErrorKind::invalid,
@@ -317,8 +320,10 @@ core::Result<Tables> parse_tables(std::string_view torch_csv, std::string_view t
   return t;
 }
 
-core::Result<Tables> parse_more_tables(Tables t, std::string_view releases_csv,
-                                       std::string_view images_csv, std::string_view ngc_csv,
+core::Result<Tables> parse_more_tables(Tables t,
+                                       std::string_view releases_csv,
+                                       std::string_view images_csv,
+                                       std::string_view ngc_csv,
                                        std::string_view jax_csv) {
   auto bad = [](const char* table, std::size_t line, const std::string& what) {
     return core::fail(core::ErrorKind::invalid,
@@ -352,8 +357,8 @@ core::Result<Tables> parse_more_tables(Tables t, std::string_view releases_csv,
       if (r.size() != 7) {
         return bad("images", i, fmt::format("expected 7 fields, found {}", r.size()));
       }
-      t.images.push_back(ImageRow{r[0], r[1], make_cell(r[2]), r[3], make_cell(r[4]), r[5],
-                                  static_cast<int>(i + 1)});
+      t.images.push_back(ImageRow{
+          r[0], r[1], make_cell(r[2]), r[3], make_cell(r[4]), r[5], static_cast<int>(i + 1)});
     }
   }
   {
@@ -363,8 +368,16 @@ core::Result<Tables> parse_more_tables(Tables t, std::string_view releases_csv,
       if (r.size() != 10) {
         return bad("ngc", i, fmt::format("expected 10 fields, found {}", r.size()));
       }
-      t.ngc.push_back(NgcRow{r[0], r[1], r[2], make_cell(r[3]), make_cell(r[4]), make_cell(r[5]),
-                             make_cell(r[6]), make_cell(r[7]), r[9], static_cast<int>(i + 1)});
+      t.ngc.push_back(NgcRow{r[0],
+                             r[1],
+                             r[2],
+                             make_cell(r[3]),
+                             make_cell(r[4]),
+                             make_cell(r[5]),
+                             make_cell(r[6]),
+                             make_cell(r[7]),
+                             r[9],
+                             static_cast<int>(i + 1)});
     }
   }
   {
@@ -411,7 +424,7 @@ bool glob_match(std::string_view p, std::string_view s) {
       const std::size_t close = p.find(']', pi);
       bool in_class = false;
       for (std::size_t k = pi + 1; close != std::string_view::npos && k < close; ++k) {
-        if (k + 2 < close && p[k + 1] == '-') {  // a range: "0-9"
+        if (k + 2 < close && p[k + 1] == '-') { // a range: "0-9"
           in_class = in_class || (p[k] <= s[si] && s[si] <= p[k + 2]);
           k += 2;
         } else {
@@ -448,7 +461,9 @@ bool glob_match(std::string_view p, std::string_view s) {
 
 const ReleaseRow* Tables::find_release(std::string_view package,
                                        const spec::Version& version) const {
-  auto it = std::lower_bound(releases.begin(), releases.end(), package,
+  auto it = std::lower_bound(releases.begin(),
+                             releases.end(),
+                             package,
                              [](const ReleaseRow& r, std::string_view p) { return r.package < p; });
   const ReleaseRow* series = nullptr;
   for (; it != releases.end() && it->package == package; ++it) {
@@ -536,15 +551,20 @@ const GpuRow* Tables::find_gpu(std::string_view name) const {
 
 const Tables& builtin_tables() {
   static const Tables tables = [] {
-    auto t = parse_tables(embedded_csv("torch"), embedded_csv("tensorflow"), embedded_csv("cuda"),
+    auto t = parse_tables(embedded_csv("torch"),
+                          embedded_csv("tensorflow"),
+                          embedded_csv("cuda"),
                           embedded_csv("gpus"));
-    FURNACE_ASSERT(t.has_value());  // the build's tests check every row
-    auto more = parse_more_tables(std::move(t).value(), embedded_csv("releases"),
-                                  embedded_csv("images"), embedded_csv("ngc"), embedded_csv("jax"));
+    FURNACE_ASSERT(t.has_value()); // the build's tests check every row
+    auto more = parse_more_tables(std::move(t).value(),
+                                  embedded_csv("releases"),
+                                  embedded_csv("images"),
+                                  embedded_csv("ngc"),
+                                  embedded_csv("jax"));
     FURNACE_ASSERT(more.has_value());
     return std::move(more).value();
   }();
   return tables;
 }
 
-}  // namespace furnace::resolve
+} // namespace furnace::resolve

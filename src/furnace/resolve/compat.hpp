@@ -14,7 +14,7 @@
 namespace furnace::resolve {
 
 struct Cell {
-  std::string value;  // without the '?'
+  std::string value; // without the '?'
   bool unverified = false;
 
   bool empty() const { return value.empty(); }
@@ -25,36 +25,36 @@ struct Arch {
   int major = 0;
   int minor = 0;
   bool ptx = false;
-  char suffix = 0;  // 'a' (arch-specific, exact match only), 'f' (family), 0
+  char suffix = 0; // 'a' (arch-specific, exact match only), 'f' (family), 0
   bool unverified = false;
 
-  std::string str() const;  // "sm_86", "compute_37"
+  std::string str() const; // "sm_86", "compute_37"
 };
 
 struct ArchList {
   std::vector<Arch> items;
-  bool unverified = false;  // any token was marked '?'
+  bool unverified = false; // any token was marked '?'
 
   bool empty() const { return items.empty(); }
-  std::string str() const;  // "sm_37, sm_50, compute_37"
+  std::string str() const; // "sm_37, sm_50, compute_37"
 };
 
 struct TorchRow {
   spec::Version version;
-  std::string version_text;  // "1.8.1"
-  std::string cuda;          // "11.1" or "cpu"
+  std::string version_text; // "1.8.1"
+  std::string cuda;         // "11.1" or "cpu"
   Cell cudnn;
   Cell python_min;
   Cell python_max;
   Cell torchvision;
   Cell torchaudio;
   ArchList sm_archs;
-  std::vector<Cell> docker_tags;  // "1.8.1-cuda11.1-cudnn8-devel", "…-runtime"
+  std::vector<Cell> docker_tags; // "1.8.1-cuda11.1-cudnn8-devel", "…-runtime"
   ArchList docker_sm_archs;
-  std::string pip_index;  // "cu111", "lts/1.8/cu111"
+  std::string pip_index; // "cu111", "lts/1.8/cu111"
   std::string source;
   std::string notes;
-  int line = 0;  // in torch.csv
+  int line = 0; // in torch.csv
 };
 
 struct TfRow {
@@ -66,31 +66,31 @@ struct TfRow {
   Cell python_max;
   std::vector<Cell> docker_tags;
   std::string pip_package;
-  ArchList cuda_archs;  // empty: unknown (TF 1.x)
+  ArchList cuda_archs; // empty: unknown (TF 1.x)
   std::string notes;
   std::string source;
   int line = 0;
 };
 
 struct CudaRow {
-  std::string cuda;  // "11.8"
+  std::string cuda; // "11.8"
   spec::Version version;
-  Cell min_driver;           // "520.61.05"; value "" with unverified when unknown ("?")
-  Cell minor_compat_driver;  // "450.80.02" from 11.0 on
-  Cell sm_min;               // "sm_35"
+  Cell min_driver;          // "520.61.05"; value "" with unverified when unknown ("?")
+  Cell minor_compat_driver; // "450.80.02" from 11.0 on
+  Cell sm_min;              // "sm_35"
   Cell sm_max;
-  Cell image_example;  // an nvidia/cuda tag
+  Cell image_example; // an nvidia/cuda tag
   std::string source;
   std::string notes;
   int line = 0;
 };
 
 struct GpuRow {
-  std::string name;  // "GeForce RTX 3090/3090 Ti"
+  std::string name; // "GeForce RTX 3090/3090 Ti"
   int cc_major = 0;
   int cc_minor = 0;
   std::string architecture;
-  std::string segment;  // datacenter, workstation, consumer, embedded
+  std::string segment; // datacenter, workstation, consumer, embedded
   std::string notes;
   std::string source;
   int line = 0;
@@ -99,19 +99,19 @@ struct GpuRow {
 // When a package release first appeared (releases.csv): dates a project by its pins and picks
 // the newest framework release of the project's era.
 struct ReleaseRow {
-  std::string package;  // PyPI name, normalised
+  std::string package; // PyPI name, normalised
   std::string version_text;
   spec::Version version;
-  Cell date;  // "2019-04-30"
+  Cell date; // "2019-04-30"
   int line = 0;
 };
 
 // The Python an official framework image ships (images.csv).
 struct ImageRow {
-  std::string image;        // "pytorch/pytorch"
-  std::string tag_pattern;  // glob over the tag: "1.13.*", "1.14*-gpu-py3"
-  Cell python;              // "3.10"
-  std::string python_path;  // "/opt/conda/bin/python"
+  std::string image;       // "pytorch/pytorch"
+  std::string tag_pattern; // glob over the tag: "1.13.*", "1.14*-gpu-py3"
+  Cell python;             // "3.10"
+  std::string python_path; // "/opt/conda/bin/python"
   Cell os;
   std::string source;
   int line = 0;
@@ -119,10 +119,10 @@ struct ImageRow {
 
 // NVIDIA NGC framework containers (ngc.csv): release -> framework, CUDA, Python.
 struct NgcRow {
-  std::string image;    // "nvcr.io/nvidia/pytorch"
-  std::string release;  // "21.06", "21.06-tf1"
+  std::string image;   // "nvcr.io/nvidia/pytorch"
+  std::string release; // "21.06", "21.06-tf1"
   std::string framework;
-  Cell framework_version;  // "1.9.0a0"
+  Cell framework_version; // "1.9.0a0"
   Cell cuda;
   Cell cudnn;
   Cell python;
@@ -137,11 +137,11 @@ struct JaxRow {
   std::string jaxlib_text;
   spec::Version jaxlib;
   Cell date;
-  std::string cuda;  // "11.8", "12"
+  std::string cuda; // "11.8", "12"
   Cell cudnn;
   Cell python_min;
   Cell python_max;
-  std::vector<std::string> extras;  // "cuda12", "cuda11_cudnn86"
+  std::vector<std::string> extras; // "cuda12", "cuda11_cudnn86"
   std::string pip_index;
   std::string notes;
   int line = 0;
@@ -152,7 +152,7 @@ struct Tables {
   std::vector<TfRow> tensorflow;
   std::vector<CudaRow> cuda;
   std::vector<GpuRow> gpus;
-  std::vector<ReleaseRow> releases;  // sorted by package, then version
+  std::vector<ReleaseRow> releases; // sorted by package, then version
   std::vector<ImageRow> images;
   std::vector<NgcRow> ngc;
   std::vector<JaxRow> jax;
@@ -171,13 +171,17 @@ struct Tables {
 };
 
 // Parses the four CSV texts. Errors name the table and line of a malformed row.
-core::Result<Tables> parse_tables(std::string_view torch_csv, std::string_view tensorflow_csv,
-                                  std::string_view cuda_csv, std::string_view gpus_csv);
+core::Result<Tables> parse_tables(std::string_view torch_csv,
+                                  std::string_view tensorflow_csv,
+                                  std::string_view cuda_csv,
+                                  std::string_view gpus_csv);
 
 // Parses releases.csv, images.csv, ngc.csv and jax.csv into `tables`. Errors name the table and
 // line of a malformed row.
-core::Result<Tables> parse_more_tables(Tables tables, std::string_view releases_csv,
-                                       std::string_view images_csv, std::string_view ngc_csv,
+core::Result<Tables> parse_more_tables(Tables tables,
+                                       std::string_view releases_csv,
+                                       std::string_view images_csv,
+                                       std::string_view ngc_csv,
                                        std::string_view jax_csv);
 
 // Whether `text` matches the glob `pattern` ('*' any run, '?' one character, [abc] a class).
@@ -197,4 +201,4 @@ ArchList parse_arch_list(std::string_view text);
 
 Cell make_cell(std::string_view text);
 
-}  // namespace furnace::resolve
+} // namespace furnace::resolve

@@ -64,10 +64,10 @@ std::string tf_for_keras(const Version& lo) {
     return "<2";
   }
   if (lo.at(0) == 2 && lo.at(1) == 2) {
-    return ">=1.5,<2";  // Keras 2.2 (June 2018) was tested against TensorFlow 1.5 and later
+    return ">=1.5,<2"; // Keras 2.2 (June 2018) was tested against TensorFlow 1.5 and later
   }
   if (lo.at(0) == 2 && lo.at(1) == 3) {
-    return ">=1.14,<2.2";  // Keras 2.3 (September 2019): TensorFlow 1.14, 1.15 and 2.0/2.1
+    return ">=1.14,<2.2"; // Keras 2.3 (September 2019): TensorFlow 1.14, 1.15 and 2.0/2.1
   }
   if (lo.at(0) == 2 && lo.at(1) <= 5) {
     return ">=2.2,<2.6";
@@ -81,16 +81,18 @@ std::string tf_for_keras(const Version& lo) {
   return "";
 }
 
-}  // namespace
+} // namespace
 
-void Resolver::add_requirement_rules(Fw fw, const spec::Requirement& r, std::vector<Rule>& rules,
+void Resolver::add_requirement_rules(Fw fw,
+                                     const spec::Requirement& r,
+                                     std::vector<Rule>& rules,
                                      Plan& plan) {
   Rule rule;
   rule.text = fmt::format("{}{}", r.written_name, r.specifier);
   rule.source = r.where.str();
   rule.confidence = r.confidence;
-  rule.hard = r.confidence == Confidence::high && r.origin != "readme" &&
-              r.origin != "readme-prose";
+  rule.hard =
+      r.confidence == Confidence::high && r.origin != "readme" && r.origin != "readme-prose";
   rule.weight = rule.hard ? 0 : soft_weight(r);
   rule.set = r.specifiers;
   // a local version ("+cu111") names the CUDA build, which a CUDA rule checks; a post release
@@ -121,7 +123,8 @@ void Resolver::add_requirement_rules(Fw fw, const spec::Requirement& r, std::vec
               {"tensorflow_gpu_stub",
                fmt::format("{} ({}): tensorflow-gpu 2.12 and later on PyPI is a stub that "
                            "fails to install; use tensorflow",
-                           rule.text, rule.source)});
+                           rule.text,
+                           rule.source)});
           break;
         }
       }
@@ -186,9 +189,11 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
     } else if (f.kind == spec::FactKind::python) {
       auto set = spec::parse_specifiers(f.value);
       if (!set) {
-        plan.warnings.push_back(
-            {"parse_error", fmt::format("{}: cannot read Python version '{}': {}", rule.source,
-                                        f.value, set.error().message)});
+        plan.warnings.push_back({"parse_error",
+                                 fmt::format("{}: cannot read Python version '{}': {}",
+                                             rule.source,
+                                             f.value,
+                                             set.error().message)});
         continue;
       }
       rule.kind = Rule::python_kind;
@@ -221,7 +226,8 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
         continue;
       }
       const bool python = req->name == "python";
-      if (!python && !(req->name == fw_package(fw) || (fw == Fw::tensorflow && is_tf_package(req->name)))) {
+      if (!python &&
+          !(req->name == fw_package(fw) || (fw == Fw::tensorflow && is_tf_package(req->name)))) {
         continue;
       }
       api_seen.push_back(f.value);
@@ -231,8 +237,7 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
       rule.set = req->specifiers;
       rule.text = fmt::format("{} needs {}", f.detail, f.value);
       rules.push_back(rule);
-    } else if (f.kind == spec::FactKind::base_image &&
-               f.value.rfind("nvcr.io/nvidia/", 0) == 0) {
+    } else if (f.kind == spec::FactKind::base_image && f.value.rfind("nvcr.io/nvidia/", 0) == 0) {
       // an NGC release: the framework, CUDA and Python it ships (ngc.csv)
       const std::size_t colon = f.value.rfind(':');
       if (colon == std::string::npos) {
@@ -266,10 +271,11 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
 void Resolver::add_override_rules(std::vector<Rule>& rules) {
   // Overrides replace what the project says.
   auto replace = [&](Rule::Kind kind, Rule rule) {
-    rules.erase(std::remove_if(rules.begin(), rules.end(),
+    rules.erase(std::remove_if(rules.begin(),
+                               rules.end(),
                                [&](const Rule& r) {
-                                 return r.kind == kind ||
-                                        (kind == Rule::version_kind && r.kind == Rule::sibling_kind);
+                                 return r.kind == kind || (kind == Rule::version_kind &&
+                                                           r.kind == Rule::sibling_kind);
                                }),
                 rules.end());
     rules.push_back(std::move(rule));
@@ -323,7 +329,7 @@ void Resolver::add_override_rules(std::vector<Rule>& rules) {
 
 void Resolver::build_rules(Fw fw, Plan& plan) {
   std::vector<Rule> rules;
-  spec::MarkerEnv env;  // Linux x86-64, Python unknown unless tried
+  spec::MarkerEnv env; // Linux x86-64, Python unknown unless tried
   env.python_version = m_marker_python;
   for (const spec::Requirement& r : m_spec.requirements) {
     if (!r.marker.empty()) {
@@ -340,4 +346,4 @@ void Resolver::build_rules(Fw fw, Plan& plan) {
   index_python_rules();
 }
 
-}  // namespace furnace::resolve::detail
+} // namespace furnace::resolve::detail

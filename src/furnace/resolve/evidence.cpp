@@ -10,36 +10,36 @@ namespace furnace::resolve::detail {
 
 const char* fw_name(Fw f) {
   switch (f) {
-    case Fw::torch:
-      return "pytorch";
-    case Fw::tensorflow:
-      return "tensorflow";
-    case Fw::jax:
-      return "jax";
+  case Fw::torch:
+    return "pytorch";
+  case Fw::tensorflow:
+    return "tensorflow";
+  case Fw::jax:
+    return "jax";
   }
   return "";
 }
 
 const char* fw_package(Fw f) {
   switch (f) {
-    case Fw::torch:
-      return "torch";
-    case Fw::tensorflow:
-      return "tensorflow";
-    case Fw::jax:
-      return "jax";
+  case Fw::torch:
+    return "torch";
+  case Fw::tensorflow:
+    return "tensorflow";
+  case Fw::jax:
+    return "jax";
   }
   return "";
 }
 
 const char* confidence_name(Confidence c) {
   switch (c) {
-    case Confidence::low:
-      return "low";
-    case Confidence::medium:
-      return "medium";
-    case Confidence::high:
-      return "high";
+  case Confidence::low:
+    return "low";
+  case Confidence::medium:
+    return "medium";
+  case Confidence::high:
+    return "high";
   }
   return "";
 }
@@ -56,17 +56,44 @@ bool is_tf_package(const std::string& n) {
 
 // Packages that imply a framework without naming it.
 std::optional<Fw> implied_framework(const std::string& n) {
-  static const std::set<std::string, std::less<>> k_torch = {
-      "torchvision", "torchaudio", "torchtext", "pytorch-lightning", "lightning", "mmcv",
-      "mmcv-full", "mmdet", "mmengine", "mmsegmentation", "detectron2", "timm", "torch-geometric",
-      "torch-scatter", "torch-sparse", "fairseq", "pytorch3d", "torchmetrics", "kornia",
-      "pytorch-cuda", "apex", "accelerate", "deepspeed", "xformers", "flash-attn", "torchdata",
-      "segmentation-models-pytorch", "ultralytics"};
-  static const std::set<std::string, std::less<>> k_tf = {
-      "keras", "tf-keras", "tensorflow-addons", "tensorflow-probability", "tensorflow-hub",
-      "tensorflow-text", "tflearn", "tensorpack"};
-  static const std::set<std::string, std::less<>> k_jax = {"flax", "optax", "dm-haiku", "chex",
-                                                           "trax", "equinox"};
+  static const std::set<std::string, std::less<>> k_torch = {"torchvision",
+                                                             "torchaudio",
+                                                             "torchtext",
+                                                             "pytorch-lightning",
+                                                             "lightning",
+                                                             "mmcv",
+                                                             "mmcv-full",
+                                                             "mmdet",
+                                                             "mmengine",
+                                                             "mmsegmentation",
+                                                             "detectron2",
+                                                             "timm",
+                                                             "torch-geometric",
+                                                             "torch-scatter",
+                                                             "torch-sparse",
+                                                             "fairseq",
+                                                             "pytorch3d",
+                                                             "torchmetrics",
+                                                             "kornia",
+                                                             "pytorch-cuda",
+                                                             "apex",
+                                                             "accelerate",
+                                                             "deepspeed",
+                                                             "xformers",
+                                                             "flash-attn",
+                                                             "torchdata",
+                                                             "segmentation-models-pytorch",
+                                                             "ultralytics"};
+  static const std::set<std::string, std::less<>> k_tf = {"keras",
+                                                          "tf-keras",
+                                                          "tensorflow-addons",
+                                                          "tensorflow-probability",
+                                                          "tensorflow-hub",
+                                                          "tensorflow-text",
+                                                          "tflearn",
+                                                          "tensorpack"};
+  static const std::set<std::string, std::less<>> k_jax = {
+      "flax", "optax", "dm-haiku", "chex", "trax", "equinox"};
   if (k_torch.count(n) != 0) {
     return Fw::torch;
   }
@@ -94,10 +121,22 @@ std::optional<Fw> direct_framework(const std::string& n) {
 
 // Packages whose install compiles CUDA code: they need a -devel image (nvcc, headers).
 bool compiles_cuda(const std::string& n) {
-  static const std::set<std::string, std::less<>> k = {
-      "mmcv-full", "apex", "detectron2", "flash-attn", "pytorch3d", "causal-conv1d", "mamba-ssm",
-      "spconv", "nvdiffrast", "tinycudann", "tiny-cuda-nn", "torch-points-kernels",
-      "pointnet2-ops", "deepspeed", "warp-rnnt", "kaolin"};
+  static const std::set<std::string, std::less<>> k = {"mmcv-full",
+                                                       "apex",
+                                                       "detectron2",
+                                                       "flash-attn",
+                                                       "pytorch3d",
+                                                       "causal-conv1d",
+                                                       "mamba-ssm",
+                                                       "spconv",
+                                                       "nvdiffrast",
+                                                       "tinycudann",
+                                                       "tiny-cuda-nn",
+                                                       "torch-points-kernels",
+                                                       "pointnet2-ops",
+                                                       "deepspeed",
+                                                       "warp-rnnt",
+                                                       "kaolin"};
   return k.count(n) != 0;
 }
 
@@ -150,14 +189,14 @@ bool cuda_matches(const std::string& have, const std::string& want) {
 
 std::string Candidate::label() const {
   switch (fw) {
-    case Fw::torch: {
-      const std::vector<std::string> parts = util::split(cuda, '.');
-      return fmt::format("torch {}+cu{}{}", version_text, parts[0], parts.size() > 1 ? parts[1] : "");
-    }
-    case Fw::tensorflow:
-      return fmt::format("tensorflow {} (CUDA {})", version_text, cuda);
-    case Fw::jax:
-      return fmt::format("jax{} on CUDA {}", version_text.empty() ? "" : " " + version_text, cuda);
+  case Fw::torch: {
+    const std::vector<std::string> parts = util::split(cuda, '.');
+    return fmt::format("torch {}+cu{}{}", version_text, parts[0], parts.size() > 1 ? parts[1] : "");
+  }
+  case Fw::tensorflow:
+    return fmt::format("tensorflow {} (CUDA {})", version_text, cuda);
+  case Fw::jax:
+    return fmt::format("jax{} on CUDA {}", version_text.empty() ? "" : " " + version_text, cuda);
   }
   return "";
 }
@@ -214,7 +253,7 @@ bool is_date(const std::string& s) {
          std::all_of(s.begin(), s.end(), [](char c) { return c == '-' || (c >= '0' && c <= '9'); });
 }
 
-}  // namespace
+} // namespace
 
 Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Tables& tables) {
   Era era;
@@ -236,7 +275,7 @@ Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Table
     if (f.where.file == ".git") {
       git = &f;
     } else if (paper == nullptr || paper->value < f.value) {
-      paper = &f;  // the later of the README's first arXiv id and first venue year
+      paper = &f; // the later of the README's first arXiv id and first venue year
     }
   }
   // The newest release among the exact pins: the project cannot be older.
@@ -255,8 +294,8 @@ Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Table
       const ReleaseRow* row = tables.find_release(r.name, s.version.public_version());
       if (row != nullptr && floor < row->date.value) {
         floor = row->date.value;
-        floor_what = fmt::format("{}=={} (released {})", r.written_name, s.version.str(),
-                                 row->date.value);
+        floor_what =
+            fmt::format("{}=={} (released {})", r.written_name, s.version.str(), row->date.value);
         floor_where = r.where.str();
       }
     }
@@ -308,7 +347,6 @@ bool Resolver::markers_depend_on_python() const {
   return false;
 }
 
-
 std::optional<Fw> Resolver::choose_framework(Plan& plan) {
   if (!m_ov.framework.empty()) {
     const std::string f = util::to_lower(m_ov.framework);
@@ -349,7 +387,8 @@ std::optional<Fw> Resolver::choose_framework(Plan& plan) {
       }
       continue;
     }
-    if (r.name == "tensorflow-cpu" || r.name == "tensorflow-intel" || r.name == "intel-tensorflow") {
+    if (r.name == "tensorflow-cpu" || r.name == "tensorflow-intel" ||
+        r.name == "intel-tensorflow") {
       continue;
     }
     if (auto f = direct_framework(r.name)) {
@@ -389,7 +428,7 @@ std::optional<Fw> Resolver::choose_framework(Plan& plan) {
   }
   std::size_t best = 0;
   for (std::size_t i = 1; i < 3; ++i) {
-    if (score[i] > score[best]) {  // ties: torch, then tensorflow
+    if (score[i] > score[best]) { // ties: torch, then tensorflow
       best = i;
     }
   }
@@ -411,10 +450,12 @@ std::optional<Fw> Resolver::choose_framework(Plan& plan) {
       plan.warnings.push_back(
           {"framework_conflict",
            fmt::format("the project also mentions {} ({}); planned for {}, which it uses more",
-                       fw_name(static_cast<Fw>(i)), fmt::join(why[i], ", "), fw_name(fw))});
+                       fw_name(static_cast<Fw>(i)),
+                       fmt::join(why[i], ", "),
+                       fw_name(fw))});
     }
   }
   return fw;
 }
 
-}  // namespace furnace::resolve::detail
+} // namespace furnace::resolve::detail

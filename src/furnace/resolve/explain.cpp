@@ -44,20 +44,28 @@ void Resolver::fill_version_reasons(Plan& plan, const Candidate& c, bool runnabl
     }
     if (r.kind == Rule::sibling_kind && !r.exact.empty()) {
       const Cell* sib = c.torch == nullptr ? nullptr
-                        : (r.sibling == "torchvision" ? &c.torch->torchvision : &c.torch->torchaudio);
+                                           : (r.sibling == "torchvision" ? &c.torch->torchvision
+                                                                         : &c.torch->torchaudio);
       if (sib != nullptr && !sib->value.empty() && sib->value != r.exact) {
         plan.warnings.push_back(
             {"companion_mismatch",
              fmt::format("{} ({}): {} {} shipped with {} {}; the same minor series, another patch "
                          "release",
-                         r.text, r.source, r.sibling, sib->value, pkg, c.version_text)});
+                         r.text,
+                         r.source,
+                         r.sibling,
+                         sib->value,
+                         pkg,
+                         c.version_text)});
       }
     }
   }
   Reason vr;
   if (vrules.empty()) {
-    vr.message = fmt::format("{} {}: the project names no version; the newest that {}", pkg,
-                             c.version_text, runnable ? "runs here" : "fits");
+    vr.message = fmt::format("{} {}: the project names no version; the newest that {}",
+                             pkg,
+                             c.version_text,
+                             runnable ? "runs here" : "fits");
   } else {
     std::vector<std::string> texts;
     for (const Rule* r : vrules) {
@@ -70,23 +78,28 @@ void Resolver::fill_version_reasons(Plan& plan, const Candidate& c, bool runnabl
         exact = exact || (s.op == spec::Op::equal && !s.wildcard);
       }
     }
-    vr.message = exact ? fmt::format("{} {}: pinned by {}", pkg, c.version_text, fmt::join(texts, ", "))
-                       : fmt::format("{} {}: the newest allowed by {} that {}", pkg, c.version_text,
-                                     fmt::join(texts, ", "), runnable ? "runs here" : "fits");
+    vr.message =
+        exact ? fmt::format("{} {}: pinned by {}", pkg, c.version_text, fmt::join(texts, ", "))
+              : fmt::format("{} {}: the newest allowed by {} that {}",
+                            pkg,
+                            c.version_text,
+                            fmt::join(texts, ", "),
+                            runnable ? "runs here" : "fits");
   }
   if (!soft.empty()) {
     vr.message += fmt::format("; as {} say{}", fmt::join(soft, ", "), soft.size() == 1 ? "s" : "");
   }
   if (!m_era.date.empty() && !c.release_date.empty()) {
-    vr.message += fmt::format("; released {}, {} the project's era ({}: {})", c.release_date,
-                              c.release_date <= m_era.date ? "within" : "after", m_era.date,
+    vr.message += fmt::format("; released {}, {} the project's era ({}: {})",
+                              c.release_date,
+                              c.release_date <= m_era.date ? "within" : "after",
+                              m_era.date,
                               m_era.detail);
     for (const std::string& e : m_era.evidence) {
       vr.evidence.push_back(e);
     }
   }
   plan.reasons.push_back(vr);
-
 }
 
 void Resolver::fill_host_reasons(Plan& plan, const Candidate& c, const Check& k) const {
@@ -104,8 +117,8 @@ void Resolver::fill_host_reasons(Plan& plan, const Candidate& c, const Check& k)
   if (!ctexts.empty()) {
     cr.message = fmt::format("CUDA {}: asked for by {}", c.cuda, fmt::join(ctexts, ", "));
   } else {
-    cr.message = fmt::format("CUDA {}: the best build of {} {} for this host", c.cuda, pkg,
-                             c.version_text);
+    cr.message =
+        fmt::format("CUDA {}: the best build of {} {} for this host", c.cuda, pkg, c.version_text);
   }
   if (!table.empty()) {
     cr.evidence.push_back(table);
@@ -116,16 +129,18 @@ void Resolver::fill_host_reasons(Plan& plan, const Candidate& c, const Check& k)
   } else if (k.driver == DriverKind::minor_compat) {
     plan.warnings.push_back({"minor_version_compat", k.driver_detail});
   } else if (k.driver == DriverKind::unknown && c.cuda_row != nullptr) {
-    plan.reasons.push_back(Reason{
-        fmt::format("driver unknown: CUDA {} needs driver >= {}", c.cuda,
-                    c.cuda_row->min_driver.empty() ? std::string("(unknown)")
-                                                   : c.cuda_row->min_driver.value),
-        {},
-        c.cuda_row->min_driver.unverified});
+    plan.reasons.push_back(
+        Reason{fmt::format("driver unknown: CUDA {} needs driver >= {}",
+                           c.cuda,
+                           c.cuda_row->min_driver.empty() ? std::string("(unknown)")
+                                                          : c.cuda_row->min_driver.value),
+               {},
+               c.cuda_row->min_driver.unverified});
   }
   if (k.driver_unverified) {
     plan.warnings.push_back(
-        {"unverified", fmt::format("the driver minimum for CUDA {} is unverified in cuda.csv", c.cuda)});
+        {"unverified",
+         fmt::format("the driver minimum for CUDA {} is unverified in cuda.csv", c.cuda)});
   }
 
   // GPUs
@@ -138,26 +153,36 @@ void Resolver::fill_host_reasons(Plan& plan, const Candidate& c, const Check& k)
       gr.evidence.push_back(table);
     }
     switch (gc.kind) {
-      case ArchKind::sass:
-        gr.message = fmt::format("{} ({}): {} carries {} machine code", g.name, g.sm(), c.label(),
-                                 gc.via);
-        break;
-      case ArchKind::ptx:
-        gr.message = fmt::format("{} ({}): {} has no {} machine code; the driver JIT-compiles its "
-                                 "{} PTX (slow first start)",
-                                 g.name, g.sm(), c.label(), g.sm(), gc.via);
-        plan.warnings.push_back(
-            {"ptx_jit", fmt::format("{} runs {} through PTX JIT from {}: the first start compiles "
-                                    "kernels for minutes",
-                                    g.name, c.label(), gc.via)});
-        break;
-      case ArchKind::assumed:
-        gr.message = fmt::format("{} ({}): {}'s GPU architectures are not tabulated; {}", g.name,
-                                 g.sm(), c.label(), gc.via);
-        break;
-      case ArchKind::none:
-        gr.message = fmt::format("{} ({}): {} has no kernels for it", g.name, g.sm(), c.label());
-        break;
+    case ArchKind::sass:
+      gr.message =
+          fmt::format("{} ({}): {} carries {} machine code", g.name, g.sm(), c.label(), gc.via);
+      break;
+    case ArchKind::ptx:
+      gr.message = fmt::format("{} ({}): {} has no {} machine code; the driver JIT-compiles its "
+                               "{} PTX (slow first start)",
+                               g.name,
+                               g.sm(),
+                               c.label(),
+                               g.sm(),
+                               gc.via);
+      plan.warnings.push_back(
+          {"ptx_jit",
+           fmt::format("{} runs {} through PTX JIT from {}: the first start compiles "
+                       "kernels for minutes",
+                       g.name,
+                       c.label(),
+                       gc.via)});
+      break;
+    case ArchKind::assumed:
+      gr.message = fmt::format("{} ({}): {}'s GPU architectures are not tabulated; {}",
+                               g.name,
+                               g.sm(),
+                               c.label(),
+                               gc.via);
+      break;
+    case ArchKind::none:
+      gr.message = fmt::format("{} ({}): {} has no kernels for it", g.name, g.sm(), c.label());
+      break;
     }
     if (gc.unverified) {
       gr.message += " (unverified)";
@@ -166,10 +191,10 @@ void Resolver::fill_host_reasons(Plan& plan, const Candidate& c, const Check& k)
   }
   if (m_host.gpus.empty()) {
     plan.warnings.push_back(
-        {"no_gpu", fmt::format("no NVIDIA GPU {}; the CUDA image still runs, on the CPU",
-                               m_host.note.empty() ? std::string("on this host") : m_host.note)});
+        {"no_gpu",
+         fmt::format("no NVIDIA GPU {}; the CUDA image still runs, on the CPU",
+                     m_host.note.empty() ? std::string("on this host") : m_host.note)});
   }
-
 }
 
 void Resolver::fill_image_reasons(Plan& plan, const Candidate& c, const Check& k) const {
@@ -188,26 +213,34 @@ void Resolver::fill_image_reasons(Plan& plan, const Candidate& c, const Check& k
     plan.warnings.push_back(
         {"python_install",
          fmt::format("{} ships Python {}; the project needs {}, which the build installs beside it",
-                     c.image, c.image_python.value, k.python)});
+                     c.image,
+                     c.image_python.value,
+                     k.python)});
   }
   if (k.python_source == "image") {
     pr.message = fmt::format("Python {}: what {} ships", k.python, c.image);
     if (!ptexts.empty()) {
-      pr.message += fmt::format(", which {} allow{}", fmt::join(ptexts, ", "),
-                                ptexts.size() == 1 ? "s" : "");
+      pr.message +=
+          fmt::format(", which {} allow{}", fmt::join(ptexts, ", "), ptexts.size() == 1 ? "s" : "");
     }
     if (c.image_line != 0) {
       pr.evidence.push_back(fmt::format("images.csv:{}", c.image_line));
     }
     pr.unverified = c.image_python.unverified;
   } else {
-    pr.message =
-        ptexts.empty()
-            ? fmt::format("Python {}: the newest {} {} supports ({}-{})", k.python, pkg,
-                          c.version_text, c.python_min.value, c.python_max.value)
-            : fmt::format("Python {}: allowed by {}; {} {} supports {}-{}", k.python,
-                          fmt::join(ptexts, ", "), pkg, c.version_text, c.python_min.value,
-                          c.python_max.value);
+    pr.message = ptexts.empty() ? fmt::format("Python {}: the newest {} {} supports ({}-{})",
+                                              k.python,
+                                              pkg,
+                                              c.version_text,
+                                              c.python_min.value,
+                                              c.python_max.value)
+                                : fmt::format("Python {}: allowed by {}; {} {} supports {}-{}",
+                                              k.python,
+                                              fmt::join(ptexts, ", "),
+                                              pkg,
+                                              c.version_text,
+                                              c.python_min.value,
+                                              c.python_max.value);
     pr.unverified = c.python_min.unverified || c.python_max.unverified;
   }
   plan.reasons.push_back(pr);
@@ -219,15 +252,16 @@ void Resolver::fill_image_reasons(Plan& plan, const Candidate& c, const Check& k
   if (c.official) {
     ir.message = fmt::format("image {}: the official image of {}", c.image, c.label());
   } else if (c.fw == Fw::torch) {
-    ir.message = fmt::format(
-        "image {}: {}; torch comes from {}", c.image,
-        c.torch != nullptr && !c.torch->docker_tags.empty()
-            ? fmt::format("the official image of {} ships another Python", c.label())
-            : fmt::format("no official pytorch/pytorch image of {}", c.label()),
-        c.pip_index);
+    ir.message =
+        fmt::format("image {}: {}; torch comes from {}",
+                    c.image,
+                    c.torch != nullptr && !c.torch->docker_tags.empty()
+                        ? fmt::format("the official image of {} ships another Python", c.label())
+                        : fmt::format("no official pytorch/pytorch image of {}", c.label()),
+                    c.pip_index);
   } else {
-    ir.message = fmt::format("image {}: CUDA {} from NVIDIA; {} is installed with pip", c.image,
-                             c.cuda, pkg);
+    ir.message = fmt::format(
+        "image {}: CUDA {} from NVIDIA; {} is installed with pip", c.image, c.cuda, pkg);
   }
   if (devel) {
     ir.message += fmt::format("; a devel image because {}", devel_why);
@@ -242,7 +276,8 @@ void Resolver::fill_image_reasons(Plan& plan, const Candidate& c, const Check& k
   plan.reasons.push_back(ir);
   if (c.cudnn.unverified) {
     plan.warnings.push_back(
-        {"unverified", fmt::format("the cuDNN version of {} ({}) is unverified", c.label(), c.cudnn.value)});
+        {"unverified",
+         fmt::format("the cuDNN version of {} ({}) is unverified", c.label(), c.cudnn.value)});
   }
   if (c.fw == Fw::tensorflow && c.version < ver("1.15")) {
     for (const spec::Requirement& r : m_spec.requirements) {
@@ -251,7 +286,9 @@ void Resolver::fill_image_reasons(Plan& plan, const Candidate& c, const Check& k
             {"tf_cpu_package",
              fmt::format("{}{} ({}): before 1.15 the tensorflow package is CPU-only; the GPU "
                          "build is tensorflow-gpu",
-                         r.written_name, r.specifier, r.where.str())});
+                         r.written_name,
+                         r.specifier,
+                         r.where.str())});
         break;
       }
     }
@@ -263,9 +300,16 @@ void Resolver::fill_packages(Plan& plan, Fw* fw, bool official) const {
   if (!plan.python.empty()) {
     env.python_version = plan.python;
   }
-  static const std::set<std::string, std::less<>> k_meta = {
-      "python", "cudatoolkit", "cuda-toolkit", "pytorch-cuda", "cuda-version", "cudnn", "pip",
-      "cuda-runtime", "cuda", "cuda-nvcc"};
+  static const std::set<std::string, std::less<>> k_meta = {"python",
+                                                            "cudatoolkit",
+                                                            "cuda-toolkit",
+                                                            "pytorch-cuda",
+                                                            "cuda-version",
+                                                            "cudnn",
+                                                            "pip",
+                                                            "cuda-runtime",
+                                                            "cuda",
+                                                            "cuda-nvcc"};
   std::set<std::string> seen;
   for (const spec::Requirement& r : m_spec.requirements) {
     // install lines of shell scripts are evidence, not the project's package list
@@ -296,7 +340,8 @@ void Resolver::fill_packages(Plan& plan, Fw* fw, bool official) const {
   }
 }
 
-void Resolver::explain_failure(Plan& plan, const std::vector<Candidate>& cands,
+void Resolver::explain_failure(Plan& plan,
+                               const std::vector<Candidate>& cands,
                                const std::vector<Check>& checks) const {
   std::vector<std::size_t> project_ok;
   std::vector<std::size_t> host_ok;
@@ -333,7 +378,8 @@ void Resolver::explain_failure(Plan& plan, const std::vector<Candidate>& cands,
     }
   } else {
     // the project contradicts itself (or the table): say which constraint removes the rest
-    plan.reasons.push_back(Reason{"no build satisfies all of the project's constraints", {}, false});
+    plan.reasons.push_back(
+        Reason{"no build satisfies all of the project's constraints", {}, false});
     // The candidates closest to fitting (fewest violated constraints, best first) show which
     // constraint is in the way.
     std::vector<std::size_t> order;
@@ -358,7 +404,16 @@ void Resolver::explain_failure(Plan& plan, const std::vector<Candidate>& cands,
       }
     }
   }
-  // nearest alternatives that run here
+  failure_alternatives(plan, cands, checks, project_ok, host_ok, failed_sm);
+}
+
+// The nearest alternatives that run here: the closest newer and older releases, and the newest.
+void Resolver::failure_alternatives(Plan& plan,
+                                    const std::vector<Candidate>& cands,
+                                    const std::vector<Check>& checks,
+                                    const std::vector<std::size_t>& project_ok,
+                                    const std::vector<std::size_t>& host_ok,
+                                    const std::string& failed_sm) const {
   auto add_alt = [&](std::size_t i, const std::string& note) {
     for (const Alternative& a : plan.alternatives) {
       if (a.framework_version == cands[i].version_text && a.cuda == cands[i].cuda) {
@@ -386,7 +441,7 @@ void Resolver::explain_failure(Plan& plan, const std::vector<Candidate>& cands,
     }
     std::optional<std::size_t> up;
     std::optional<std::size_t> down;
-    for (std::size_t i : host_ok) {  // best first
+    for (std::size_t i : host_ok) { // best first
       const Version& v = cands[i].version;
       if (hi < v && (!up || v < cands[*up].version)) {
         up = i;
@@ -396,8 +451,10 @@ void Resolver::explain_failure(Plan& plan, const std::vector<Candidate>& cands,
       }
     }
     if (up) {
-      add_alt(*up, failed_sm.empty() ? "the closest newer release that runs here"
-                                     : fmt::format("the first newer release with {} kernels", failed_sm));
+      add_alt(*up,
+              failed_sm.empty()
+                  ? "the closest newer release that runs here"
+                  : fmt::format("the first newer release with {} kernels", failed_sm));
     }
     if (down) {
       add_alt(*down, "the closest older release that runs here");
@@ -424,8 +481,10 @@ void Resolver::explain_failure(Plan& plan, const std::vector<Candidate>& cands,
   }
 }
 
-void Resolver::soft_alternatives(Plan& plan, const std::vector<Candidate>& cands,
-                                 const std::vector<Check>& checks, std::size_t best) const {
+void Resolver::soft_alternatives(Plan& plan,
+                                 const std::vector<Candidate>& cands,
+                                 const std::vector<Check>& checks,
+                                 std::size_t best) const {
   // README lines are alternatives: for a soft version rule the chosen build does not satisfy,
   // the best runnable build that does is offered
   for (const Rule& r : m_rules) {
@@ -443,11 +502,15 @@ void Resolver::soft_alternatives(Plan& plan, const std::vector<Candidate>& cands
     if (!pick) {
       plan.warnings.push_back(
           {"evidence_overruled",
-           fmt::format("{} ({}) asks for {} {}, but no build it allows {}; planned {} {}", r.text,
-                       r.source, fw_package(cands[best].fw), r.set.str(),
+           fmt::format("{} ({}) asks for {} {}, but no build it allows {}; planned {} {}",
+                       r.text,
+                       r.source,
+                       fw_package(cands[best].fw),
+                       r.set.str(),
                        m_gpus.empty() && m_host.driver.empty() ? "fits the project's pins"
                                                                : "runs here",
-                       fw_package(cands[best].fw), cands[best].version_text)});
+                       fw_package(cands[best].fw),
+                       cands[best].version_text)});
       continue;
     }
     bool known = false;
@@ -468,4 +531,4 @@ void Resolver::soft_alternatives(Plan& plan, const std::vector<Candidate>& cands
   }
 }
 
-}  // namespace furnace::resolve::detail
+} // namespace furnace::resolve::detail

@@ -47,26 +47,26 @@ std::string ubuntu_python(std::string_view image_tag);
 
 struct Rule {
   enum Kind { version_kind, sibling_kind, cuda_kind, python_kind } kind = version_kind;
-  std::string text;    // "torch==1.4.0"
-  std::string source;  // "requirements.txt:3"
+  std::string text;   // "torch==1.4.0"
+  std::string source; // "requirements.txt:3"
   Confidence confidence = Confidence::high;
-  spec::SpecifierSet set;  // version / sibling / python
-  std::string sibling;     // "torchvision", "torchaudio", "jaxlib"
-  std::string cuda;        // "10.1" or "11" (major only)
+  spec::SpecifierSet set; // version / sibling / python
+  std::string sibling;    // "torchvision", "torchaudio", "jaxlib"
+  std::string cuda;       // "10.1" or "11" (major only)
   // Hard rules (dependency files, overrides) rule a candidate out; soft ones (README prose,
   // install lines in READMEs, API calls in the code, deep or peripheral files, Dockerfile RUN
   // lines) only add `weight` to the candidates that satisfy them.
   bool hard = true;
   int weight = 0;
-  std::string exact;  // sibling: the exact version written ("0.9.1"), for a patch mismatch
+  std::string exact; // sibling: the exact version written ("0.9.1"), for a patch mismatch
 };
 
 // When the project was written, and how that was found.
 struct Era {
-  std::string date;    // "2019-07-01"; "" when unknown or ignored (--latest)
-  std::string source;  // "git", "readme", "pins", "--as-of"
-  std::string detail;  // "the git HEAD commit 2021-03-02; README.md:3 (arXiv id) 2019-04-01"
-  std::vector<std::string> evidence;  // file:line of what dated it
+  std::string date;   // "2019-07-01"; "" when unknown or ignored (--latest)
+  std::string source; // "git", "readme", "pins", "--as-of"
+  std::string detail; // "the git HEAD commit 2021-03-02; README.md:3 (arXiv id) 2019-04-01"
+  std::vector<std::string> evidence; // file:line of what dated it
 };
 
 struct Candidate {
@@ -87,9 +87,9 @@ struct Candidate {
   Cell python_min;
   Cell python_max;
   Cell image_python;        // the Python the image ships; empty: chosen from the range
-  std::string release_date;  // "2019-05-01", "" unknown
+  std::string release_date; // "2019-05-01", "" unknown
   int table_line = 0;
-  int image_line = 0;  // images.csv
+  int image_line = 0; // images.csv
 
   std::string label() const;
   std::string table_source() const;
@@ -100,24 +100,24 @@ enum class ArchKind { sass, ptx, assumed, none };
 
 struct GpuCheck {
   ArchKind kind = ArchKind::none;
-  std::string via;  // "sm_86", "compute_80"
+  std::string via; // "sm_86", "compute_80"
   bool unverified = false;
 };
 
 struct Check {
-  std::vector<std::string> project;  // why the project's hard constraints rule it out
-  std::vector<std::string> host;     // why this host cannot run it
+  std::vector<std::string> project; // why the project's hard constraints rule it out
+  std::vector<std::string> host;    // why this host cannot run it
   bool arch_failed = false;
   DriverKind driver = DriverKind::unknown;
   std::string driver_detail;
   bool driver_unverified = false;
   std::vector<GpuCheck> gpus;
-  std::string python;         // chosen Python
-  std::string python_source;  // "image", "project", "table"
-  bool python_installed = false;  // not the image's own Python: the build must install it
+  std::string python;            // chosen Python
+  std::string python_source;     // "image", "project", "table"
+  bool python_installed = false; // not the image's own Python: the build must install it
   std::vector<std::string> python_allowed;
-  int score = 0;  // the weight of the soft rules it satisfies
-  int era_rank = 1;  // 2: released by the era's date, 1: undated or no era, 0: after it
+  int score = 0;    // the weight of the soft rules it satisfies
+  int era_rank = 1; // 2: released by the era's date, 1: undated or no era, 0: after it
 
   bool project_ok() const { return project.empty(); }
   bool host_ok() const { return host.empty(); }
@@ -131,7 +131,10 @@ Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Table
 
 class Resolver {
 public:
-  Resolver(const spec::Spec& s, const Host& h, const Overrides& o, const Tables& t,
+  Resolver(const spec::Spec& s,
+           const Host& h,
+           const Overrides& o,
+           const Tables& t,
            std::optional<std::string> marker_python = std::nullopt);
 
   Plan run();
@@ -141,8 +144,8 @@ public:
 private:
   std::optional<Fw> choose_framework(Plan& plan);
   void build_rules(Fw fw, Plan& plan);
-  void add_requirement_rules(Fw fw, const spec::Requirement& r, std::vector<Rule>& rules,
-                             Plan& plan);
+  void
+  add_requirement_rules(Fw fw, const spec::Requirement& r, std::vector<Rule>& rules, Plan& plan);
   void add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const;
   void add_override_rules(std::vector<Rule>& rules);
   std::vector<Candidate> candidates(Fw fw) const;
@@ -161,10 +164,19 @@ private:
   void fill_version_reasons(Plan& plan, const Candidate& c, bool runnable) const;
   void fill_host_reasons(Plan& plan, const Candidate& c, const Check& k) const;
   void fill_image_reasons(Plan& plan, const Candidate& c, const Check& k) const;
-  void explain_failure(Plan& plan, const std::vector<Candidate>& cands,
+  void explain_failure(Plan& plan,
+                       const std::vector<Candidate>& cands,
                        const std::vector<Check>& checks) const;
-  void soft_alternatives(Plan& plan, const std::vector<Candidate>& cands,
-                         const std::vector<Check>& checks, std::size_t best) const;
+  void failure_alternatives(Plan& plan,
+                            const std::vector<Candidate>& cands,
+                            const std::vector<Check>& checks,
+                            const std::vector<std::size_t>& project_ok,
+                            const std::vector<std::size_t>& host_ok,
+                            const std::string& failed_sm) const;
+  void soft_alternatives(Plan& plan,
+                         const std::vector<Candidate>& cands,
+                         const std::vector<Check>& checks,
+                         std::size_t best) const;
   void fill_packages(Plan& plan, Fw* fw, bool official) const;
   bool devel_needed(std::string* why) const;
   bool better(const Candidate& a, const Check& ka, const Candidate& b, const Check& kb) const;
@@ -174,12 +186,12 @@ private:
   const Overrides& m_ov;
   const Tables& m_t;
   std::vector<Rule> m_rules;
-  std::vector<Version> m_pinned_tf;  // exact TF pins, to offer patch releases the table omits
-  std::optional<std::string> m_marker_python;  // evaluate markers for this Python ("3.10")
-  std::vector<HostGpu> m_gpus;                  // the host's GPUs, one per compute capability
+  std::vector<Version> m_pinned_tf; // exact TF pins, to offer patch releases the table omits
+  std::optional<std::string> m_marker_python; // evaluate markers for this Python ("3.10")
+  std::vector<HostGpu> m_gpus;                // the host's GPUs, one per compute capability
   Era m_era;
-  std::vector<char> m_py_hard;  // per python_minors(): allowed by every hard Python rule
-  std::vector<int> m_py_soft;   // per python_minors(): the weight of the soft ones it meets
+  std::vector<char> m_py_hard; // per python_minors(): allowed by every hard Python rule
+  std::vector<int> m_py_soft;  // per python_minors(): the weight of the soft ones it meets
 };
 
-}  // namespace furnace::resolve::detail
+} // namespace furnace::resolve::detail

@@ -12,7 +12,7 @@ nlohmann::json null_if_empty(const std::string& s) {
   return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
 }
 
-}  // namespace
+} // namespace
 
 nlohmann::json to_json(const Plan& plan) {
   using nlohmann::json;
@@ -21,9 +21,10 @@ nlohmann::json to_json(const Plan& plan) {
   j["framework_version"] = null_if_empty(plan.framework_version);
   j["python"] = null_if_empty(plan.python);
   j["python_source"] = null_if_empty(plan.python_source);
-  j["era"] = plan.era_date.empty()
-                 ? json(nullptr)
-                 : json{{"date", plan.era_date}, {"source", plan.era_source}, {"detail", plan.era_detail}};
+  j["era"] =
+      plan.era_date.empty()
+          ? json(nullptr)
+          : json{{"date", plan.era_date}, {"source", plan.era_source}, {"detail", plan.era_detail}};
   j["cuda"] = plan.cuda ? json(*plan.cuda) : json(nullptr);
   j["cudnn"] = null_if_empty(plan.cudnn);
   j["base_image"] = null_if_empty(plan.base_image);
@@ -58,7 +59,8 @@ nlohmann::json to_json(const Plan& plan) {
         ev.push_back(s);
       }
     }
-    reasons.push_back({{"message", r.message}, {"evidence", std::move(ev)}, {"unverified", r.unverified}});
+    reasons.push_back(
+        {{"message", r.message}, {"evidence", std::move(ev)}, {"unverified", r.unverified}});
   }
   j["reasons"] = std::move(reasons);
   json warnings = json::array();
@@ -103,10 +105,12 @@ void print_human(const Plan& plan, core::Ui& ui) {
         << "\n\n";
   }
   if (!plan.base_image.empty()) {
-    row("image", ui.paint(plan.base_image, "bold") + (plan.image_unverified ? " (tag unverified)" : ""));
+    row("image",
+        ui.paint(plan.base_image, "bold") + (plan.image_unverified ? " (tag unverified)" : ""));
   }
   if (plan.framework) {
-    row("framework", *plan.framework + (plan.framework_version.empty() ? "" : " " + plan.framework_version));
+    row("framework",
+        *plan.framework + (plan.framework_version.empty() ? "" : " " + plan.framework_version));
   }
   if (!plan.python.empty()) {
     const std::string from = plan.python_source == "image"     ? " (the image's)"
@@ -158,8 +162,8 @@ void print_human(const Plan& plan, core::Ui& ui) {
       out << '\n';
     }
   }
-  const bool any_warning = std::any_of(plan.warnings.begin(), plan.warnings.end(),
-                                       [](const Warning& w) { return !w.input; });
+  const bool any_warning = std::any_of(
+      plan.warnings.begin(), plan.warnings.end(), [](const Warning& w) { return !w.input; });
   if (any_warning) {
     out << '\n' << ui.paint("warnings", "bold") << '\n';
     for (const Warning& w : plan.warnings) {
@@ -172,18 +176,25 @@ void print_human(const Plan& plan, core::Ui& ui) {
   if (!plan.alternatives.empty()) {
     out << '\n' << ui.paint("alternatives that run here", "bold") << '\n';
     for (const Alternative& a : plan.alternatives) {
-      out << fmt::format("  - {} {} (CUDA {}, Python {}): {} — {}\n", a.framework,
-                         a.framework_version, a.cuda, a.python, a.base_image, a.note);
+      out << fmt::format("  - {} {} (CUDA {}, Python {}): {} — {}\n",
+                         a.framework,
+                         a.framework_version,
+                         a.cuda,
+                         a.python,
+                         a.base_image,
+                         a.note);
     }
   }
   if (!plan.packages.empty()) {
     out << '\n' << ui.paint("packages", "bold") << '\n';
     for (const Package& p : plan.packages) {
-      out << fmt::format("  {}{}{}", p.name, p.specifier.empty() ? "" : " " + p.specifier,
+      out << fmt::format("  {}{}{}",
+                         p.name,
+                         p.specifier.empty() ? "" : " " + p.specifier,
                          p.from_image ? " (in the image)" : "")
           << ui.paint(" [" + p.source + "]", "dim") << '\n';
     }
   }
 }
 
-}  // namespace furnace::resolve
+} // namespace furnace::resolve

@@ -16,4 +16,4 @@ nlohmann::json to_json(const Plan& plan);
 // warnings and alternatives; coloured when the Ui is.
 void print_human(const Plan& plan, core::Ui& ui);
 
-}  // namespace furnace::resolve
+} // namespace furnace::resolve

@@ -17,7 +17,7 @@ void record_evidence(const spec::Spec& spec, Plan& plan) {
   }
   for (const spec::Requirement& r : spec.requirements) {
     Evidence e;
-    e.kind = r.constraint_only ? "constraint"
+    e.kind = r.constraint_only            ? "constraint"
              : r.origin == "readme-prose" ? "statement"
                                           : "requirement";
     e.text = r.url.empty() ? r.written_name + r.specifier : r.written_name + " @ " + r.url;
@@ -29,8 +29,8 @@ void record_evidence(const spec::Spec& spec, Plan& plan) {
     plan.evidence.push_back(std::move(e));
   }
   for (const spec::Fact& f : spec.facts) {
-    static constexpr const char* k_kinds[] = {"python",  "cuda", "base_image", "index_url",
-                                              "imports", "date", "api"};
+    static constexpr const char* k_kinds[] = {
+        "python", "cuda", "base_image", "index_url", "imports", "date", "api"};
     Evidence e;
     e.kind = k_kinds[static_cast<int>(f.kind)];
     e.text = f.detail.empty() ? f.value : f.detail;
@@ -57,9 +57,12 @@ std::string plain_python(const std::vector<Rule>& rules) {
   return python.empty() ? "3.12" : python;
 }
 
-}  // namespace
+} // namespace
 
-Resolver::Resolver(const spec::Spec& s, const Host& h, const Overrides& o, const Tables& t,
+Resolver::Resolver(const spec::Spec& s,
+                   const Host& h,
+                   const Overrides& o,
+                   const Tables& t,
                    std::optional<std::string> marker_python)
     : m_spec(s), m_host(h), m_ov(o), m_t(t), m_marker_python(std::move(marker_python)) {
   // Identical GPUs are checked once: eight H200s have the same compute capability.
@@ -139,7 +142,8 @@ Plan Resolver::run() {
   if (m_ov.allow_incompatible) {
     std::optional<std::size_t> pick;
     for (std::size_t i = 0; i < cands.size(); ++i) {
-      if (checks[i].project_ok() && (!pick || better(cands[i], checks[i], cands[*pick], checks[*pick]))) {
+      if (checks[i].project_ok() &&
+          (!pick || better(cands[i], checks[i], cands[*pick], checks[*pick]))) {
         pick = i;
       }
     }
@@ -158,14 +162,19 @@ Plan Resolver::run() {
   return plan;
 }
 
-}  // namespace detail
+} // namespace detail
 
-std::string HostGpu::sm() const { return fmt::format("sm_{}{}", cc_major, cc_minor); }
-std::string HostGpu::cc() const { return fmt::format("{}.{}", cc_major, cc_minor); }
+std::string HostGpu::sm() const {
+  return fmt::format("sm_{}{}", cc_major, cc_minor);
+}
+std::string HostGpu::cc() const {
+  return fmt::format("{}.{}", cc_major, cc_minor);
+}
 
 core::Result<Host> make_host(const core::Result<gpu::GpuInfo>& probed,
                              const std::vector<std::string>& gpu_override,
-                             const std::string& driver_override, const Tables& tables) {
+                             const std::string& driver_override,
+                             const Tables& tables) {
   Host host;
   if (probed) {
     host.source = probed->source;
@@ -209,12 +218,14 @@ core::Result<Host> make_host(const core::Result<gpu::GpuInfo>& probed,
           minor = digits.back() - '0';
         }
         if (major >= 0) {
-          host.gpus.push_back(HostGpu{fmt::format("compute capability {}.{}", major, minor), major, minor});
+          host.gpus.push_back(
+              HostGpu{fmt::format("compute capability {}.{}", major, minor), major, minor});
           continue;
         }
         const GpuRow* row = tables.find_gpu(g);
         if (row == nullptr) {
-          return core::fail(core::ErrorKind::usage, fmt::format("unknown GPU '{}'", g),
+          return core::fail(core::ErrorKind::usage,
+                            fmt::format("unknown GPU '{}'", g),
                             "give a compute capability instead, e.g. --gpu 8.6 or --gpu sm_90");
         }
         host.gpus.push_back(HostGpu{row->name, row->cc_major, row->cc_minor});
@@ -234,7 +245,9 @@ core::Result<Host> make_host(const core::Result<gpu::GpuInfo>& probed,
   return host;
 }
 
-Plan resolve(const spec::Spec& spec, const Host& host, const Overrides& overrides,
+Plan resolve(const spec::Spec& spec,
+             const Host& host,
+             const Overrides& overrides,
              const Tables& tables) {
   using detail::Resolver;
   Resolver plain(spec, host, overrides, tables);
@@ -251,4 +264,4 @@ Plan resolve(const spec::Spec& spec, const Host& host, const Overrides& override
   return plain.run();
 }
 
-}  // namespace furnace::resolve
+} // namespace furnace::resolve

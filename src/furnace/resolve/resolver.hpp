@@ -14,21 +14,21 @@
 namespace furnace::resolve {
 
 struct HostGpu {
-  std::string name;  // "NVIDIA H200"
+  std::string name; // "NVIDIA H200"
   int cc_major = 0;
   int cc_minor = 0;
 
-  std::string sm() const;  // "sm_90"
-  std::string cc() const;  // "9.0"
+  std::string sm() const; // "sm_90"
+  std::string cc() const; // "9.0"
 };
 
 // What the plan is for: this host (from the GPU probe) or another one (--gpu, --driver).
 struct Host {
   std::string driver;        // "550.54.15", "" when unknown
   std::string cuda_driver;   // newest CUDA the driver supports ("12.4"), "" when unknown
-  std::vector<HostGpu> gpus;  // empty: no GPU (plan runs on the CPU)
-  std::string source;         // "nvml", "nvidia-smi", "--gpu", "none"
-  std::string note;           // why there is no GPU information, when there is none
+  std::vector<HostGpu> gpus; // empty: no GPU (plan runs on the CPU)
+  std::string source;        // "nvml", "nvidia-smi", "--gpu", "none"
+  std::string note;          // why there is no GPU information, when there is none
 };
 
 // Builds a Host from a probe's answer. `gpu_override` ("H200", "9.0", "sm_90", "V100,A100") and
@@ -36,46 +36,47 @@ struct Host {
 // invalid driver/compute capability.
 core::Result<Host> make_host(const core::Result<gpu::GpuInfo>& probed,
                              const std::vector<std::string>& gpu_override,
-                             const std::string& driver_override, const Tables& tables);
+                             const std::string& driver_override,
+                             const Tables& tables);
 
 struct Overrides {
-  std::string framework;  // "pytorch", "tensorflow", "jax"; "" = infer
-  std::string version;    // framework version; "" = from the project
-  std::string python;     // "3.8"
-  std::string cuda;       // "11.8"
-  std::string as_of;      // "2019-06-01": plan as of that date instead of the project's era
-  bool latest = false;    // ignore the project's era: the newest release the project allows
+  std::string framework; // "pytorch", "tensorflow", "jax"; "" = infer
+  std::string version;   // framework version; "" = from the project
+  std::string python;    // "3.8"
+  std::string cuda;      // "11.8"
+  std::string as_of;     // "2019-06-01": plan as of that date instead of the project's era
+  bool latest = false;   // ignore the project's era: the newest release the project allows
   bool allow_incompatible = false;
 };
 
 struct Package {
   std::string name;
   std::string specifier;
-  std::string source;  // "requirements.txt:4"
+  std::string source; // "requirements.txt:4"
   std::string marker;
-  bool from_image = false;  // the base image already carries it (the framework itself)
+  bool from_image = false; // the base image already carries it (the framework itself)
 };
 
 struct Evidence {
   // "requirement", "constraint", "statement" (README prose), "python", "cuda", "base_image",
   // "index_url", "imports", "date", "api" (an API call that needs some releases)
   std::string kind;
-  std::string text;  // "torch==1.4.0"
+  std::string text; // "torch==1.4.0"
   std::string source;
-  std::string confidence;  // "high", "medium", "low"
-  bool used = false;       // whether it decided something in the plan
+  std::string confidence; // "high", "medium", "low"
+  bool used = false;      // whether it decided something in the plan
 };
 
 struct Reason {
   std::string message;
-  std::vector<std::string> evidence;  // "requirements.txt:3"
-  bool unverified = false;            // rests on table cells marked '?'
+  std::vector<std::string> evidence; // "requirements.txt:3"
+  bool unverified = false;           // rests on table cells marked '?'
 };
 
 struct Warning {
   std::string code;
   std::string message;
-  bool input = false;  // about the project's files (already shown as a diagnostic)
+  bool input = false; // about the project's files (already shown as a diagnostic)
 };
 
 struct Alternative {
@@ -84,18 +85,18 @@ struct Alternative {
   std::string cuda;
   std::string python;
   std::string base_image;
-  std::string note;  // "first with sm_90", "newest that runs here"
+  std::string note; // "first with sm_90", "newest that runs here"
 };
 
 struct Plan {
-  std::optional<std::string> framework;  // "pytorch", "tensorflow", "jax"; nullopt: none found
+  std::optional<std::string> framework; // "pytorch", "tensorflow", "jax"; nullopt: none found
   std::string framework_version;
   std::string python;
-  std::string python_source;  // "image" (what the base image ships), "project", "table"
+  std::string python_source; // "image" (what the base image ships), "project", "table"
   std::optional<std::string> cuda;
   std::string cudnn;
   std::string base_image;
-  std::string pip_index;  // where the framework comes from when the image does not carry it
+  std::string pip_index; // where the framework comes from when the image does not carry it
   bool image_unverified = false;
   std::vector<Package> packages;
   std::vector<Evidence> evidence;
@@ -103,15 +104,17 @@ struct Plan {
   std::vector<Warning> warnings;
   std::vector<Alternative> alternatives;
   Host host;
-  std::string era_date;    // when the project was written, "" unknown or ignored
-  std::string era_source;  // "git", "readme", "pins", "--as-of"
-  std::string era_detail;  // what dated it
-  bool ok = false;  // a plan that runs on the host exists (and was chosen)
+  std::string era_date;   // when the project was written, "" unknown or ignored
+  std::string era_source; // "git", "readme", "pins", "--as-of"
+  std::string era_detail; // what dated it
+  bool ok = false;        // a plan that runs on the host exists (and was chosen)
 };
 
 // Chooses the plan. Never fails: when nothing fits, `ok` is false and the reasons say which
 // constraint ruled out which candidate.
-Plan resolve(const spec::Spec& spec, const Host& host, const Overrides& overrides,
+Plan resolve(const spec::Spec& spec,
+             const Host& host,
+             const Overrides& overrides,
              const Tables& tables = builtin_tables());
 
-}  // namespace furnace::resolve
+} // namespace furnace::resolve

@@ -19,9 +19,9 @@ namespace furnace::spec {
 namespace {
 
 struct Marker {
-  std::string_view text;   // substring of a code line
-  std::string_view needs;  // PEP 508: what the call needs
-  bool tf1 = false;        // a TensorFlow 1.x API: void in files that use tensorflow.compat.v1
+  std::string_view text;  // substring of a code line
+  std::string_view needs; // PEP 508: what the call needs
+  bool tf1 = false;       // a TensorFlow 1.x API: void in files that use tensorflow.compat.v1
 };
 
 // Sources: each API's documented removal or introduction (TensorFlow 2.0 release notes and
@@ -76,10 +76,10 @@ bool python2_print(std::string_view t) {
   }
   const std::string_view rest = util::trim(t.substr(6));
   return !rest.empty() && rest.front() != '(' && rest.front() != '=' && rest.front() != ',' &&
-         rest.front() != ')' && rest.front() != '>';  // print >>f, x is Python 2 too, but rare
+         rest.front() != ')' && rest.front() != '>'; // print >>f, x is Python 2 too, but rare
 }
 
-}  // namespace
+} // namespace
 
 void parse_python_source(std::string_view text, const std::string& file, Spec& spec) {
   std::array<bool, 3> seen{false, false, false};
@@ -108,14 +108,19 @@ void parse_python_source(std::string_view text, const std::string& file, Spec& s
       for (std::size_t k = 0; k < k_names.size(); ++k) {
         if (!seen[k] && imports_name(m, k_names[k])) {
           seen[k] = true;
-          spec.add_fact(FactKind::imports, std::string(k_names[k]), Location{file, l.number},
+          spec.add_fact(FactKind::imports,
+                        std::string(k_names[k]),
+                        Location{file, l.number},
                         Confidence::medium);
         }
       }
     }
     if (!py2 && python2_print(t)) {
       py2 = true;
-      spec.add_fact(FactKind::api, "python<3", Location{file, l.number}, Confidence::medium,
+      spec.add_fact(FactKind::api,
+                    "python<3",
+                    Location{file, l.number},
+                    Confidence::medium,
                     "a print statement");
     }
     if (!may_have_markers || facts >= k_max_marker_facts) {
@@ -132,8 +137,8 @@ void parse_python_source(std::string_view text, const std::string& file, Spec& s
       while (!call.empty() && (call.back() == '(' || call.back() == '.')) {
         call.pop_back();
       }
-      spec.add_fact(FactKind::api, std::string(mk.needs), Location{file, l.number},
-                    Confidence::medium, call);
+      spec.add_fact(
+          FactKind::api, std::string(mk.needs), Location{file, l.number}, Confidence::medium, call);
     }
   }
 }
@@ -148,7 +153,8 @@ void parse_python_hints(std::string_view text, const std::string& file, Spec& sp
     if (at != std::string_view::npos) {
       std::string_view rest = l.text.substr(at + 34);
       std::size_t n = 0;
-      while (n < rest.size() && (std::isdigit(static_cast<unsigned char>(rest[n])) != 0 || rest[n] == '.')) {
+      while (n < rest.size() &&
+             (std::isdigit(static_cast<unsigned char>(rest[n])) != 0 || rest[n] == '.')) {
         ++n;
       }
       auto v = parse_version(rest.substr(0, n));
@@ -164,8 +170,7 @@ void parse_python_hints(std::string_view text, const std::string& file, Spec& sp
     }
     // assert sys.version_info >= (3, 6) / sys.version_info.minor >= 6
     std::size_t vi = l.text.find("sys.version_info");
-    while (vi != std::string_view::npos &&
-           util::trim(l.text.substr(vi + 16)).rfind(">=", 0) != 0 &&
+    while (vi != std::string_view::npos && util::trim(l.text.substr(vi + 16)).rfind(">=", 0) != 0 &&
            l.text.substr(vi + 16).rfind(".minor >=", 0) != 0) {
       vi = l.text.find("sys.version_info", vi + 16);
     }
@@ -184,16 +189,22 @@ void parse_python_hints(std::string_view text, const std::string& file, Spec& sp
         minor = std::atoi(std::string(util::trim(rest.substr(rest.find(">=") + 2))).c_str());
       }
       if (minor >= 0 && major >= 2 && major <= 3 && minor < 30) {
-        spec.add_fact(FactKind::python, fmt::format(">={}.{}", major, minor),
-                      Location{file, l.number}, Confidence::medium, "sys.version_info check");
+        spec.add_fact(FactKind::python,
+                      fmt::format(">={}.{}", major, minor),
+                      Location{file, l.number},
+                      Confidence::medium,
+                      "sys.version_info check");
       }
     }
   }
   if (lo && hi && lo->at(0) == 3) {
-    spec.add_fact(FactKind::python, fmt::format(">={}.{},<={}.{}", lo->at(0), lo->at(1), hi->at(0), hi->at(1)),
-                  Location{file, lo_line}, Confidence::medium,
-                  fmt::format("classifiers Python {}.{}-{}.{}", lo->at(0), lo->at(1), hi->at(0), hi->at(1)));
+    spec.add_fact(
+        FactKind::python,
+        fmt::format(">={}.{},<={}.{}", lo->at(0), lo->at(1), hi->at(0), hi->at(1)),
+        Location{file, lo_line},
+        Confidence::medium,
+        fmt::format("classifiers Python {}.{}-{}.{}", lo->at(0), lo->at(1), hi->at(0), hi->at(1)));
   }
 }
 
-}  // namespace furnace::spec
+} // namespace furnace::spec

@@ -182,6 +182,9 @@ Version Version::public_version() const {
   return v;
 }
 
+// One pass over PEP 440's grammar with its normalisation rules (129 lines): the cursor moves
+// through epoch, release, pre, post, dev and local in order, and splitting the pass would spread
+// that one cursor over several functions.
 std::optional<Version> parse_version(std::string_view text) {
   const std::string_view s = strip(text);
   Version v;

@@ -18,13 +18,17 @@ namespace furnace::spec {
 
 namespace {
 
-bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
-bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+bool is_digit(char c) {
+  return std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
+bool is_alpha(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) != 0;
+}
 
 struct Subject {
   std::string_view word;  // lowercase, as it appears in the text
   std::string_view name;  // package ("torch"), or "python" / "cuda"
-  bool needs_dot = false;  // "tf" alone is too common a word: only "tf 1.15", "tf2.x"
+  bool needs_dot = false; // "tf" alone is too common a word: only "tf 1.15", "tf2.x"
 };
 
 // Longest first, so "tensorflow-gpu" wins over "tensorflow" at the same place.
@@ -46,13 +50,12 @@ constexpr std::array<Subject, 12> k_subjects{{
 // A version statement right after a subject: optional separators and an operator, then
 // "1.14", "1.14.0", "r1.3", "v1.0", "2.x", "3.6+"; then "or higher"/"or later"/"+".
 struct Statement {
-  std::string version;    // "1.14", "10.1"
-  std::string specifier;  // PEP 440
-  std::string text;       // what was read, for the evidence ("TensorFlow r1.3")
+  std::string version;   // "1.14", "10.1"
+  std::string specifier; // PEP 440
+  std::string text;      // what was read, for the evidence ("TensorFlow r1.3")
 };
 
-std::optional<Statement> statement_after(std::string_view low, std::size_t at,
-                                         const Subject& s) {
+std::optional<Statement> statement_after(std::string_view low, std::size_t at, const Subject& s) {
   std::size_t i = at + s.word.size();
   // separators: " ", ":", "(", "|", "-", "_", "version", "v", "=="/">="/…
   std::string op;
@@ -82,7 +85,7 @@ std::optional<Statement> statement_after(std::string_view low, std::size_t at,
   }
   if (i < low.size() && (low[i] == 'r' || low[i] == 'v') && i + 1 < low.size() &&
       is_digit(low[i + 1])) {
-    ++i;  // "r1.3", "v1.0"
+    ++i; // "r1.3", "v1.0"
   }
   const std::size_t start = i;
   while (i < low.size() && (is_digit(low[i]) || low[i] == '.' || low[i] == 'x')) {
@@ -103,7 +106,7 @@ std::optional<Statement> statement_after(std::string_view low, std::size_t at,
     return std::nullopt;
   }
   if (i < low.size() && (is_alpha(low[i]) && low[i] != 'x')) {
-    return std::nullopt;  // "cuda10.1k", "python3.6m" are not prose versions
+    return std::nullopt; // "cuda10.1k", "python3.6m" are not prose versions
   }
   auto parsed = parse_version(version);
   if (!parsed || parsed->release.size() > 4 || parsed->release.front() > 30) {
@@ -113,13 +116,11 @@ std::optional<Statement> statement_after(std::string_view low, std::size_t at,
     return std::nullopt;
   }
   const std::string_view after = low.substr(i);
-  const bool open = (!after.empty() && after.front() == '+') ||
-                    util::trim(after).rfind("or higher", 0) == 0 ||
-                    util::trim(after).rfind("or later", 0) == 0 ||
-                    util::trim(after).rfind("or above", 0) == 0 ||
-                    util::trim(after).rfind("or newer", 0) == 0 ||
-                    util::trim(after).rfind("and above", 0) == 0 ||
-                    util::trim(after).rfind("and later", 0) == 0;
+  const bool open =
+      (!after.empty() && after.front() == '+') || util::trim(after).rfind("or higher", 0) == 0 ||
+      util::trim(after).rfind("or later", 0) == 0 || util::trim(after).rfind("or above", 0) == 0 ||
+      util::trim(after).rfind("or newer", 0) == 0 || util::trim(after).rfind("and above", 0) == 0 ||
+      util::trim(after).rfind("and later", 0) == 0;
   Statement st;
   st.version = version;
   if (series) {
@@ -149,12 +150,24 @@ struct Venue {
   std::string_view name;
   int month;
 };
-constexpr std::array<Venue, 18> k_venues{{{"cvpr", 6},    {"iccv", 10},   {"eccv", 9},
-                                          {"neurips", 12}, {"nips", 12},  {"iclr", 5},
-                                          {"icml", 7},    {"aaai", 2},    {"acl", 7},
-                                          {"emnlp", 11},  {"naacl", 6},   {"bmvc", 9},
-                                          {"wacv", 1},    {"miccai", 10}, {"ijcai", 8},
-                                          {"kdd", 8},     {"siggraph", 8}, {"interspeech", 9}}};
+constexpr std::array<Venue, 18> k_venues{{{"cvpr", 6},
+                                          {"iccv", 10},
+                                          {"eccv", 9},
+                                          {"neurips", 12},
+                                          {"nips", 12},
+                                          {"iclr", 5},
+                                          {"icml", 7},
+                                          {"aaai", 2},
+                                          {"acl", 7},
+                                          {"emnlp", 11},
+                                          {"naacl", 6},
+                                          {"bmvc", 9},
+                                          {"wacv", 1},
+                                          {"miccai", 10},
+                                          {"ijcai", 8},
+                                          {"kdd", 8},
+                                          {"siggraph", 8},
+                                          {"interspeech", 9}}};
 
 int year_at(std::string_view s, std::size_t i) {
   if (i + 4 > s.size()) {
@@ -208,12 +221,12 @@ std::optional<std::pair<std::string, std::string>> venue_date(std::string_view l
       const std::size_t end = at + v.name.size();
       if (word_boundary_before(low, at) && (end >= low.size() || !is_alpha(low[end]))) {
         std::size_t i = end;
-        while (i < low.size() && (low[i] == ' ' || low[i] == '\'' || low[i] == '-' || low[i] == ',')) {
+        while (i < low.size() &&
+               (low[i] == ' ' || low[i] == '\'' || low[i] == '-' || low[i] == ',')) {
           ++i;
         }
         if (const int y = year_at(low, i); y != 0) {
-          return std::pair(fmt::format("{}-{:02}-01", y, v.month),
-                           fmt::format("{} {}", v.name, y));
+          return std::pair(fmt::format("{}-{:02}-01", y, v.month), fmt::format("{} {}", v.name, y));
         }
         if (i + 2 <= low.size() && is_digit(low[i]) && is_digit(low[i + 1]) &&
             (i + 2 == low.size() || !is_digit(low[i + 2])) && low[i - 1] == '\'') {
@@ -252,9 +265,16 @@ bool is_install_line(std::string_view low) {
 // Where a line stops speaking of what the project uses: "TensorFlow 2.x is not supported",
 // "(it does not support 0.4.1 or higher)", "the pytorch-1.0 branch".
 std::size_t negation_at(std::string_view low) {
-  static constexpr std::array<std::string_view, 10> k_words{
-      "not supported", "not support", "n't support", "does not work", "doesn't work",
-      "not compatible", "incompatible", "won't work", "branch", "deprecated"};
+  static constexpr std::array<std::string_view, 10> k_words{"not supported",
+                                                            "not support",
+                                                            "n't support",
+                                                            "does not work",
+                                                            "doesn't work",
+                                                            "not compatible",
+                                                            "incompatible",
+                                                            "won't work",
+                                                            "branch",
+                                                            "deprecated"};
   std::size_t at = std::string_view::npos;
   for (std::string_view w : k_words) {
     at = std::min(at, low.find(w));
@@ -297,8 +317,11 @@ void version_statements(std::string_view low, const Location& where, Spec& spec)
       } else if (hit->name == "cuda") {
         auto v = parse_version(st->version);
         if (v && v->release.size() >= 2 && st->specifier.rfind("==", 0) == 0) {
-          spec.add_fact(FactKind::cuda, fmt::format("{}.{}", v->release[0], v->release[1]), where,
-                        Confidence::medium, st->text);
+          spec.add_fact(FactKind::cuda,
+                        fmt::format("{}.{}", v->release[0], v->release[1]),
+                        where,
+                        Confidence::medium,
+                        st->text);
         }
       } else {
         Requirement req;
@@ -310,7 +333,7 @@ void version_statements(std::string_view low, const Location& where, Spec& spec)
           req.where = where;
           req.confidence = Confidence::medium;
           req.origin = "readme-prose";
-          req.optional = true;  // evidence of the version, not a package to install
+          req.optional = true; // evidence of the version, not a package to install
           add_requirement(spec, std::move(req));
         }
       }
@@ -319,7 +342,7 @@ void version_statements(std::string_view low, const Location& where, Spec& spec)
   }
 }
 
-}  // namespace
+} // namespace
 
 void parse_readme(std::string_view text, const std::string& file, Spec& spec) {
   bool have_arxiv = false;
@@ -346,7 +369,7 @@ void parse_readme(std::string_view text, const std::string& file, Spec& spec) {
         have_venue = true;
       }
     } else if (!have_venue && low.find("year") != std::string::npos) {
-      if (auto d = venue_date(low)) {  // a bibtex block is code too
+      if (auto d = venue_date(low)) { // a bibtex block is code too
         spec.add_fact(FactKind::date, d->first, where, Confidence::medium, d->second);
         have_venue = true;
       }
@@ -354,9 +377,9 @@ void parse_readme(std::string_view text, const std::string& file, Spec& spec) {
     if (is_install_line(low) || low.find("install") != std::string::npos) {
       std::string_view t = util::trim(l.text);
       // "$ pip install …", "> pip install", "`pip install …`"
-      while (!t.empty() && (t.front() == '$' || t.front() == '>' || t.front() == '`' ||
-                            t.front() == '#' || t.front() == '-' || t.front() == '*' ||
-                            t.front() == ' ' || t.front() == '\t')) {
+      while (!t.empty() &&
+             (t.front() == '$' || t.front() == '>' || t.front() == '`' || t.front() == '#' ||
+              t.front() == '-' || t.front() == '*' || t.front() == ' ' || t.front() == '\t')) {
         t.remove_prefix(1);
       }
       std::string cleaned;
@@ -366,11 +389,11 @@ void parse_readme(std::string_view text, const std::string& file, Spec& spec) {
       const std::size_t before = spec.requirements.size();
       install_commands(cleaned, where, Confidence::medium, "readme", spec);
       if (spec.requirements.size() != before || is_install_line(low)) {
-        continue;  // the line was a command: its words are not prose
+        continue; // the line was a command: its words are not prose
       }
     }
     version_statements(low, where, spec);
   }
 }
 
-}  // namespace furnace::spec
+} // namespace furnace::spec
