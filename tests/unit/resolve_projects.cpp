@@ -5,6 +5,8 @@
 #include <furnace/resolve/resolver.hpp>
 #include <furnace/spec/project.hpp>
 
+#include "support/project_files.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -55,21 +57,6 @@ resolve::Host new_host() {
                              resolve::builtin_tables());
 }
 
-spec::Spec parse(const std::map<std::string, std::string>& files) {
-  std::vector<std::string> names;
-  for (const auto& [name, text] : files) {
-    (void)text;
-    names.push_back(name);
-  }
-  auto reader = [&files](const std::string& path) -> core::Result<std::string> {
-    auto it = files.find(path);
-    if (it == files.end()) {
-      return core::fail(core::ErrorKind::not_found, "no such file: " + path);
-    }
-    return it->second;
-  };
-  return spec::parse_project(names, reader);
-}
 
 const std::vector<Project>& projects() {
   static const std::vector<Project> k = {
@@ -322,7 +309,7 @@ const std::vector<Project>& projects() {
 }
 
 void check(const Project& p, const Expect& want, const resolve::Host& host, const char* label) {
-  const spec::Spec s = parse(p.files);
+  const spec::Spec s = furnace::testing::parse_files(p.files);
   const resolve::Plan plan = resolve::resolve(s, host, {});
   const std::string framework = plan.framework.value_or("");
   if (std::getenv("FURNACE_PRINT_PROJECTS") != nullptr) {

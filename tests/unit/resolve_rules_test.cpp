@@ -4,6 +4,8 @@
 // nvidia/cuda), wheel URLs, releases the old tables lacked, deep layouts and the Python the
 // chosen image ships. Every plan is for a host without a GPU, like a laptop or CI.
 
+#include "support/project_files.hpp"
+
 #include <furnace/resolve/compat.hpp>
 #include <furnace/resolve/report.hpp>
 #include <furnace/resolve/resolver.hpp>
@@ -23,33 +25,17 @@ using namespace furnace;
 using namespace furnace::resolve;
 using Files = std::map<std::string, std::string>;
 
-spec::Spec parse(const Files& files) {
-  std::vector<std::string> names;
-  for (const auto& [name, text] : files) {
-    (void)text;
-    names.push_back(name);
-  }
-  auto reader = [&files](const std::string& path) -> core::Result<std::string> {
-    auto it = files.find(path);
-    if (it == files.end()) {
-      return core::fail(core::ErrorKind::not_found, "no such file: " + path);
-    }
-    return it->second;
-  };
-  return spec::parse_project(names, reader);
-}
-
 Host no_gpu() {
   core::Result<gpu::GpuInfo> none = core::fail(core::ErrorKind::not_found, "no driver");
   return *make_host(none, {}, "", builtin_tables());
 }
 
 Plan plan_for(const Files& files, const Overrides& o = {}) {
-  return resolve::resolve(parse(files), no_gpu(), o);
+  return resolve::resolve(furnace::testing::parse_files(files), no_gpu(), o);
 }
 
 Plan plan_dated(const Files& files, const std::string& date) {
-  spec::Spec s = parse(files);
+  spec::Spec s = furnace::testing::parse_files(files);
   s.facts.push_back(spec::Fact{spec::FactKind::date,
                                date,
                                spec::Location{".git", 0},
