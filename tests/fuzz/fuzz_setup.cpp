@@ -11,5 +11,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   spec::Spec s;
   spec::parse_setup_py(text, "setup.py", s);
   spec::parse_setup_cfg(text, "setup.cfg", s);
+  spec::parse_python_hints(text, "setup.py", s);
   return 0;
 }

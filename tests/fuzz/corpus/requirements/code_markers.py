@@ -1,0 +1,5 @@
+import tensorflow as tf
+sess = tf.Session()
+x = Variable(y, volatile=True)
+print "x"
+model = torch.compile(model)
