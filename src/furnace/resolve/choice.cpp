@@ -115,7 +115,8 @@ void Resolver::check_project(const Candidate& c, bool explain, Check& k) const {
     if (r.hard && !ok) {
       k.project.push_back(std::move(why));
     } else if (!r.hard && ok) {
-      k.score += r.weight;
+      // a soft CUDA rule picks the variant of a release, never the release
+      (r.kind == Rule::cuda_kind ? k.cuda_score : k.score) += r.weight;
     }
   }
 }
@@ -339,6 +340,9 @@ bool Resolver::better(const Candidate& a,
   }
   if (int cv = spec::compare(a.version, b.version); cv != 0) {
     return ka.era_rank == 0 ? cv < 0 : cv > 0;
+  }
+  if (ka.cuda_score != kb.cuda_score) {
+    return ka.cuda_score > kb.cuda_score;
   }
   auto driver_rank = [](DriverKind d) {
     return d == DriverKind::full ? 2 : (d == DriverKind::unknown ? 1 : 0);

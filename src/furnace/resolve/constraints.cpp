@@ -6,6 +6,7 @@
 
 #include "internal.hpp"
 
+#include <furnace/spec/project.hpp>
 #include <furnace/spec/requirement.hpp>
 
 #include <algorithm>
@@ -56,6 +57,11 @@ spec::SpecifierSet minor_series(const spec::SpecifierSet& set, std::string* exac
   return out;
 }
 
+bool python2_only(const std::string& n) {
+  return n == "futures" || n == "functools32" || n == "subprocess32" || n == "enum34" ||
+         n == "backports-functools-lru-cache" || n == "backports-weakref" || n == "configparser2";
+}
+
 // Keras X.Y and the TensorFlow it runs on (keras-team/keras release notes): 2.0-2.2 on the
 // TensorFlow 1.x backend, 2.3 also on 2.0/2.1; 2.4/2.5 need
 // TF >= 2.2; from 2.6 keras X.Y ships with tensorflow X.Y; Keras 3 needs TF >= 2.16.
@@ -104,6 +110,22 @@ void Resolver::add_requirement_rules(Fw fw,
     }
   }
   const std::string& n = r.name;
+  if (r.origin == "dockerfile-from") {
+    // a base image names the framework the authors ran, but an old Dockerfile beside a newer
+    // requirements pin must not make the plan impossible: the heaviest soft evidence
+    rule.hard = false;
+    rule.weight = 8;
+  }
+  if (python2_only(n) && r.confidence != Confidence::low) {
+    // backports that install only on Python 2 (futures 3.2.0 declares python_requires <3)
+    Rule py = rule;
+    py.kind = Rule::python_kind;
+    py.hard = false;
+    py.weight = 3;
+    py.set = *spec::parse_specifiers("<3");
+    py.text = fmt::format("{} (a Python 2 backport)", rule.text);
+    rules.push_back(py);
+  }
   if (rule.set.empty()) {
     return;
   }
@@ -178,6 +200,10 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
     rule.hard = f.confidence == Confidence::high;
     rule.weight = rule.hard ? 0 : (f.confidence == Confidence::low ? 1 : 3);
     if (f.kind == spec::FactKind::cuda) {
+      if (spec::classify(f.where.file) == spec::FileKind::dockerfile) {
+        rule.hard = false;  // a Dockerfile's CUDA, like its framework, chooses but never excludes
+        rule.weight = 6;
+      }
       const bool from_index = f.detail.find("://") != std::string::npos;
       if ((from_index && fw != Fw::torch) || (fw != Fw::jax && f.detail.rfind("jax", 0) == 0)) {
         continue;

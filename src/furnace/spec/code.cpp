@@ -69,6 +69,16 @@ bool imports_name(std::string_view t, std::string_view n) {
          (t.size() == n.size() || t[n.size()] == '.' || t[n.size()] == ' ' || t[n.size()] == ',');
 }
 
+// Python 2 only: `except E, e:`, `.iteritems()`, `xrange(` without a Python 3 shim.
+bool python2_syntax(std::string_view t, bool shimmed) {
+  if (t.rfind("except ", 0) == 0 && t.find(',') != std::string_view::npos &&
+      t.find('(') == std::string_view::npos && t.back() == ':') {
+    return true;
+  }
+  return t.find(".iteritems()") != std::string_view::npos ||
+         (!shimmed && t.find("xrange(") != std::string_view::npos);
+}
+
 // `print "x"` / `print 'x'` / `print x` at the start of a statement: Python 2.
 bool python2_print(std::string_view t) {
   if (t.rfind("print ", 0) != 0) {
@@ -92,6 +102,10 @@ void parse_python_source(std::string_view text, const std::string& file, Spec& s
                                 text.find("volatile") != std::string_view::npos ||
                                 text.find(".data[0]") != std::string_view::npos;
   std::array<bool, k_markers.size()> marked{};
+  const bool shimmed = text.find("six.moves") != std::string_view::npos ||
+                       text.find("past.builtins") != std::string_view::npos ||
+                       text.find("xrange = range") != std::string_view::npos ||
+                       text.find("from builtins") != std::string_view::npos;
   bool py2 = false;
   std::size_t facts = 0;
   for (const spec::Fact& f : spec.facts) {
@@ -115,13 +129,10 @@ void parse_python_source(std::string_view text, const std::string& file, Spec& s
         }
       }
     }
-    if (!py2 && python2_print(t)) {
+    if (!py2 && (python2_print(t) || python2_syntax(t, shimmed))) {
       py2 = true;
-      spec.add_fact(FactKind::api,
-                    "python<3",
-                    Location{file, l.number},
-                    Confidence::medium,
-                    "a print statement");
+      spec.add_fact(FactKind::api, "python<3", Location{file, l.number}, Confidence::medium,
+                    python2_print(t) ? "a print statement" : "Python 2 syntax");
     }
     if (!may_have_markers || facts >= k_max_marker_facts) {
       continue;

@@ -66,6 +66,19 @@ std::optional<Statement> statement_after(std::string_view low, std::size_t at, c
       ++i;
       continue;
     }
+    if (c == ']' && i + 1 < low.size() && low[i + 1] == '(') {
+      // a Markdown link: "[TensorFlow](https://www.tensorflow.org/) 1.15"
+      const std::size_t close = low.find(')', i);
+      if (close == std::string_view::npos) {
+        break;
+      }
+      i = close + 1;
+      continue;
+    }
+    if (c == ']') {
+      ++i;
+      continue;
+    }
     if (low.substr(i, 7) == "version") {
       i += 7;
       continue;
@@ -265,16 +278,12 @@ bool is_install_line(std::string_view low) {
 // Where a line stops speaking of what the project uses: "TensorFlow 2.x is not supported",
 // "(it does not support 0.4.1 or higher)", "the pytorch-1.0 branch".
 std::size_t negation_at(std::string_view low) {
-  static constexpr std::array<std::string_view, 10> k_words{"not supported",
-                                                            "not support",
-                                                            "n't support",
-                                                            "does not work",
-                                                            "doesn't work",
-                                                            "not compatible",
-                                                            "incompatible",
-                                                            "won't work",
-                                                            "branch",
-                                                            "deprecated"};
+  // clang-format off
+  static constexpr std::array<std::string_view, 19> k_words{
+      "not supported", "not support", "n't support", "not work", "n't work", "not compatible",
+      "incompatible", "branch", "deprecated", "nightly", "hope to", "plan to", "will support",
+      "in the future", "coming soon", "todo", "no longer", "may come", "come later"};
+  // clang-format on
   std::size_t at = std::string_view::npos;
   for (std::string_view w : k_words) {
     at = std::min(at, low.find(w));
