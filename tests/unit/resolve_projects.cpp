@@ -93,7 +93,8 @@ const std::vector<Project>& projects() {
          "FROM pytorch/pytorch:${PYTORCH}-cuda${CUDA}-cudnn${CUDNN}-devel\n"
          "RUN apt-get update && apt-get install -y git\nRUN pip install mmcv==0.2.14\n"}},
        {"pytorch", "1.3.0", "10.1", "pytorch/pytorch:1.3-cuda10.1-cudnn7-devel"},
-       {"pytorch", "", "", "", false}},
+       // a Dockerfile chooses but cannot make a plan impossible: the first release that runs
+       {"pytorch", "2.0.0", "11.8", "pytorch/pytorch:2.0.0-cuda11.8-cudnn8-devel"}},
       {"pytorch_1_4_pin",
        {{"requirements.txt", "torch==1.4.0\ntorchvision==0.5.0\nnumpy\npillow<7\n"}},
        {"pytorch", "1.4.0", "10.1", "pytorch/pytorch:1.4-cuda10.1-cudnn7-runtime"},
@@ -233,7 +234,7 @@ const std::vector<Project>& projects() {
        {{"requirements.txt", "keras==2.2.4\nnumpy==1.16.4\n"}},
        // numpy 1.16.4 (2019) dates it: the TensorFlow 1.x of early 2019
        {"tensorflow", "1.13.1", "10.0", "tensorflow/tensorflow:1.13.1-gpu-py3"},
-       {"tensorflow", "", "", "", false}},
+       {"tensorflow", "2.12.0", "11.8", "tensorflow/tensorflow:2.12.0-gpu"}},
       {"tf_1_14_cpu_package",
        {{"requirements.txt", "tensorflow==1.14.0\n"}},
        {"tensorflow", "1.14.0", "10.0", "tensorflow/tensorflow:1.14.0-gpu-py3"},
@@ -291,7 +292,7 @@ const std::vector<Project>& projects() {
          "FROM nvidia/cuda:11.3.1-cudnn8-devel-ubuntu20.04\nRUN pip3 install torch==1.12.1+cu113 "
          "--extra-index-url https://download.pytorch.org/whl/cu113\n"}},
        {"pytorch", "1.12.1", "11.3", "pytorch/pytorch:1.12.1-cuda11.3-cudnn8-devel"},
-       {"pytorch", "", "", "", false}},
+       {"pytorch", "2.0.0", "11.8", "pytorch/pytorch:2.0.0-cuda11.8-cudnn8-devel"}},
       {"readme_conflicts_with_requirements",
        {{"requirements.txt", "torch==2.2.2\n"},
         {"INSTALL.md", "pip install torch==1.4.0\n"}},

@@ -201,7 +201,7 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
     rule.weight = rule.hard ? 0 : (f.confidence == Confidence::low ? 1 : 3);
     if (f.kind == spec::FactKind::cuda) {
       if (spec::classify(f.where.file) == spec::FileKind::dockerfile) {
-        rule.hard = false;  // a Dockerfile's CUDA, like its framework, chooses but never excludes
+        rule.hard = false; // a Dockerfile's CUDA, like its framework, chooses but never excludes
         rule.weight = 6;
       }
       const bool from_index = f.detail.find("://") != std::string::npos;

@@ -303,7 +303,7 @@ Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Table
   std::vector<std::string> said;
   if (paper != nullptr) {
     // code follows the paper by a few months; a later HEAD commit does not make it newer
-    era.date = add_months(paper->value, 6);
+    era.date = add_months(paper->value, 9);
     era.source = "readme";
     said.push_back(fmt::format("{} ({}) {}", paper->detail, paper->where.str(), paper->value));
     era.evidence.push_back(paper->where.str());

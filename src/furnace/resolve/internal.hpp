@@ -116,9 +116,9 @@ struct Check {
   std::string python_source;     // "image", "project", "table"
   bool python_installed = false; // not the image's own Python: the build must install it
   std::vector<std::string> python_allowed;
-  int score = 0;       // the weight of the soft version and Python rules it satisfies
-  int cuda_score = 0;  // the weight of the soft CUDA rules it satisfies
-  int era_rank = 1; // 2: released by the era's date, 1: undated or no era, 0: after it
+  int score = 0;      // the weight of the soft version and Python rules it satisfies
+  int cuda_score = 0; // the weight of the soft CUDA rules it satisfies
+  int era_rank = 1;   // 2: released by the era's date, 1: undated or no era, 0: after it
 
   bool project_ok() const { return project.empty(); }
   bool host_ok() const { return host.empty(); }

@@ -131,7 +131,10 @@ void parse_python_source(std::string_view text, const std::string& file, Spec& s
     }
     if (!py2 && (python2_print(t) || python2_syntax(t, shimmed))) {
       py2 = true;
-      spec.add_fact(FactKind::api, "python<3", Location{file, l.number}, Confidence::medium,
+      spec.add_fact(FactKind::api,
+                    "python<3",
+                    Location{file, l.number},
+                    Confidence::medium,
                     python2_print(t) ? "a print statement" : "Python 2 syntax");
     }
     if (!may_have_markers || facts >= k_max_marker_facts) {
