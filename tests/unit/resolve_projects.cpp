@@ -234,7 +234,7 @@ const std::vector<Project>& projects() {
        {{"requirements.txt", "keras==2.2.4\nnumpy==1.16.4\n"}},
        // numpy 1.16.4 (2019) dates it: the TensorFlow 1.x of early 2019
        {"tensorflow", "1.13.1", "10.0", "tensorflow/tensorflow:1.13.1-gpu-py3"},
-       {"tensorflow", "2.12.0", "11.8", "tensorflow/tensorflow:2.12.0-gpu"}},
+       {"tensorflow", "", "", "", false}},
       {"tf_1_14_cpu_package",
        {{"requirements.txt", "tensorflow==1.14.0\n"}},
        {"tensorflow", "1.14.0", "10.0", "tensorflow/tensorflow:1.14.0-gpu-py3"},
@@ -249,7 +249,7 @@ const std::vector<Project>& projects() {
       {"tf_1_13_dockerfile",
        {{"Dockerfile", "FROM tensorflow/tensorflow:1.13.1-gpu-py3\nCOPY . /app\n"}},
        {"tensorflow", "1.13.1", "10.0", "tensorflow/tensorflow:1.13.1-gpu-py3"},
-       {"tensorflow", "", "", "", false}},
+       {"tensorflow", "2.12.0", "11.8", "tensorflow/tensorflow:2.12.0-gpu"}},
       {"tf_2_1_readme",
        {{"README.md", "Requirements: `pip install tensorflow-gpu==2.1.0 pillow`\n"}},
        {"tensorflow", "2.1.0", "10.1", "tensorflow/tensorflow:2.1.0-gpu-py3"},
