@@ -404,3 +404,16 @@ TEST(ResolveRules, find_links_pages_per_torch_build) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(ResolveRules, keras_2_code_stops_before_keras_3) {
+  const Plan p =
+      plan_dated({{"requirements.txt", "tensorflow>=2.10\n"},
+                  {"model.py", "import tensorflow as tf\nfrom tensorflow.keras import layers\n"}},
+                 "2025-06-01");
+  ASSERT_TRUE(p.ok);
+  EXPECT_TRUE(minor_in(p.framework_version, "2.15")) << p.framework_version;
+}
+
+}  // namespace

@@ -27,8 +27,8 @@ struct Marker {
 // Sources: each API's documented removal or introduction (TensorFlow 2.0 release notes and
 // migration guide; PyTorch 0.4.0 release notes for Variable/volatile and `.data[0]` on 0-dim
 // tensors; 1.0 release notes for torch.utils.ffi; 1.8 for torch.rfft; 2.0 for torch.compile,
-// torch.func and torch._six; JAX changelog 0.2.25 for jax.experimental.stax -> example_libraries).
-constexpr std::array<Marker, 31> k_markers{{
+// torch.func and torch._six; TensorFlow 2.16 for tf.keras becoming Keras 3; JAX changelog 0.2.25 for jax.experimental.stax -> example_libraries).
+constexpr std::array<Marker, 34> k_markers{{
     {"tf.Session(", "tensorflow<2", true},
     {"tf.InteractiveSession(", "tensorflow<2", true},
     {"tf.placeholder(", "tensorflow<2", true},
@@ -48,6 +48,10 @@ constexpr std::array<Marker, 31> k_markers{{
     {"tf.reset_default_graph(", "tensorflow<2", true},
     {"tf.keras.layers.experimental.preprocessing", "tensorflow>=2.3", false},
     {"tf.experimental.numpy", "tensorflow>=2.4", false},
+    // tf.keras is Keras 3 from TensorFlow 2.16 (its release notes): Keras 2 code stops there
+    {"tf.keras.", "tensorflow<2.16", false},
+    {"from tensorflow.keras", "tensorflow<2.16", false},
+    {"from tensorflow import keras", "tensorflow<2.16", false},
     {"volatile=True", "torch<0.4", false},
     {"torch.utils.ffi", "torch<1.0", false},
     {".data[0]", "torch<0.4", false},
