@@ -101,6 +101,7 @@ void parse_python_source(std::string_view text, const std::string& file, Spec& s
   const bool compat_v1 = text.find("tensorflow.compat.v1") != std::string_view::npos ||
                          text.find("tf.compat.v1.disable_v2_behavior") != std::string_view::npos;
   const bool may_have_markers = text.find("tf.") != std::string_view::npos ||
+                                text.find("tensorflow") != std::string_view::npos ||
                                 text.find("torch") != std::string_view::npos ||
                                 text.find("jax") != std::string_view::npos ||
                                 text.find("volatile") != std::string_view::npos ||
