@@ -2,7 +2,7 @@
 
 #include "commands.hpp"
 
-#include <furnace/build/command.hpp>
+#include <furnace/image/command.hpp>
 #include <furnace/gpu/probe_factory.hpp>
 
 #include <memory>
@@ -10,7 +10,7 @@
 namespace furnace::cli {
 
 void register_build(CLI::App& app, core::Context& ctx, int& exit_code) {
-  auto opts = std::make_shared<build::BuildOptions>();
+  auto opts = std::make_shared<image::BuildOptions>();
   CLI::App* cmd = app.add_subcommand(
       "build", "Build the project's image (furnace/NAME:HASH) unless it is already there");
   cmd->add_option("path", opts->path, "The project directory")->capture_default_str();
@@ -28,7 +28,7 @@ void register_build(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->callback([&ctx, &exit_code, opts] {
     exit_code = with_engine(ctx, [&](engine::DockerApi& api) {
       const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);
-      return build::run_build(ctx, *opts, api, *probe);
+      return image::run_build(ctx, *opts, api, *probe);
     });
   });
 }

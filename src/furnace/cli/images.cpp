@@ -2,20 +2,20 @@
 
 #include "commands.hpp"
 
-#include <furnace/build/images.hpp>
+#include <furnace/image/images.hpp>
 
 #include <memory>
 
 namespace furnace::cli {
 
 void register_images(CLI::App& app, core::Context& ctx, int& exit_code) {
-  auto opts = std::make_shared<build::ImagesOptions>();
+  auto opts = std::make_shared<image::ImagesOptions>();
   CLI::App* cmd = app.add_subcommand(
       "images", "List furnace's images: project, tag, size, created, in use by a container");
   cmd->add_option("name", opts->names, "Only the images furnace/NAME");
   cmd->callback([&ctx, &exit_code, opts] {
     exit_code = with_engine(
-        ctx, [&](engine::DockerApi& api) { return build::run_images(ctx, *opts, api); });
+        ctx, [&](engine::DockerApi& api) { return image::run_images(ctx, *opts, api); });
   });
 }
 

@@ -2,14 +2,14 @@
 
 #include "commands.hpp"
 
-#include <furnace/build/images.hpp>
+#include <furnace/image/images.hpp>
 
 #include <memory>
 
 namespace furnace::cli {
 
 void register_prune(CLI::App& app, core::Context& ctx, int& exit_code) {
-  auto opts = std::make_shared<build::PruneOptions>();
+  auto opts = std::make_shared<image::PruneOptions>();
   CLI::App* cmd = app.add_subcommand(
       "prune",
       "Remove furnace images of projects that no longer exist, and older builds of living ones");
@@ -21,7 +21,7 @@ void register_prune(CLI::App& app, core::Context& ctx, int& exit_code) {
       util::DryRunRunner dry(ctx.ui.out());
       util::ProcessRunner& remover =
           opts->dry_run ? static_cast<util::ProcessRunner&>(dry) : ctx.runner;
-      return build::run_prune(ctx, *opts, api, remover);
+      return image::run_prune(ctx, *opts, api, remover);
     });
   });
 }

@@ -3,9 +3,9 @@
 
 #include "command.hpp"
 
-#include <furnace/build/build_log.hpp>
-#include <furnace/build/builder.hpp>
-#include <furnace/build/command.hpp>
+#include <furnace/image/build_log.hpp>
+#include <furnace/image/builder.hpp>
+#include <furnace/image/ensure.hpp>
 #include <furnace/gpu/gpu_lock.hpp>
 #include <furnace/project/load.hpp>
 #include <furnace/run/container_spec.hpp>
@@ -327,20 +327,24 @@ void handle_leftovers(core::Context& ctx, engine::Engine& engine, LazyHistory& s
 }
 
 // The image to run: the project's (built when needed), or a pinned one (rerun).
-core::Result<build::BuiltImage> project_image(core::Context& ctx, const RunOptions& o,
+core::Result<image::BuiltImage> project_image(core::Context& ctx, const RunOptions& o,
                                               const std::string& root, engine::Engine& engine,
-                                              gpu::GpuProbe& probe, int& exit_code) {
-  build::BuiltImage img;
+                                              gpu::GpuProbe& probe) {
+  image::BuiltImage img;
   if (o.image.empty()) {
-    build::BuildOptions b;
+    image::ImageRequest b;
     b.path = root;
-    b.for_run = true;
+    b.announce = image::Announce::builds_only;
     b.dry_run = o.dry_run;
     b.locked = o.locked;
     b.network = o.network; // an index on the host's 127.0.0.1 needs the same network to build
-    exit_code = build::run_build(ctx, b, engine, probe, &img);
-    if (exit_code != 0) {
-      return core::fail(core::ErrorKind::invalid, "");
+    auto built = image::ensure_image(ctx, b, engine, probe);
+    if (!built) {
+      return built;
+    }
+    img = std::move(*built);
+    if (!img.build_command.empty()) {
+      ctx.ui.out() << img.build_command << '\n';
     }
     if (!o.expect_image.empty() && img.image_id != o.expect_image) {
       ctx.ui.warn(fmt::format("the image is not the recorded one: {} ({}) instead of {}", img.tag,
@@ -368,17 +372,17 @@ core::Result<build::BuiltImage> project_image(core::Context& ctx, const RunOptio
 }
 
 struct Prepared {
-  build::BuiltImage img;
+  image::BuiltImage img;
   ContainerSpec spec;
   history::RunRecord record;
 };
 
 core::Result<ContainerSpec> container_spec(core::Context& ctx, const RunOptions& o,
-                                           const build::BuiltImage& img, const std::string& root,
+                                           const image::BuiltImage& img, const std::string& root,
                                            const std::string& here) {
   const project::FurnaceYaml& y = img.yaml;
   ContainerSpec s;
-  s.docker = build::docker_cli(ctx.env);
+  s.docker = image::docker_cli(ctx.env);
   const std::string target = y.workdir.empty() ? root : y.workdir;
   s.mounts.push_back(Mount{root, target, false});
   const fs::path rel = fs::path(here).lexically_relative(root);
@@ -629,10 +633,9 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
     handle_leftovers(ctx, engine, store, root, host, options.clean);
   }
   Prepared p;
-  int build_code = 0;
-  auto img = project_image(ctx, options, root, engine, probe, build_code);
+  auto img = project_image(ctx, options, root, engine, probe);
   if (!img) {
-    return build_code == 0 ? report(ctx.ui, img.error()) : (build_code == 2 ? 2 : k_not_started);
+    return report(ctx.ui, img.error(), img.error().exit_code == 2 ? 2 : k_not_started);
   }
   p.img = std::move(*img);
   auto spec = container_spec(ctx, options, p.img, root, here);
@@ -658,7 +661,7 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
       p.spec.image = user_image_tag(p.img.project_name, p.img.image_id, *user);
     } else {
       auto layer = ensure_user_image(ctx, engine, p.img.project_name, p.img.tag, p.img.image_id,
-                                     *user, build::cache_dir(ctx.env));
+                                     *user, image::cache_dir(ctx.env));
       if (!layer) {
         return report(ctx.ui, layer.error());
       }

@@ -2,7 +2,7 @@
 
 #include "command.hpp"
 
-#include <furnace/build/builder.hpp>
+#include <furnace/image/builder.hpp>
 #include <furnace/gpu/gpu_lock.hpp>
 #include <furnace/history/render.hpp>
 #include <furnace/project/load.hpp>
@@ -134,7 +134,7 @@ int run_logs(core::Context& ctx, const LogsOptions& options, engine::Engine& eng
     util::ProcessOptions o;
     o.capture = false;
     o.env = ctx.env;
-    std::vector<std::string> argv{build::docker_cli(ctx.env), "logs"};
+    std::vector<std::string> argv{image::docker_cli(ctx.env), "logs"};
     if (options.follow) {
       argv.emplace_back("--follow");
     }
@@ -256,7 +256,7 @@ int run_shell_attach(core::Context& ctx, const ShellAttachOptions& options, engi
                                   "start one with 'furnace run -d', or drop --attach for a new one"));
     return 1;
   }
-  std::vector<std::string> argv{build::docker_cli(ctx.env), "exec", "-i"};
+  std::vector<std::string> argv{image::docker_cli(ctx.env), "exec", "-i"};
   if (::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1) {
     argv.emplace_back("-t");
   }

@@ -1,6 +1,6 @@
 #include "support.hpp"
 
-#include <furnace/build/build_log.hpp>
+#include <furnace/image/build_log.hpp>
 #include <furnace/gpu/gpu_lock.hpp>
 
 #include <fmt/format.h>
@@ -27,7 +27,7 @@ std::string host_name() {
 }
 
 std::string run_log_path(const core::Env& env, const std::string& run_name) {
-  return build::log_dir(env) + "/run-" + run_name + ".log";
+  return image::log_dir(env) + "/run-" + run_name + ".log";
 }
 
 std::optional<history::Store> open_history_or_warn(core::Context& ctx) {

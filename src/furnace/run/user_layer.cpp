@@ -1,6 +1,6 @@
 #include "user_layer.hpp"
 
-#include <furnace/build/builder.hpp>
+#include <furnace/image/builder.hpp>
 #include <furnace/util/atomic_file.hpp>
 #include <furnace/util/sha256.hpp>
 #include <furnace/util/strings.hpp>
@@ -132,7 +132,7 @@ core::Result<std::string> ensure_user_image(core::Context& ctx, engine::Engine& 
   o.env = ctx.env;
   (*o.env)["DOCKER_BUILDKIT"] = "0"; // one RUN step: the legacy builder is fastest and everywhere
   o.timeout = std::chrono::milliseconds(300000);
-  const std::vector<std::string> argv{build::docker_cli(ctx.env), "build", "--quiet",
+  const std::vector<std::string> argv{image::docker_cli(ctx.env), "build", "--quiet",
                                       "--label", "org.furnace.user-layer-of=" + base_image_id,
                                       "--tag", tag, dir};
   auto ran = ctx.runner.run(argv, o);

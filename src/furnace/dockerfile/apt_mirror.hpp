@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace furnace::build {
+namespace furnace::dockerfile {
 
 // The shell command that rewrites the sources to `mirror_base` (e.g.
 // "https://mirrors.tuna.tsinghua.edu.cn"; Debian is expected under /debian and /debian-security,
@@ -14,4 +14,4 @@ namespace furnace::build {
 // `mirror_base` must be a URL checked by the furnace.yaml parser (no quotes or spaces).
 std::string apt_mirror_script(const std::string& mirror_base, const std::string& root = "");
 
-}  // namespace furnace::build
+}  // namespace furnace::dockerfile

@@ -1,6 +1,6 @@
 #include "dockerfile.hpp"
 
-#include <furnace/build/apt_mirror.hpp>
+#include <furnace/dockerfile/apt_mirror.hpp>
 #include <furnace/spec/pep440.hpp>
 #include <furnace/spec/project.hpp>
 #include <furnace/util/process.hpp>
@@ -12,7 +12,7 @@
 #include <regex>
 #include <set>
 
-namespace furnace::build {
+namespace furnace::dockerfile {
 
 namespace {
 
@@ -400,4 +400,4 @@ std::string image_tag(const std::string& name, const std::string& hash) {
   return fmt::format("furnace/{}:{}", name, hash.substr(0, 12));
 }
 
-}  // namespace furnace::build
+}  // namespace furnace::dockerfile

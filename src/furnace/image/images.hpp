@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace furnace::build {
+namespace furnace::image {
 
 struct FurnaceImage {
   std::string id;      // "sha256:…"
@@ -66,4 +66,4 @@ int run_prune(core::Context& ctx,
               engine::Engine& engine,
               util::ProcessRunner& remover);
 
-} // namespace furnace::build
+} // namespace furnace::image

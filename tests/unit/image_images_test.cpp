@@ -4,7 +4,7 @@
 #include "support/fake_engine.hpp"
 #include "support/test_env.hpp"
 
-#include <furnace/build/images.hpp>
+#include <furnace/image/images.hpp>
 #include <furnace/core/ui.hpp>
 
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <sstream>
 
-namespace furnace::build {
+namespace furnace::image {
 namespace {
 
 engine::ImageSummary image(std::string id,
@@ -197,4 +197,4 @@ TEST_F(BuildImages, engine_errors_are_reported) {
 }
 
 } // namespace
-} // namespace furnace::build
+} // namespace furnace::image

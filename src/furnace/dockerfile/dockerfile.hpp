@@ -7,7 +7,7 @@
 // environment, extras (furnace.yaml pip, jupyterlab), workdir. The project's code is never copied:
 // `furnace run` mounts it.
 
-#include <furnace/build/apt_for_pip.hpp>
+#include <furnace/dockerfile/apt_for_pip.hpp>
 #include <furnace/core/error.hpp>
 #include <furnace/project/furnace_yaml.hpp>
 #include <furnace/resolve/resolver.hpp>
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace furnace::build {
+namespace furnace::dockerfile {
 
 // BuildKit: cache mounts for apt and pip downloads. Legacy: the same steps without `--mount`,
 // cleaning the apt lists and the pip cache inside the layer instead.
@@ -58,4 +58,4 @@ std::string content_hash(const Rendered& canonical, const std::string& base_imag
 // "furnace/<name>:<first 12 hex digits of hash>".
 std::string image_tag(const std::string& name, const std::string& hash);
 
-}  // namespace furnace::build
+}  // namespace furnace::dockerfile

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace furnace::build {
+namespace furnace::image {
 
 enum class FailureKind {
   unknown,
@@ -71,4 +71,4 @@ std::string cache_dir(const core::Env& env);
 // "<log_dir>/build-<name>-<hash12>.log".
 std::string log_path(const core::Env& env, const std::string& name, const std::string& hash12);
 
-} // namespace furnace::build
+} // namespace furnace::image

@@ -1,7 +1,7 @@
 #include "images.hpp"
 
-#include <furnace/build/builder.hpp>
-#include <furnace/build/lock.hpp>
+#include <furnace/image/builder.hpp>
+#include <furnace/image/lock.hpp>
 #include <furnace/util/atomic_file.hpp>
 #include <furnace/util/strings.hpp>
 
@@ -14,7 +14,7 @@
 #include <filesystem>
 #include <set>
 
-namespace furnace::build {
+namespace furnace::image {
 
 namespace {
 
@@ -303,4 +303,4 @@ int run_prune(core::Context& ctx,
   return failed == 0 ? 0 : 1;
 }
 
-} // namespace furnace::build
+} // namespace furnace::image

@@ -1,6 +1,6 @@
 #include "noop_cache.hpp"
 
-#include <furnace/build/build_log.hpp>
+#include <furnace/image/build_log.hpp>
 #include <furnace/project/furnace_yaml.hpp>
 #include <furnace/spec/project.hpp>
 #include <furnace/util/atomic_file.hpp>
@@ -17,7 +17,7 @@
 #include <filesystem>
 #include <set>
 
-namespace furnace::build {
+namespace furnace::image {
 
 namespace {
 
@@ -225,4 +225,4 @@ bool write_noop_entry(const std::string& path,
   return !ec && util::write_file_atomic(path, j.dump() + "\n").has_value();
 }
 
-} // namespace furnace::build
+} // namespace furnace::image

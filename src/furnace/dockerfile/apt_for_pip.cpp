@@ -3,7 +3,7 @@
 #include <furnace/core/error.hpp>
 #include <furnace/util/strings.hpp>
 
-namespace furnace::build {
+namespace furnace::dockerfile {
 
 AptForPip parse_apt_for_pip(std::string_view csv) {
   AptForPip table;
@@ -35,4 +35,4 @@ const AptForPip& builtin_apt_for_pip() {
   return table;
 }
 
-}  // namespace furnace::build
+}  // namespace furnace::dockerfile

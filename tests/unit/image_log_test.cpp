@@ -4,7 +4,7 @@
 
 #include "support/test_env.hpp"
 
-#include <furnace/build/build_log.hpp>
+#include <furnace/image/build_log.hpp>
 #include <furnace/util/process.hpp>
 
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace furnace::build {
+namespace furnace::image {
 namespace {
 
 namespace fs = std::filesystem;
@@ -282,9 +282,9 @@ TEST(ProcessStreaming, on_output_sees_stdout_and_stderr_in_order) {
 }
 
 } // namespace
-} // namespace furnace::build
+} // namespace furnace::image
 
-namespace furnace::build {
+namespace furnace::image {
 namespace {
 
 TEST(StepTracker, reports_each_buildkit_step_once_across_chunk_boundaries) {
@@ -322,4 +322,4 @@ TEST(StepTracker, reports_legacy_builder_steps) {
 }
 
 } // namespace
-} // namespace furnace::build
+} // namespace furnace::image

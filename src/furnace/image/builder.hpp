@@ -3,14 +3,14 @@
 // when the buildx plugin answers; `DOCKER_BUILDKIT=1 docker build` with a client older than 23
 // (the engine's embedded BuildKit); the legacy builder otherwise (no `--mount` lines).
 
-#include <furnace/build/dockerfile.hpp>
+#include <furnace/dockerfile/dockerfile.hpp>
 #include <furnace/core/context.hpp>
 
 #include <map>
 #include <string>
 #include <vector>
 
-namespace furnace::build {
+namespace furnace::image {
 
 enum class BuilderKind { buildx, buildkit_env, legacy };
 
@@ -20,7 +20,7 @@ struct Builder {
   std::string client_version;  // "20.10.24+dfsg1", "" when not asked
   std::string why;             // "docker buildx version answered", ...
 
-  Mode mode() const { return kind == BuilderKind::legacy ? Mode::legacy : Mode::buildkit; }
+  dockerfile::Mode mode() const { return kind == BuilderKind::legacy ? dockerfile::Mode::legacy : dockerfile::Mode::buildkit; }
 };
 
 // The docker CLI to run: $FURNACE_DOCKER, else "docker" (looked up in PATH).
@@ -43,4 +43,4 @@ BuildCommand build_command(const Builder& builder, const std::string& tag,
                            const std::map<std::string, std::string>& labels,
                            const std::string& network = {});
 
-}  // namespace furnace::build
+}  // namespace furnace::image

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace furnace::build {
+namespace furnace::image {
 
 struct NoopEntry {
   std::string root; // the project directory, as load_project names it
@@ -70,4 +70,4 @@ bool write_noop_entry(const std::string& path,
                       const std::vector<std::string>& inputs,
                       timespec started);
 
-} // namespace furnace::build
+} // namespace furnace::image

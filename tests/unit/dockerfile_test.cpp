@@ -1,10 +1,10 @@
 // furnace build's pure core: golden Dockerfiles, the content hash, the apt mirror rewrite on real
 // sources files (Debian 12 deb822, Ubuntu 20.04/22.04 one-line, 24.04 deb822), the apt table.
 
-#include <furnace/build/apt_for_pip.hpp>
-#include <furnace/build/apt_mirror.hpp>
-#include <furnace/build/builder.hpp>
-#include <furnace/build/dockerfile.hpp>
+#include <furnace/dockerfile/apt_for_pip.hpp>
+#include <furnace/dockerfile/apt_mirror.hpp>
+#include <furnace/image/builder.hpp>
+#include <furnace/dockerfile/dockerfile.hpp>
 #include <furnace/util/atomic_file.hpp>
 
 #include "support/test_env.hpp"
@@ -17,8 +17,10 @@
 #include <fstream>
 #include <sstream>
 
-namespace furnace::build {
+namespace furnace::image {
 namespace {
+
+using namespace furnace::dockerfile; // NOLINT(google-build-using-namespace): the renderer under test
 
 namespace fs = std::filesystem;
 
@@ -337,4 +339,4 @@ TEST(AptMirrorScript, keeps_https_when_the_image_has_ca_certificates) {
 }
 
 }  // namespace
-}  // namespace furnace::build
+}  // namespace furnace::image

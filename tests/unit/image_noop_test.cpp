@@ -8,9 +8,9 @@
 #include "support/fake_gpu.hpp"
 #include "support/test_env.hpp"
 
-#include <furnace/build/build_log.hpp>
-#include <furnace/build/command.hpp>
-#include <furnace/build/noop_cache.hpp>
+#include <furnace/image/build_log.hpp>
+#include <furnace/image/ensure.hpp>
+#include <furnace/image/noop_cache.hpp>
 #include <furnace/core/ui.hpp>
 #include <furnace/util/atomic_file.hpp>
 
@@ -22,7 +22,7 @@
 #include <sstream>
 #include <thread>
 
-namespace furnace::build {
+namespace furnace::image {
 namespace {
 
 namespace fs = std::filesystem;
@@ -79,14 +79,25 @@ protected:
     return s;
   }
 
-  Result build(BuildOptions o = {}) {
+  // ensure_image, and what `furnace build` (Announce::always) prints on stdout.
+  Result build(ImageRequest o = {}) {
     o.path = m_project;
     std::ostringstream out;
     std::ostringstream err;
     core::Ui ui(out, err, false);
     core::Context ctx{ui, m_runner, m_env, "/"};
     Result r;
-    r.code = run_build(ctx, o, m_engine, m_probe, &r.image);
+    auto img = ensure_image(ctx, o, m_engine, m_probe);
+    if (img) {
+      r.code = 0;
+      r.image = *img;
+      if (o.announce == Announce::always) {
+        out << (img->build_command.empty() ? img->tag : img->build_command) << '\n';
+      }
+    } else {
+      ui.error(img.error());
+      r.code = img.error().exit_code;
+    }
     r.out = out.str();
     r.err = err.str();
     return r;
@@ -94,7 +105,7 @@ protected:
 
   // The tag of the project as it is now (a dry run computes it in full).
   std::string tag_now() {
-    BuildOptions o;
+    ImageRequest o;
     o.dry_run = true;
     const Result r = build(o);
     EXPECT_EQ(r.code, 0) << r.err;
@@ -165,8 +176,8 @@ TEST_F(BuildNoop, a_noop_after_a_noop_answers_from_the_cache_with_the_same_outpu
   EXPECT_EQ(m_probe.probes, 3); // once per build: make_noop's two, this one
 
   // What `furnace run` gets is what the full path gives (but for the marker).
-  BuildOptions for_run;
-  for_run.for_run = true;
+  ImageRequest for_run;
+  for_run.announce = Announce::builds_only;
   const Result cached = build(for_run);
   ASSERT_EQ(cached.code, 0);
   EXPECT_EQ(cached.out, "");
@@ -238,19 +249,19 @@ TEST_F(BuildNoop, another_gpu_takes_the_full_path) {
 
 TEST_F(BuildNoop, force_locked_dry_run_and_a_missing_image_take_the_full_path) {
   const std::string tag = make_noop();
-  BuildOptions force;
+  ImageRequest force;
   force.force = true;
   const Result forced = build(force);
   EXPECT_NE(forced.code, 0); // the builder was asked (and fails here)
   EXPECT_EQ(forced.err.find(k_marker), std::string::npos);
 
-  BuildOptions dry;
+  ImageRequest dry;
   dry.dry_run = true;
   const Result dried = build(dry);
   EXPECT_EQ(dried.code, 0);
   EXPECT_EQ(dried.err.find(k_marker), std::string::npos);
 
-  BuildOptions locked;
+  ImageRequest locked;
   locked.locked = true;
   const Result lockedr = build(locked);
   EXPECT_EQ(lockedr.err.find(k_marker), std::string::npos) << lockedr.err;
@@ -302,4 +313,4 @@ TEST_F(BuildNoop, inputs_changed_during_the_build_are_not_recorded) {
 }
 
 } // namespace
-} // namespace furnace::build
+} // namespace furnace::image

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace furnace::build {
+namespace furnace::dockerfile {
 
 struct AptNeed {
   std::vector<std::string> apt;  // "libgl1", "libglib2.0-0"
@@ -27,4 +27,4 @@ const AptForPip& builtin_apt_for_pip();
 // A data file compiled in at build time ("apt_for_pip": data/apt_for_pip.csv); "" when unknown.
 std::string embedded_data(std::string_view name);
 
-}  // namespace furnace::build
+}  // namespace furnace::dockerfile

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <set>
 
-namespace furnace::build {
+namespace furnace::image {
 
 namespace {
 
@@ -257,4 +257,4 @@ std::vector<std::string> diff_packages(const Lock& locked, const Lock& now) {
   return out;
 }
 
-} // namespace furnace::build
+} // namespace furnace::image

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace furnace::build {
+namespace furnace::image {
 
 inline constexpr const char* k_lock_file = "furnace.lock";
 
@@ -54,4 +54,4 @@ std::map<std::string, std::string> dpkg_versions(const Lock& lock);
 // both have the same packages at the same versions.
 std::vector<std::string> diff_packages(const Lock& locked, const Lock& now);
 
-} // namespace furnace::build
+} // namespace furnace::image

@@ -10,7 +10,7 @@
 #include <map>
 #include <optional>
 
-namespace furnace::build {
+namespace furnace::image {
 
 namespace {
 
@@ -361,4 +361,4 @@ std::vector<std::string> StepTracker::feed(std::string_view chunk) {
   return started;
 }
 
-} // namespace furnace::build
+} // namespace furnace::image

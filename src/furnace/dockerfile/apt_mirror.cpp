@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-namespace furnace::build {
+namespace furnace::dockerfile {
 
 std::string apt_mirror_script(const std::string& mirror_base, const std::string& root) {
   std::string base = mirror_base;
@@ -23,4 +23,4 @@ std::string apt_mirror_script(const std::string& mirror_base, const std::string&
       base, root);
 }
 
-}  // namespace furnace::build
+}  // namespace furnace::dockerfile

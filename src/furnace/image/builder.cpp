@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-namespace furnace::build {
+namespace furnace::image {
 
 std::string docker_cli(const core::Env& env) {
   const auto docker = env.find("FURNACE_DOCKER");
@@ -87,4 +87,4 @@ BuildCommand build_command(const Builder& builder, const std::string& tag,
   return c;
 }
 
-}  // namespace furnace::build
+}  // namespace furnace::image

@@ -1,13 +1,15 @@
 // furnace.lock: its text round-trips, the probe's output becomes a lock, the diff names every
 // change, and a locked render pins the base, the pip packages and the apt packages.
 
-#include <furnace/build/dockerfile.hpp>
-#include <furnace/build/lock.hpp>
+#include <furnace/dockerfile/dockerfile.hpp>
+#include <furnace/image/lock.hpp>
 
 #include <gtest/gtest.h>
 
-namespace furnace::build {
+namespace furnace::image {
 namespace {
+
+using namespace furnace::dockerfile; // NOLINT(google-build-using-namespace): the renderer under test
 
 Lock sample() {
   Lock l;
@@ -153,4 +155,4 @@ TEST(BuildLock, locked_render_pins_base_pip_and_apt) {
 }
 
 } // namespace
-} // namespace furnace::build
+} // namespace furnace::image
