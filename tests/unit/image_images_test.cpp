@@ -2,6 +2,7 @@
 // furnace's, which are garbage, that images in use stay, and that --dry-run only prints.
 
 #include "support/fake_engine.hpp"
+#include "support/fake_runner.hpp"
 #include "support/test_env.hpp"
 
 #include <furnace/image/images.hpp>
@@ -31,30 +32,6 @@ engine::ImageSummary image(std::string id,
   return s;
 }
 
-// Answers `docker ps` and `docker inspect` from fields; records every argv.
-class RecordingRunner final : public util::ProcessRunner {
-public:
-  util::Expected<util::ProcessOutput, util::SysError>
-  run(const std::vector<std::string>& argv, const util::ProcessOptions& /*options*/) override {
-    calls.push_back(util::shell_join(argv));
-    util::ProcessOutput out;
-    out.status.code = 0;
-    if (argv.size() > 1 && argv[1] == "ps") {
-      out.out = ps_out;
-    } else if (argv.size() > 1 && argv[1] == "inspect") {
-      out.out = inspect_out;
-    } else if (argv.size() > 1 && argv[1] == "rmi" && argv.back() == fail_rmi) {
-      out.status.code = 1;
-      out.err = "Error: conflict: unable to remove repository reference\n";
-    }
-    return out;
-  }
-  std::string ps_out;
-  std::string inspect_out;
-  std::string fail_rmi;
-  std::vector<std::string> calls;
-};
-
 class BuildImages : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -73,14 +50,14 @@ protected:
     m_dir.write("alive/furnace.lock",
                 "image: furnace/alive:000000000000\nbase: debian:bookworm\n"
                 "base-id: sha256:debian\n");
-    m_runner.ps_out = "c1\nc2\n";
-    m_runner.inspect_out = "sha256:used\nsha256:used\n";
+    m_runner.on("ps", {0, "c1\nc2\n", ""});
+    m_runner.on("inspect", {0, "sha256:used\nsha256:used\n", ""});
   }
 
   testing::TempDir m_dir;
   std::string m_alive;
   testing::FakeEngine m_engine;
-  RecordingRunner m_runner;
+  testing::FakeRunner m_runner;
   std::ostringstream m_out;
   std::ostringstream m_err;
   core::Ui m_ui{m_out, m_err, false};
@@ -132,8 +109,8 @@ TEST_F(BuildImages, user_layers_belong_to_their_base) {
   EXPECT_EQ(list[0].user_layers, std::vector<std::string>{"furnace-user/alive:aaaaaaaaaaaa"});
 
   core::Context ctx{m_ui, m_runner, {{"FURNACE_DOCKER", "docker"}}, "/"};
-  m_runner.ps_out = "c1\n";
-  m_runner.inspect_out = "sha256:u-new\n";
+  m_runner.on("ps", {0, "c1\n", ""});
+  m_runner.on("inspect", {0, "sha256:u-new\n", ""});
   ASSERT_EQ(run_prune(ctx, PruneOptions{}, m_engine, m_runner), 0) << m_err.str();
   const auto& calls = m_runner.calls;
   const auto at = [&](const std::string& c) {
@@ -167,7 +144,8 @@ TEST_F(BuildImages, prune_dry_run_prints_docker_rmi_and_removes_nothing) {
 
 TEST_F(BuildImages, prune_by_name_removes_through_the_cli_and_reports_failures) {
   core::Context ctx{m_ui, m_runner, {}, "/"};
-  m_runner.fail_rmi = "furnace/alive:111111111111";
+  m_runner.on("rmi furnace/alive:111111111111",
+              {1, "", "Error: conflict: unable to remove repository reference\n"});
   EXPECT_EQ(run_prune(ctx, PruneOptions{{"alive"}, false}, m_engine, m_runner), 1);
   EXPECT_EQ(m_runner.calls.back(), "docker rmi furnace/alive:111111111111");
   EXPECT_NE(m_err.str().find("furnace: warning: cannot remove furnace/alive:111111111111: Error: "

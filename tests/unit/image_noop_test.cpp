@@ -6,6 +6,7 @@
 
 #include "support/fake_engine.hpp"
 #include "support/fake_gpu.hpp"
+#include "support/fake_runner.hpp"
 #include "support/test_env.hpp"
 
 #include <furnace/image/build_log.hpp>
@@ -30,18 +31,11 @@ namespace fs = std::filesystem;
 constexpr const char* k_base = "pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime";
 constexpr const char* k_marker = "(answered from the no-op cache)";
 
-// Records every command; a build fails (exit 1), which proves it was asked for.
-class RecordingRunner final : public util::ProcessRunner {
-public:
-  util::Expected<util::ProcessOutput, util::SysError>
-  run(const std::vector<std::string>& argv, const util::ProcessOptions& /*options*/) override {
-    calls.push_back(util::shell_join(argv));
-    util::ProcessOutput out;
-    out.status.code = 1;
-    return out;
-  }
-  std::vector<std::string> calls;
-};
+testing::FakeRunner failing_runner() {
+  testing::FakeRunner r;
+  r.fallback.code = 1;
+  return r;
+}
 
 struct Result {
   int code = -1;
@@ -157,7 +151,7 @@ protected:
   core::Env m_env;
   testing::FakeEngine m_engine;
   testing::FakeGpuProbe m_probe;
-  RecordingRunner m_runner;
+  testing::FakeRunner m_runner = failing_runner(); // a build fails: it was asked for
 };
 
 TEST_F(BuildNoop, a_noop_after_a_noop_answers_from_the_cache_with_the_same_output) {

@@ -56,7 +56,8 @@ void register_run(CLI::App& app, core::Context& ctx, int& exit_code) {
     }
     opts->command.insert(opts->command.end(), after.begin(), after.end());
     const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);
-    return run::run_run(ctx, *opts, api, *probe);
+    run::SystemLauncher launcher;
+    return run::run_run(ctx, *opts, api, *probe, launcher);
   });
 }
 
@@ -72,7 +73,8 @@ void register_shell(CLI::App& app, core::Context& ctx, int& exit_code) {
     }
     opts->shell = true;
     const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);
-    return run::run_run(ctx, *opts, api, *probe);
+    run::SystemLauncher launcher;
+    return run::run_run(ctx, *opts, api, *probe, launcher);
   });
 }
 
@@ -113,7 +115,8 @@ void register_rerun(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_flag("--dry-run", opts->dry_run, "Print the engine command; run nothing");
   engine_callback(cmd, ctx, exit_code, [&ctx, opts](engine::DockerApi& api, CLI::App*) {
     const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);
-    return run::run_rerun(ctx, *opts, api, *probe);
+    run::SystemLauncher launcher;
+    return run::run_rerun(ctx, *opts, api, *probe, launcher);
   });
 }
 

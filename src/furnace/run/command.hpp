@@ -5,6 +5,7 @@
 #include <furnace/core/context.hpp>
 #include <furnace/engine/engine.hpp>
 #include <furnace/gpu/gpu_probe.hpp>
+#include <furnace/run/launcher.hpp>
 
 #include <optional>
 #include <string>
@@ -31,9 +32,10 @@ struct RunOptions {
 };
 
 // Exit code: the command's, 125 when furnace or the engine failed before it started (126/127 from
-// the engine when the command cannot be run), 0 for a started detached run.
+// the engine when the command cannot be run), 2 for a bad option, 0 for a started detached run.
+// `launcher` starts the engine's CLI and reads the host's facts (SystemLauncher in production).
 int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engine,
-            gpu::GpuProbe& probe);
+            gpu::GpuProbe& probe, Launcher& launcher);
 
 struct ShellAttachOptions {
   std::string path = ".";
@@ -64,6 +66,6 @@ struct RerunOptions {
   bool detach = false;
 };
 int run_rerun(core::Context& ctx, const RerunOptions& options, engine::Engine& engine,
-              gpu::GpuProbe& probe);
+              gpu::GpuProbe& probe, Launcher& launcher);
 
 } // namespace furnace::run

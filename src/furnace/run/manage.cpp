@@ -278,7 +278,7 @@ int run_shell_attach(core::Context& ctx, const ShellAttachOptions& options, engi
 }
 
 int run_rerun(core::Context& ctx, const RerunOptions& options, engine::Engine& engine,
-              gpu::GpuProbe& probe) {
+              gpu::GpuProbe& probe, Launcher& launcher) {
   auto store = open_history_or_warn(ctx);
   if (!store) {
     return 1;
@@ -314,7 +314,7 @@ int run_rerun(core::Context& ctx, const RerunOptions& options, engine::Engine& e
   }
   ctx.ui.info(fmt::format("rerunning {} (run {}): {}", rec->name, rec->id, util::shell_join(rec->command)));
   store.reset(); // an SQLite connection must not cross the fork of a detached run
-  return run_run(ctx, o, engine, probe);
+  return run_run(ctx, o, engine, probe, launcher);
 }
 
 } // namespace furnace::run

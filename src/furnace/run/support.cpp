@@ -2,6 +2,7 @@
 
 #include <furnace/image/build_log.hpp>
 #include <furnace/gpu/gpu_lock.hpp>
+#include <furnace/util/clock.hpp>
 
 #include <fmt/format.h>
 
@@ -13,9 +14,7 @@
 namespace furnace::run {
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return util::system_clock().now_ms();
 }
 
 std::string host_name() {

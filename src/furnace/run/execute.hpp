@@ -1,0 +1,43 @@
+#pragma once
+// execute: a planned run, carried out. The container runs through the Launcher (in the
+// foreground, or under a supervisor when detached), its start and end go into the history, the
+// container is gone and the GPUs are released afterwards whatever happened, and the outcome comes
+// back for the front end to report.
+
+#include <furnace/core/context.hpp>
+#include <furnace/engine/engine.hpp>
+#include <furnace/gpu/gpu_lock.hpp>
+#include <furnace/run/launcher.hpp>
+#include <furnace/run/plan.hpp>
+#include <furnace/run/support.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace furnace::run {
+
+// The GPU locks a run holds (none in a dry run or without GPUs); execute releases them, or moves
+// them into a detached run's supervisor.
+struct GpuLease {
+  std::optional<gpu::GpuLocks> locks;
+  gpu::LockOwner owner;
+  std::vector<std::string> uuids;
+};
+
+struct RunOutcome {
+  int exit_code = 0;  // the command's; 125 when it did not start (126/127 from the engine)
+  int signal = 0;     // the first signal furnace relayed to it; 0 when none
+  // A detached run that did not start: why (a foreground run has said it as it happened).
+  std::optional<core::Error> error;
+  // Detached runs: the container's id once it runs (or ran: `finished` when it was over with
+  // exit 0 before furnace looked).
+  std::string container_id;
+  bool finished = false;
+};
+
+// Runs `plan` (its record gets its id). `store` is the history, opened lazily.
+RunOutcome execute(core::Context& ctx, RunPlan& plan, engine::Engine& engine, Launcher& launcher,
+                   LazyHistory& store, GpuLease& gpus);
+
+} // namespace furnace::run
