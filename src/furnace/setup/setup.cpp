@@ -309,6 +309,257 @@ struct DaemonEdit {
   std::string link_path; // <root>/etc/docker/daemon.json
 };
 
+// Warns about mirrors that do not answer: pulls fall back to Docker Hub while one is down.
+void check_mirrors(core::Ui& ui, const std::vector<std::string>& mirrors) {
+  for (const auto& m : mirrors) {
+    auto answer = engine::probe_registry(m, std::chrono::milliseconds(3000));
+    if (!answer || (answer->status != 200 && answer->status != 401)) {
+      ui.warn(
+          fmt::format("the mirror {} does not answer /v2/ ({}): pulls fall back to Docker Hub "
+                      "while it is down",
+                      m,
+                      answer ? fmt::format("HTTP {}", answer->status) : answer.error().message));
+    }
+  }
+  if (!mirrors.empty()) {
+    ui.info("registry mirrors apply to Docker Hub images only (not nvcr.io, ghcr.io, quay.io)");
+  }
+}
+
+// Refuses a file the engine `major` would not start with: a removed key, or a key that is a
+// flag of the engine's command line too. Warns about the rest.
+core::Result<void> check_new_config(core::Ui& ui, const std::string& target,
+                                    const host::MergeResult& merged, const EngineState& eng,
+                                    int major) {
+  for (const auto& f : host::check_known_keys(merged.doc, major)) {
+    if (f.kind == host::KeyFinding::Kind::removed) {
+      return core::fail(ErrorKind::invalid,
+                        fmt::format("{} already has \"{}\", which Docker {} refuses ({}): the "
+                                    "engine would not start again",
+                                    target, f.key, major, f.detail),
+                        fmt::format("remove \"{}\" from the file yourself (furnace never "
+                                    "deletes your keys), then run furnace setup again; "
+                                    "furnace changed nothing",
+                                    f.key));
+    }
+    ui.warn(fmt::format("{} has \"{}\": {} (kept as it is)", target, f.key, f.detail));
+  }
+  const auto conflicts = host::find_conflicts(merged.doc, merged.changed_keys, eng.flag_sources);
+  for (const auto& c : conflicts) {
+    if (c.introduced) {
+      return core::fail(ErrorKind::invalid,
+                        fmt::format("\"{}\" is also set by the flag '{}' of {}: dockerd "
+                                    "refuses to start when a key is both a flag and in {}",
+                                    c.setting.key, c.setting.flag, c.setting.origin, target),
+                        flag_fix(c.setting));
+    }
+    return core::fail(ErrorKind::invalid,
+                      fmt::format("\"{}\" is set both in {} and by the flag '{}' of {}: "
+                                  "dockerd refuses that on its next reload or start",
+                                  c.setting.key, target, c.setting.flag, c.setting.origin),
+                      fmt::format("remove \"{}\" from the file or the flag from {}, then run "
+                                  "furnace setup again; furnace changed nothing",
+                                  c.setting.key, c.setting.origin));
+  }
+  return {};
+}
+
+// The plan on stdout: the diff (credentials masked) and what applies it.
+void print_plan(core::Ui& ui, const std::string& target, const host::FileState& before,
+                const std::string& new_text, const host::MergeResult& merged,
+                const EngineState& eng, bool live) {
+  ui.out() << fmt::format("plan: {} {}\n", before.exists ? "edit" : "create", target);
+  ui.out() << mask_credentials_in_text(diff_lines(before.content, new_text));
+  if (eng.control.manager == EngineControl::Manager::none) {
+    ui.out() << "then: nothing to apply now (no running engine reads this file); the change "
+                "applies when the engine starts\n";
+  } else if (live) {
+    ui.out() << fmt::format("then: reload the engine ({}); running containers are not touched\n",
+                            eng.control.describe_reload());
+  } else {
+    ui.out() << fmt::format("then: restart the engine ({}): needed for {}\n",
+                            eng.control.describe_restart(),
+                            util::shell_join(merged.changed_keys));
+  }
+}
+
+// Validation: the engine's own (`dockerd --validate`, Docker 23+) where it has one, ours
+// otherwise.
+core::Result<void> validate(core::Ui& ui, const std::string& target, const std::string& new_text,
+                            const EngineState& eng, int major) {
+  if (major < 23) {
+    ui.info(fmt::format("Docker {} has no 'dockerd --validate' (it came in 23.0): checked with "
+                        "furnace's own validator (JSON, known keys, flag conflicts)",
+                        eng.version_text.empty() ? std::to_string(major) : eng.version_text));
+    return {};
+  }
+  // A private file (mkstemp, 0600): the candidate may hold proxy credentials.
+  std::string check_path = "/tmp/furnace-validate-XXXXXX";
+  const int check_fd = ::mkstemp(check_path.data());
+  if (check_fd < 0) {
+    return core::fail(ErrorKind::io, "cannot create a temporary file in /tmp");
+  }
+  ::close(check_fd);
+  util::AtomicWriteOptions private_file;
+  private_file.mode = 0600;
+  if (auto ok = util::write_file_atomic(check_path, new_text, private_file); !ok) {
+    ::unlink(check_path.c_str());
+    return core::fail(ErrorKind::io, ok.error().message);
+  }
+  std::vector<std::string> argv{"dockerd", "--validate", "--config-file", check_path};
+  for (const auto& src : eng.flag_sources) {
+    if (src.origin.starts_with("systemd")) {
+      argv.insert(argv.end(), src.args.begin() + (src.args.empty() ? 0 : 1), src.args.end());
+    }
+  }
+  util::SystemRunner query;
+  util::ProcessOptions qopts;
+  qopts.timeout = std::chrono::milliseconds(20000);
+  auto r = query.run(argv, qopts);
+  ::unlink(check_path.c_str());
+  if (r && !r->status.ok()) {
+    return core::fail(ErrorKind::invalid,
+                      fmt::format("dockerd --validate rejects the new {}: {}", target,
+                                  engine_error_from_log(r->err + r->out)),
+                      "furnace changed nothing");
+  }
+  if (r) {
+    ui.info("dockerd --validate: configuration OK");
+  }
+  return {};
+}
+
+// A restart stops every container unless live-restore is on: it needs --force when any runs.
+core::Result<void> check_restart_allowed(core::Ui& ui, const SetupOptions& o,
+                                         const EngineState& eng) {
+  if (!eng.api || !eng.info || eng.info->live_restore) {
+    return {};
+  }
+  const auto running = running_containers(*eng.api);
+  if (running.empty()) {
+    return {};
+  }
+  ui.out() << fmt::format("a restart stops these {} running container(s):\n", running.size());
+  for (const auto& c : running) {
+    ui.out() << fmt::format("  {}  {}  {}  ({})\n", c.id, c.name, c.image, c.owner);
+  }
+  if (o.force) {
+    return {};
+  }
+  return core::fail(ErrorKind::invalid,
+                    fmt::format("the change needs an engine restart, which would stop "
+                                "{} running container(s)",
+                                running.size()),
+                    "ask their owners, then run again with --force; or set "
+                    "--live-restore first (it reloads live) so later restarts keep "
+                    "containers running");
+}
+
+// Backs the file up and writes `new_text` atomically with its owner and mode; returns the
+// backup's path ("" for a new file).
+core::Result<std::string> write_daemon_json(core::Context& ctx, const SetupOptions& o,
+                                            const std::string& target,
+                                            const host::FileState& before,
+                                            const std::string& new_text) {
+  std::string backup;
+  if (before.exists) {
+    auto b = host::make_backup(target, before, std::chrono::system_clock::now());
+    if (!b) {
+      return core::fail(b.error());
+    }
+    backup = *b;
+  }
+  util::AtomicWriteOptions wopts;
+  wopts.mode = before.exists ? before.mode : 0644;
+  if (before.exists) {
+    wopts.owner = before.uid;
+    wopts.group = before.gid;
+  } else {
+    std::error_code ec;
+    fs::create_directories(fs::path(target).parent_path(), ec);
+  }
+  const std::string crash_at = ctx.getenv("FURNACE_TEST_CRASH_AT").value_or("");
+  wopts.hook = [&crash_at](std::string_view stage) { crash_hook(crash_at, stage); };
+  if (auto ok = util::write_file_atomic(target, new_text, wopts); !ok) {
+    if (!backup.empty()) {
+      ::unlink(backup.c_str());
+    }
+    return core::fail(ErrorKind::io, ok.error().message, fmt::format("{} is unchanged", target));
+  }
+  host::prune_backups(target, o.keep_backups);
+  ctx.ui.out() << fmt::format("wrote {}{}\n", target,
+                              backup.empty() ? "" : fmt::format(" (backup: {})", backup));
+  return backup;
+}
+
+// The written file and the state it replaced, for applying and rolling back.
+struct Written {
+  std::string target;
+  host::FileState before;
+  std::string backup;
+};
+
+// The engine did not take the change: the previous file back, the engine reloaded or restarted.
+int roll_back(core::Context& ctx, const Written& w, EngineState& eng, const std::string& why,
+              bool restart_after) {
+  core::Ui& ui = ctx.ui;
+  ui.info(fmt::format("the engine did not take the change: restoring {} and {} the engine",
+                      w.backup.empty() ? "the previous state" : w.backup,
+                      restart_after ? "restarting" : "reloading"));
+  if (auto ok = restore(w.target, w.before); !ok) {
+    return report(ui, core::make_error(ErrorKind::io,
+                                       fmt::format("rollback failed: {}", ok.error().message),
+                                       fmt::format("copy {} over {} by hand", w.backup, w.target)));
+  }
+  std::string state = "the engine is up with the previous configuration";
+  if (restart_after) {
+    if (eng.control.manager == EngineControl::Manager::systemd) {
+      util::ProcessOptions q;
+      q.timeout = std::chrono::milliseconds(10000);
+      (void)ctx.runner.run({"systemctl", "reset-failed", "docker"}, q);
+    }
+    if (auto again = restart_engine(eng.control, ctx.runner, std::chrono::seconds(60)); !again) {
+      state = "the engine did not come back even with the previous configuration: " +
+              again.error().message;
+    }
+  } else {
+    (void)reload_engine(eng.control, ctx.runner);
+  }
+  return report(ui, core::make_error(ErrorKind::remote,
+                                     fmt::format("the engine refused the new configuration: {}", why),
+                                     fmt::format("{} was restored; {}", w.target, state)));
+}
+
+// Reloads (live keys) or restarts the running engine, rolling back when it does not take it.
+int apply_to_engine(core::Context& ctx, const Written& w, EngineState& eng,
+                    const nlohmann::json& doc, bool live) {
+  if (live) {
+    if (auto ok = reload_engine(eng.control, ctx.runner); !ok) {
+      return roll_back(ctx, w, eng, ok.error().message, false);
+    }
+    if (eng.api && !wait_reload_applied(*eng.api, doc, std::chrono::seconds(10))) {
+      std::string why = engine_error_from_log(engine_log_tail(eng.control, ctx.runner));
+      if (why.find("reconfigur") == std::string::npos &&
+          why.find("configuration") == std::string::npos) {
+        why = "after the reload its /info does not show the change (see its log for 'Error "
+              "reconfiguring the daemon')";
+      }
+      return roll_back(ctx, w, eng, why, false);
+    }
+    ctx.ui.out() << fmt::format("reloaded the engine ({}); containers kept running\n",
+                                eng.control.describe_reload());
+    return 0;
+  }
+  if (auto ok = restart_engine(eng.control, ctx.runner, std::chrono::seconds(60)); !ok) {
+    return roll_back(ctx, w, eng, ok.error().message, true);
+  }
+  ctx.ui.out() << fmt::format("restarted the engine ({}); it answers\n",
+                              eng.control.describe_restart());
+  return 0;
+}
+
+// The daemon.json edit: read, merge, check, show the plan, validate, confirm, back up, write,
+// apply (rolled back when the engine refuses it).
 int edit_daemon_json(core::Context& ctx,
                      const SetupOptions& o,
                      const host::Paths& paths,
@@ -354,66 +605,10 @@ int edit_daemon_json(core::Context& ctx,
     eng.version_text = dockerd_version_from_binary(ctx);
     eng.major = major_of(eng.version_text);
   }
-  for (const auto& m : edit.changes.mirrors) {
-    auto answer = engine::probe_registry(m, std::chrono::milliseconds(3000));
-    if (!answer || (answer->status != 200 && answer->status != 401)) {
-      ui.warn(
-          fmt::format("the mirror {} does not answer /v2/ ({}): pulls fall back to Docker Hub "
-                      "while it is down",
-                      m,
-                      answer ? fmt::format("HTTP {}", answer->status) : answer.error().message));
-    }
-  }
-  if (!edit.changes.mirrors.empty()) {
-    ui.info("registry mirrors apply to Docker Hub images only (not nvcr.io, ghcr.io, quay.io)");
-  }
-
+  check_mirrors(ui, edit.changes.mirrors);
   const int major = eng.major > 0 ? eng.major : 20;
-  for (const auto& f : host::check_known_keys(merged->doc, major)) {
-    if (f.kind == host::KeyFinding::Kind::removed) {
-      return report(
-          ui,
-          core::make_error(ErrorKind::invalid,
-                           fmt::format("{} already has \"{}\", which Docker {} refuses ({}): the "
-                                       "engine would not start again",
-                                       *target,
-                                       f.key,
-                                       major,
-                                       f.detail),
-                           fmt::format("remove \"{}\" from the file yourself (furnace never "
-                                       "deletes your keys), then run furnace setup again; "
-                                       "furnace changed nothing",
-                                       f.key)));
-    }
-    ui.warn(fmt::format("{} has \"{}\": {} (kept as it is)", *target, f.key, f.detail));
-  }
-  const auto conflicts = host::find_conflicts(merged->doc, merged->changed_keys, eng.flag_sources);
-  for (const auto& c : conflicts) {
-    if (c.introduced) {
-      return report(
-          ui,
-          core::make_error(ErrorKind::invalid,
-                           fmt::format("\"{}\" is also set by the flag '{}' of {}: dockerd "
-                                       "refuses to start when a key is both a flag and in {}",
-                                       c.setting.key,
-                                       c.setting.flag,
-                                       c.setting.origin,
-                                       *target),
-                           flag_fix(c.setting)));
-    }
-    return report(
-        ui,
-        core::make_error(ErrorKind::invalid,
-                         fmt::format("\"{}\" is set both in {} and by the flag '{}' of {}: "
-                                     "dockerd refuses that on its next reload or start",
-                                     c.setting.key,
-                                     *target,
-                                     c.setting.flag,
-                                     c.setting.origin),
-                         fmt::format("remove \"{}\" from the file or the flag from {}, then run "
-                                     "furnace setup again; furnace changed nothing",
-                                     c.setting.key,
-                                     c.setting.origin)));
+  if (auto ok = check_new_config(ui, *target, *merged, eng, major); !ok) {
+    return report(ui, ok.error());
   }
   if (cfg->encoding != host::Encoding::utf8) {
     ui.warn(fmt::format("{} starts with a byte order mark{}: furnace writes it back as UTF-8 "
@@ -426,94 +621,21 @@ int edit_daemon_json(core::Context& ctx,
     return report(ui, rendered.error());
   }
   std::string new_text = *rendered;
-
   const bool live = std::all_of(merged->changed_keys.begin(),
                                 merged->changed_keys.end(),
                                 [](const std::string& k) { return host::key_reloads_live(k); });
   const bool engine_running = eng.control.manager != EngineControl::Manager::none;
-
-  // The plan.
-  ui.out() << fmt::format("plan: {} {}\n", before->exists ? "edit" : "create", *target);
-  ui.out() << mask_credentials_in_text(diff_lines(before->content, new_text));
-  if (!engine_running) {
-    ui.out() << "then: nothing to apply now (no running engine reads this file); the change "
-                "applies when the engine starts\n";
-  } else if (live) {
-    ui.out() << fmt::format("then: reload the engine ({}); running containers are not touched\n",
-                            eng.control.describe_reload());
-  } else {
-    ui.out() << fmt::format("then: restart the engine ({}): needed for {}\n",
-                            eng.control.describe_restart(),
-                            util::shell_join(merged->changed_keys));
+  print_plan(ui, *target, *before, new_text, *merged, eng, live);
+  if (auto ok = validate(ui, *target, new_text, eng, major); !ok) {
+    return report(ui, ok.error());
   }
-
-  // Validation: the engine's own where it has one, ours otherwise.
-  if (major >= 23) {
-    // A private file (mkstemp, 0600): the candidate may hold proxy credentials.
-    std::string check_path = "/tmp/furnace-validate-XXXXXX";
-    const int check_fd = ::mkstemp(check_path.data());
-    if (check_fd < 0) {
-      return report(ui, core::make_error(ErrorKind::io, "cannot create a temporary file in /tmp"));
-    }
-    ::close(check_fd);
-    util::AtomicWriteOptions private_file;
-    private_file.mode = 0600;
-    if (auto ok = util::write_file_atomic(check_path, new_text, private_file); !ok) {
-      ::unlink(check_path.c_str());
-      return report(ui, core::make_error(ErrorKind::io, ok.error().message));
-    }
-    std::vector<std::string> argv{"dockerd", "--validate", "--config-file", check_path};
-    for (const auto& src : eng.flag_sources) {
-      if (src.origin.starts_with("systemd")) {
-        argv.insert(argv.end(), src.args.begin() + (src.args.empty() ? 0 : 1), src.args.end());
-      }
-    }
-    util::SystemRunner query;
-    util::ProcessOptions qopts;
-    qopts.timeout = std::chrono::milliseconds(20000);
-    auto r = query.run(argv, qopts);
-    ::unlink(check_path.c_str());
-    if (r && !r->status.ok()) {
-      return report(ui,
-                    core::make_error(ErrorKind::invalid,
-                                     fmt::format("dockerd --validate rejects the new {}: {}",
-                                                 *target,
-                                                 engine_error_from_log(r->err + r->out)),
-                                     "furnace changed nothing"));
-    }
-    if (r) {
-      ui.info("dockerd --validate: configuration OK");
-    }
-  } else {
-    ui.info(fmt::format("Docker {} has no 'dockerd --validate' (it came in 23.0): checked with "
-                        "furnace's own validator (JSON, known keys, flag conflicts)",
-                        eng.version_text.empty() ? std::to_string(major) : eng.version_text));
-  }
-
   if (o.dry_run) {
     ui.out() << "dry run: nothing written, nothing reloaded\n";
     return 0;
   }
-
-  // A restart stops every container unless live-restore is on.
-  if (engine_running && !live && eng.api && eng.info && !eng.info->live_restore) {
-    const auto running = running_containers(*eng.api);
-    if (!running.empty()) {
-      ui.out() << fmt::format("a restart stops these {} running container(s):\n", running.size());
-      for (const auto& c : running) {
-        ui.out() << fmt::format("  {}  {}  {}  ({})\n", c.id, c.name, c.image, c.owner);
-      }
-      if (!o.force) {
-        return report(
-            ui,
-            core::make_error(ErrorKind::invalid,
-                             fmt::format("the change needs an engine restart, which would stop "
-                                         "{} running container(s)",
-                                         running.size()),
-                             "ask their owners, then run again with --force; or set "
-                             "--live-restore first (it reloads live) so later restarts keep "
-                             "containers running"));
-      }
+  if (engine_running && !live) {
+    if (auto ok = check_restart_allowed(ui, o, eng); !ok) {
+      return report(ui, ok.error());
     }
   }
   if (!o.yes) {
@@ -526,100 +648,19 @@ int edit_daemon_json(core::Context& ctx,
       return 1;
     }
   }
-
   // Test hook: a key dockerd will refuse, written after validation.
   if (auto inject = ctx.getenv("FURNACE_TEST_INJECT_KEY"); inject && !inject->empty()) {
     merged->doc[*inject] = true;
     new_text = host::render_daemon_json(merged->doc).value_or(new_text);
   }
-
-  std::string backup;
-  if (before->exists) {
-    auto b = host::make_backup(*target, *before, std::chrono::system_clock::now());
-    if (!b) {
-      return report(ui, b.error());
-    }
-    backup = *b;
+  auto backup = write_daemon_json(ctx, o, *target, *before, new_text);
+  if (!backup) {
+    return report(ui, backup.error());
   }
-  util::AtomicWriteOptions wopts;
-  wopts.mode = before->exists ? before->mode : 0644;
-  if (before->exists) {
-    wopts.owner = before->uid;
-    wopts.group = before->gid;
-  } else {
-    std::error_code ec;
-    fs::create_directories(fs::path(*target).parent_path(), ec);
-  }
-  const std::string crash_at = ctx.getenv("FURNACE_TEST_CRASH_AT").value_or("");
-  wopts.hook = [&crash_at](std::string_view stage) { crash_hook(crash_at, stage); };
-  if (auto ok = util::write_file_atomic(*target, new_text, wopts); !ok) {
-    if (!backup.empty()) {
-      ::unlink(backup.c_str());
-    }
-    return report(ui,
-                  core::make_error(
-                      ErrorKind::io, ok.error().message, fmt::format("{} is unchanged", *target)));
-  }
-  host::prune_backups(*target, o.keep_backups);
-  ui.out() << fmt::format(
-      "wrote {}{}\n", *target, backup.empty() ? "" : fmt::format(" (backup: {})", backup));
-
   if (!engine_running) {
     return 0;
   }
-  auto rollback = [&](const std::string& why, bool restart_after) -> int {
-    ui.info(fmt::format("the engine did not take the change: restoring {} and {} the engine",
-                        backup.empty() ? "the previous state" : backup,
-                        restart_after ? "restarting" : "reloading"));
-    if (auto ok = restore(*target, *before); !ok) {
-      return report(ui,
-                    core::make_error(ErrorKind::io,
-                                     fmt::format("rollback failed: {}", ok.error().message),
-                                     fmt::format("copy {} over {} by hand", backup, *target)));
-    }
-    std::string state = "the engine is up with the previous configuration";
-    if (restart_after) {
-      if (eng.control.manager == EngineControl::Manager::systemd) {
-        util::ProcessOptions q;
-        q.timeout = std::chrono::milliseconds(10000);
-        (void)ctx.runner.run({"systemctl", "reset-failed", "docker"}, q);
-      }
-      if (auto again = restart_engine(eng.control, ctx.runner, std::chrono::seconds(60)); !again) {
-        state = "the engine did not come back even with the previous configuration: " +
-                again.error().message;
-      }
-    } else {
-      (void)reload_engine(eng.control, ctx.runner);
-    }
-    return report(ui,
-                  core::make_error(ErrorKind::remote,
-                                   fmt::format("the engine refused the new configuration: {}", why),
-                                   fmt::format("{} was restored; {}", *target, state)));
-  };
-
-  if (live) {
-    if (auto ok = reload_engine(eng.control, ctx.runner); !ok) {
-      return rollback(ok.error().message, false);
-    }
-    if (eng.api && !wait_reload_applied(*eng.api, merged->doc, std::chrono::seconds(10))) {
-      std::string why = engine_error_from_log(engine_log_tail(eng.control, ctx.runner));
-      if (why.find("reconfigur") == std::string::npos &&
-          why.find("configuration") == std::string::npos) {
-        why = "after the reload its /info does not show the change (see its log for 'Error "
-              "reconfiguring the daemon')";
-      }
-      return rollback(why, false);
-    }
-    ui.out() << fmt::format("reloaded the engine ({}); containers kept running\n",
-                            eng.control.describe_reload());
-    return 0;
-  }
-  if (auto ok = restart_engine(eng.control, ctx.runner, std::chrono::seconds(60)); !ok) {
-    return rollback(ok.error().message, true);
-  }
-  ui.out() << fmt::format("restarted the engine ({}); it answers\n",
-                          eng.control.describe_restart());
-  return 0;
+  return apply_to_engine(ctx, Written{*target, *before, *backup}, eng, merged->doc, live);
 }
 
 } // namespace
