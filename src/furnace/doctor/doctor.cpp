@@ -121,7 +121,14 @@ int major_version(const std::string& v) {
 
 // ---- engine ------------------------------------------------------------------------------
 
-std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std::string& distro) {
+// The engine answers: ping, version and info; nullopt after a failed check.
+struct EngineFacts {
+  bool podman = false;
+  engine::VersionInfo version;
+  engine::EngineInfo info;
+};
+
+std::optional<EngineFacts> check_reachable(Host& host, Report& r, const std::string& distro) {
   if (host.engine == nullptr) {
     const core::Error& e = *host.endpoint_error;
     r.checks.push_back(make("engine.reachable", "engine", Status::fail, e.message, e.hint));
@@ -155,6 +162,7 @@ std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std:
                             e.hint.empty() ? "check 'sudo journalctl -u docker'" : e.hint));
     return std::nullopt;
   }
+  EngineFacts facts{ping->podman, *version, *info};
   const std::string product = ping->podman ? "Podman" : "Docker Engine";
   Check reach = make("engine.reachable",
                      "engine",
@@ -169,23 +177,28 @@ std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std:
                    {"source", host.endpoint_source},
                    {"podman", ping->podman}};
   r.checks.push_back(std::move(reach));
+  return facts;
+}
 
-  // --gpus needs Docker 19.03; furnace tests against 20.10 and newer.
-  const int major = major_version(version->version);
-  if (!ping->podman && major > 0 && major < 19) {
+// --gpus needs Docker 19.03; furnace tests against 20.10 and newer.
+void check_engine_version(Report& r, const std::string& distro, bool podman,
+                          const engine::VersionInfo& version) {
+  const std::string product = podman ? "Podman" : "Docker Engine";
+  const int major = major_version(version.version);
+  if (!podman && major > 0 && major < 19) {
     r.checks.push_back(
         make("engine.version",
              "engine",
              Status::fail,
-             fmt::format("Docker {} is too old for --gpus (needs 19.03+)", version->version),
+             fmt::format("Docker {} is too old for --gpus (needs 19.03+)", version.version),
              debian_like(distro) ? "sudo apt-get install -y docker.io (upgrade)"
                                  : "upgrade the Docker engine"));
-  } else if (!ping->podman && major > 0 && major < 20) {
+  } else if (!podman && major > 0 && major < 20) {
     r.checks.push_back(
         make("engine.version",
              "engine",
              Status::warn,
-             fmt::format("Docker {}: works, but furnace is tested on 20.10+", version->version),
+             fmt::format("Docker {}: works, but furnace is tested on 20.10+", version.version),
              "upgrade the Docker engine"));
   } else {
     r.checks.push_back(make("engine.version",
@@ -193,23 +206,26 @@ std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std:
                             Status::ok,
                             fmt::format("{} {}, API {} (min {}), {} {}, kernel {}",
                                         product,
-                                        version->version,
-                                        version->api_version,
-                                        version->min_api_version,
-                                        version->os,
-                                        version->arch,
-                                        version->kernel)));
+                                        version.version,
+                                        version.api_version,
+                                        version.min_api_version,
+                                        version.os,
+                                        version.arch,
+                                        version.kernel)));
   }
+}
 
-  const std::string& drv = info->storage_driver;
+// overlay2 (or another copy-on-write driver): vfs, devicemapper and aufs make images huge.
+void check_storage(Report& r, const engine::EngineInfo& info) {
+  const std::string& drv = info.storage_driver;
   Check storage = make("engine.storage",
                        "engine",
                        Status::ok,
                        fmt::format("{} storage, {} cgroup driver (cgroup v{}), data root {}",
                                    drv.empty() ? "unknown" : drv,
-                                   info->cgroup_driver,
-                                   info->cgroup_version.empty() ? "?" : info->cgroup_version,
-                                   info->docker_root_dir));
+                                   info.cgroup_driver,
+                                   info.cgroup_version.empty() ? "?" : info.cgroup_version,
+                                   info.docker_root_dir));
   if (drv == "vfs" || drv == "devicemapper" || drv == "aufs") {
     storage.status = Status::warn;
     storage.summary += fmt::format(": {} copies whole layers and makes 5-10 GB framework images "
@@ -219,33 +235,36 @@ std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std:
                   "and restart the engine (images must be pulled again)";
   }
   storage.details = {{"storage_driver", drv},
-                     {"cgroup_driver", info->cgroup_driver},
-                     {"cgroup_version", info->cgroup_version},
-                     {"docker_root_dir", info->docker_root_dir},
-                     {"live_restore", info->live_restore}};
+                     {"cgroup_driver", info.cgroup_driver},
+                     {"cgroup_version", info.cgroup_version},
+                     {"docker_root_dir", info.docker_root_dir},
+                     {"live_restore", info.live_restore}};
   r.checks.push_back(std::move(storage));
+}
 
-  if (host.engine_is_local && !info->docker_root_dir.empty()) {
-    auto fb = free_bytes(under_root(host.host_root, info->docker_root_dir));
+// Enough free space under the data root, when the engine is on this host.
+void check_disk(Host& host, Report& r, const engine::EngineInfo& info) {
+  if (host.engine_is_local && !info.docker_root_dir.empty()) {
+    auto fb = free_bytes(under_root(host.host_root, info.docker_root_dir));
     if (!fb) {
       r.checks.push_back(
           make("engine.disk",
                "engine",
                Status::warn,
-               fmt::format("cannot read free space under {}", info->docker_root_dir)));
+               fmt::format("cannot read free space under {}", info.docker_root_dir)));
     } else {
       Check disk = make(
           "engine.disk",
           "engine",
           Status::ok,
-          fmt::format("{} free under {}", util::human_bytes(fb->first), info->docker_root_dir));
+          fmt::format("{} free under {}", util::human_bytes(fb->first), info.docker_root_dir));
       if (fb->first < k_min_free) {
         disk.status = Status::warn;
         disk.summary += " (framework images are 4-10 GB each; 20 GiB or more is advised)";
         disk.fix = "free space with 'docker system prune' (removes stopped containers and "
                    "dangling images) or move the data root to a larger disk";
       }
-      disk.details = {{"free_bytes", fb->first}, {"path", info->docker_root_dir}};
+      disk.details = {{"free_bytes", fb->first}, {"path", info.docker_root_dir}};
       r.checks.push_back(std::move(disk));
     }
   } else {
@@ -254,31 +273,45 @@ std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std:
                             Status::warn,
                             "free space not checked: the engine is not on this host"));
   }
+}
 
-  r.engine = {{"endpoint", host.engine->endpoint()},
+nlohmann::json engine_json(Host& host, bool podman, const engine::VersionInfo& version,
+                           const engine::EngineInfo& info) {
+  return {{"endpoint", host.engine->endpoint()},
               {"source", host.endpoint_source},
-              {"podman", ping->podman},
-              {"platform", version->platform},
-              {"version", version->version},
-              {"api_version", version->api_version},
-              {"min_api_version", version->min_api_version},
-              {"os", version->os},
-              {"arch", version->arch},
-              {"kernel", version->kernel},
-              {"storage_driver", info->storage_driver},
-              {"docker_root_dir", info->docker_root_dir},
-              {"cgroup_driver", info->cgroup_driver},
-              {"cgroup_version", info->cgroup_version},
-              {"runtimes", info->runtimes},
-              {"default_runtime", info->default_runtime},
-              {"registry_mirrors", info->registry_mirrors},
-              {"insecure_registries", info->insecure_registries},
-              {"cdi_spec_dirs", info->cdi_spec_dirs},
-              {"live_restore", info->live_restore},
-              {"containers_running", info->containers_running},
-              {"ncpu", info->ncpu},
-              {"mem_total", info->mem_total}};
-  return std::move(info).value();
+              {"podman", podman},
+              {"platform", version.platform},
+              {"version", version.version},
+              {"api_version", version.api_version},
+              {"min_api_version", version.min_api_version},
+              {"os", version.os},
+              {"arch", version.arch},
+              {"kernel", version.kernel},
+              {"storage_driver", info.storage_driver},
+              {"docker_root_dir", info.docker_root_dir},
+              {"cgroup_driver", info.cgroup_driver},
+              {"cgroup_version", info.cgroup_version},
+              {"runtimes", info.runtimes},
+              {"default_runtime", info.default_runtime},
+              {"registry_mirrors", info.registry_mirrors},
+              {"insecure_registries", info.insecure_registries},
+              {"cdi_spec_dirs", info.cdi_spec_dirs},
+              {"live_restore", info.live_restore},
+              {"containers_running", info.containers_running},
+              {"ncpu", info.ncpu},
+              {"mem_total", info.mem_total}};
+}
+
+std::optional<engine::EngineInfo> check_engine(Host& host, Report& r, const std::string& distro) {
+  auto facts = check_reachable(host, r, distro);
+  if (!facts) {
+    return std::nullopt;
+  }
+  check_engine_version(r, distro, facts->podman, facts->version);
+  check_storage(r, facts->info);
+  check_disk(host, r, facts->info);
+  r.engine = engine_json(host, facts->podman, facts->version, facts->info);
+  return facts->info;
 }
 
 // ---- registry mirrors --------------------------------------------------------------------
