@@ -703,59 +703,132 @@ std::string diff_lines(const std::string& before, const std::string& after) {
   return out;
 }
 
-int run_setup(core::Context& ctx, const SetupOptions& o) {
-  core::Ui& ui = ctx.ui;
-  const host::Paths paths(o.root.empty() ? ctx.host_root : o.root);
-  const bool system_root = paths.root() == "/";
-  const DryRun dry = o.dry_run ? DryRun::yes : DryRun::no;
+namespace {
 
-  DaemonEdit edit;
+// Which daemon.json to edit and where the setup lock goes: /etc/docker's under the root, or a
+// rootless engine's own (its socket under /run/user/UID). Returns whether the engine is rootless.
+bool choose_target(core::Context& ctx, const host::Paths& paths, DaemonEdit& edit,
+                   std::string& lock_dir) {
   edit.link_path = paths.host(k_daemon_json);
-  // A rootless engine reads the user's own daemon.json; /etc/docker is not its file.
-  bool rootless = false;
-  std::string lock_dir = paths.host("/run/furnace");
-  if (auto ep = engine::resolve_endpoint(ctx.env);
-      ep && ep->kind == engine::Endpoint::Kind::unix_socket &&
-      ep->socket_path.starts_with("/run/user/")) {
-    rootless = true;
-    const std::string config_home = ctx.getenv("XDG_CONFIG_HOME").value_or(ctx.home() + "/.config");
-    edit.link_path = config_home + "/docker/daemon.json";
-    lock_dir = config_home + "/furnace";
-    ui.info(fmt::format("the engine at {} is a rootless Docker: editing its own {} (not {})",
-                        ep->uri,
-                        edit.link_path,
-                        k_daemon_json));
+  lock_dir = paths.host("/run/furnace");
+  auto ep = engine::resolve_endpoint(ctx.env);
+  if (!ep || ep->kind != engine::Endpoint::Kind::unix_socket ||
+      !ep->socket_path.starts_with("/run/user/")) {
+    return false;
   }
+  const std::string config_home = ctx.getenv("XDG_CONFIG_HOME").value_or(ctx.home() + "/.config");
+  edit.link_path = config_home + "/docker/daemon.json";
+  lock_dir = config_home + "/furnace";
+  ctx.ui.info(fmt::format("the engine at {} is a rootless Docker: editing its own {} (not {})",
+                          ep->uri, edit.link_path, k_daemon_json));
+  return true;
+}
+
+// The daemon.json changes the options ask for. Errors: a bad mirror or registry, --default alone.
+core::Result<void> changes_from_options(const SetupOptions& o, host::DaemonChanges& changes) {
   for (const auto& m : o.mirrors) {
     auto v = validate_mirror(m);
     if (!v) {
-      return report(ui, v.error());
+      return core::fail(v.error());
     }
-    edit.changes.mirrors.push_back(*v);
+    changes.mirrors.push_back(*v);
   }
   for (const auto& r : o.insecure_registries) {
     auto v =
         validate_insecure_registry(r, o.allow_insecure ? AllowInsecure::yes : AllowInsecure::no);
     if (!v) {
-      return report(ui, v.error());
+      return core::fail(v.error());
     }
-    edit.changes.insecure_registries.push_back(*v);
+    changes.insecure_registries.push_back(*v);
   }
   if (o.nvidia_default && !o.nvidia_runtime) {
-    return report(ui,
-                  core::make_error(ErrorKind::usage,
-                                   "--default needs --nvidia-runtime",
-                                   "furnace setup --nvidia-runtime --default"));
+    return core::fail(ErrorKind::usage, "--default needs --nvidia-runtime",
+                      "furnace setup --nvidia-runtime --default");
   }
   if (o.live_restore) {
-    edit.changes.live_restore = true;
+    changes.live_restore = true;
   }
   if (o.log_rotation) {
-    edit.changes.log_rotation = host::LogRotation{};
+    changes.log_rotation = host::LogRotation{};
   }
-  edit.changes.nvidia_runtime = o.nvidia_runtime;
-  edit.changes.nvidia_default = o.nvidia_default;
+  changes.nvidia_runtime = o.nvidia_runtime;
+  changes.nvidia_default = o.nvidia_default;
+  return {};
+}
 
+// One furnace setup at a time (waits up to 5 minutes for another).
+core::Result<host::FileLock> lock_setup(core::Ui& ui, const std::string& lock_dir) {
+  std::error_code ec;
+  fs::create_directories(lock_dir, ec);
+  return host::FileLock::acquire(
+      lock_dir + "/setup.lock",
+      [&ui](const std::string& holder) {
+        ui.info(fmt::format("waiting for another furnace setup (pid {}) to finish", holder));
+      },
+      std::chrono::seconds(300));
+}
+
+// The NVIDIA runtime must exist before the engine is told to use it; with nothing asked, a
+// present but unregistered toolkit is registered (what doctor reports).
+core::Result<void> add_nvidia_runtime(core::Context& ctx, const host::Paths& paths,
+                                      DaemonEdit& edit, bool nothing_asked) {
+  const auto toolkit = detect_toolkit(path_var(ctx));
+  if (nothing_asked && toolkit.runtime) {
+    edit.changes.nvidia_runtime = true;
+  }
+  if (edit.changes.nvidia_runtime && !toolkit.runtime) {
+    return core::fail(ErrorKind::not_found,
+                      "nvidia-container-runtime is not installed: the nvidia runtime cannot be "
+                      "registered",
+                      "install the NVIDIA Container Toolkit:\n" +
+                          toolkit_install_steps(distro_id(paths)) +
+                          "\nthen run furnace setup --nvidia-runtime again; furnace changed "
+                          "nothing");
+  }
+  if (edit.changes.nvidia_runtime && toolkit.ctk) {
+    if (auto p = runtime_path_from_ctk(ctx.runner, *toolkit.ctk, edit.link_path)) {
+      edit.changes.nvidia_runtime_path = *p;
+    }
+  }
+  return {};
+}
+
+// Adds `users` to the docker group, each confirmed unless --yes.
+core::Result<void> add_users(core::Context& ctx, const SetupOptions& o,
+                             const std::vector<std::string>& users) {
+  const DryRun dry = o.dry_run ? DryRun::yes : DryRun::no;
+  for (const auto& user : users) {
+    if (!o.dry_run && !o.yes) {
+      ctx.ui.warn("the docker group is root-equivalent: its members can mount / into a container");
+      auto ok = confirm(ctx, fmt::format("add {} to the docker group?", user), "--yes");
+      if (!ok) {
+        return core::fail(ok.error());
+      }
+      if (!*ok) {
+        ctx.ui.out() << fmt::format("{} not added\n", user);
+        continue;
+      }
+    }
+    auto added = add_user_to_docker_group(ctx, user, dry);
+    if (!added) {
+      return core::fail(added.error());
+    }
+  }
+  return {};
+}
+
+} // namespace
+
+int run_setup(core::Context& ctx, const SetupOptions& o) {
+  core::Ui& ui = ctx.ui;
+  const host::Paths paths(o.root.empty() ? ctx.host_root : o.root);
+  const bool system_root = paths.root() == "/";
+  DaemonEdit edit;
+  std::string lock_dir;
+  const bool rootless = choose_target(ctx, paths, edit, lock_dir);
+  if (auto ok = changes_from_options(o, edit.changes); !ok) {
+    return report(ui, ok.error());
+  }
   if (!o.dry_run && system_root && !rootless && ::geteuid() != 0) {
     return report(ui,
                   core::make_error(ErrorKind::permission,
@@ -763,17 +836,9 @@ int run_setup(core::Context& ctx, const SetupOptions& o) {
                                    "run it with sudo: sudo furnace setup …; or see the plan "
                                    "first with --dry-run"));
   }
-
   std::optional<host::FileLock> lock;
   if (!o.dry_run) {
-    std::error_code ec;
-    fs::create_directories(lock_dir, ec);
-    auto l = host::FileLock::acquire(
-        lock_dir + "/setup.lock",
-        [&ui](const std::string& holder) {
-          ui.info(fmt::format("waiting for another furnace setup (pid {}) to finish", holder));
-        },
-        std::chrono::seconds(300));
+    auto l = lock_setup(ui, lock_dir);
     if (!l) {
       return report(ui, l.error());
     }
@@ -783,10 +848,10 @@ int run_setup(core::Context& ctx, const SetupOptions& o) {
   EngineState eng;
   probe_engine(ctx, eng);
   const bool nothing_asked = edit.changes.empty() && o.add_users.empty();
-
   // No engine at all: install (Debian/Ubuntu docker.io) and start it, on the real host.
   if (!eng.info && system_root && !rootless && eng.endpoint && eng.endpoint->source == "default") {
-    auto ok = install_and_start_engine(ctx, paths, eng.endpoint->uri, dry);
+    auto ok = install_and_start_engine(ctx, paths, eng.endpoint->uri,
+                                       o.dry_run ? DryRun::yes : DryRun::no);
     if (!ok) {
       return report(ui, ok.error());
     }
@@ -797,33 +862,11 @@ int run_setup(core::Context& ctx, const SetupOptions& o) {
     ui.info(fmt::format("no engine answers at {}: daemon.json changes apply when it starts",
                         eng.endpoint ? eng.endpoint->uri : std::string("(unresolved)")));
   }
-
-  // The NVIDIA runtime must exist before the engine is told to use it.
-  const auto toolkit = detect_toolkit(path_var(ctx));
-  if (nothing_asked && toolkit.runtime) {
-    edit.changes.nvidia_runtime = true; // what doctor reports: toolkit present, not registered
+  if (auto ok = add_nvidia_runtime(ctx, paths, edit, nothing_asked); !ok) {
+    return report(ui, ok.error());
   }
-  if (edit.changes.nvidia_runtime && !toolkit.runtime) {
-    return report(
-        ui,
-        core::make_error(ErrorKind::not_found,
-                         "nvidia-container-runtime is not installed: the nvidia runtime cannot be "
-                         "registered",
-                         "install the NVIDIA Container Toolkit:\n" +
-                             toolkit_install_steps(distro_id(paths)) +
-                             "\nthen run furnace setup --nvidia-runtime again; furnace changed "
-                             "nothing"));
-  }
-  if (edit.changes.nvidia_runtime && toolkit.ctk) {
-    if (auto p = runtime_path_from_ctk(ctx.runner, *toolkit.ctk, edit.link_path)) {
-      edit.changes.nvidia_runtime_path = *p;
-    }
-  }
-
-  int rc = 0;
   if (!edit.changes.empty()) {
-    rc = edit_daemon_json(ctx, o, paths, edit, eng);
-    if (rc != 0) {
+    if (const int rc = edit_daemon_json(ctx, o, paths, edit, eng); rc != 0) {
       return rc;
     }
   }
@@ -834,27 +877,13 @@ int run_setup(core::Context& ctx, const SetupOptions& o) {
       users.push_back(*who);
     }
   }
-  for (const auto& user : users) {
-    if (!o.dry_run && !o.yes) {
-      ui.warn("the docker group is root-equivalent: its members can mount / into a container");
-      auto ok = confirm(ctx, fmt::format("add {} to the docker group?", user), "--yes");
-      if (!ok) {
-        return report(ui, ok.error());
-      }
-      if (!*ok) {
-        ui.out() << fmt::format("{} not added\n", user);
-        continue;
-      }
-    }
-    auto added = add_user_to_docker_group(ctx, user, dry);
-    if (!added) {
-      return report(ui, added.error());
-    }
+  if (auto ok = add_users(ctx, o, users); !ok) {
+    return report(ui, ok.error());
   }
   if (nothing_asked && edit.changes.empty() && users.empty()) {
     ui.out() << "nothing to change: run 'furnace doctor' to see the state of this host\n";
   }
-  return rc;
+  return 0;
 }
 
 } // namespace furnace::setup
