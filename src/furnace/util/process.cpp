@@ -75,11 +75,11 @@ ExitStatus decode(int wstatus) {
 
 } // namespace
 
-Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::string>& argv,
-                                                    const ProcessOptions& options) {
-  if (argv.empty()) {
-    return Unexpected(SysError{"empty command", EINVAL});
-  }
+namespace {
+
+// argv[0] as a path: looked up in the PATH of the child's environment (or ours).
+Expected<std::string, SysError> find_executable(const std::vector<std::string>& argv,
+                                                const ProcessOptions& options) {
   std::string path_var;
   if (options.env) {
     auto it = options.env->find("PATH");
@@ -96,7 +96,66 @@ Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::strin
     }
     exe = *found;
   }
+  return exe;
 
+}
+
+// Reads the child's pipes until they close or the deadline passes; returns whether it passed.
+bool pump_output(std::array<pollfd, 2>& fds, int open_fds, const ProcessOptions& options,
+                 std::chrono::steady_clock::time_point deadline, ProcessOutput& result) {
+  std::array<char, 8192> buf{};
+  bool timed_out = false;
+  while (open_fds > 0) {
+    int wait_ms = -1;
+    if (options.timeout.count() > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        timed_out = true;
+        break;
+      }
+      wait_ms = static_cast<int>(left.count());
+    }
+    const int n = ::poll(fds.data(), fds.size(), wait_ms);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      if (n == 0) {
+        timed_out = true;
+      }
+      break;
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (fds.at(i).fd < 0 || fds.at(i).revents == 0) {
+        continue;
+      }
+      const ssize_t r = ::read(fds.at(i).fd, buf.data(), buf.size());
+      if (r > 0 && options.on_output) {
+        options.on_output(std::string_view(buf.data(), static_cast<std::size_t>(r)));
+      } else if (r > 0) {
+        (i == 0 ? result.out : result.err).append(buf.data(), static_cast<std::size_t>(r));
+      } else if (r == 0 || errno != EINTR) {
+        fds.at(i).fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  return timed_out;
+}
+
+} // namespace
+
+Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::string>& argv,
+                                                    const ProcessOptions& options) {
+  if (argv.empty()) {
+    return Unexpected(SysError{"empty command", EINVAL});
+  }
+  auto found_exe = find_executable(argv, options);
+  if (!found_exe) {
+    return Unexpected(found_exe.error());
+  }
+  const std::string exe = *found_exe;
   Pipe out_pipe;
   Pipe err_pipe;
   Pipe exec_pipe; // reports an exec failure from the child
@@ -162,44 +221,7 @@ Expected<ProcessOutput, SysError> SystemRunner::run(const std::vector<std::strin
     fds[1].fd = -1; // stderr shares stdout's pipe
     open_fds = 1;
   }
-  std::array<char, 8192> buf{};
-  bool timed_out = false;
-  while (open_fds > 0) {
-    int wait_ms = -1;
-    if (options.timeout.count() > 0) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        timed_out = true;
-        break;
-      }
-      wait_ms = static_cast<int>(left.count());
-    }
-    const int n = ::poll(fds.data(), fds.size(), wait_ms);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      if (n == 0) {
-        timed_out = true;
-      }
-      break;
-    }
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-      if (fds.at(i).fd < 0 || fds.at(i).revents == 0) {
-        continue;
-      }
-      const ssize_t r = ::read(fds.at(i).fd, buf.data(), buf.size());
-      if (r > 0 && options.on_output) {
-        options.on_output(std::string_view(buf.data(), static_cast<std::size_t>(r)));
-      } else if (r > 0) {
-        (i == 0 ? result.out : result.err).append(buf.data(), static_cast<std::size_t>(r));
-      } else if (r == 0 || errno != EINTR) {
-        fds.at(i).fd = -1;
-        --open_fds;
-      }
-    }
-  }
+  bool timed_out = pump_output(fds, open_fds, options, deadline, result);
   int ws = 0;
   if (timed_out || (!options.capture && options.timeout.count() > 0)) {
     // Without capture we still honour the limit by polling waitpid.
