@@ -12,7 +12,7 @@ printf 'name: bench-noop\nbase: pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime\n
 printf 'numpy\n' >"$proj/requirements.txt"
 cd "$proj"
 tag=$("$furnace" build 2>/dev/null)   # the first build makes the image and the staged context
-ctx=${XDG_CACHE_HOME:-$HOME/.cache}/furnace/image/${tag##*:}
+ctx=${XDG_CACHE_HOME:-$HOME/.cache}/furnace/build/${tag##*:}
 hyperfine -N -w 3 -r "$runs" --export-json "$proj/r.json" "$furnace build" \
   "env DOCKER_BUILDKIT=1 /usr/bin/docker build -q -t furnace-bench-noop:x $ctx" >/dev/null
 python3 - "$proj/r.json" <<'PY'

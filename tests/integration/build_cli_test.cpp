@@ -129,7 +129,7 @@ TEST_F(BuildCli, buildkit_builds_runs_torch_and_noop_rebuild_skips_the_builder) 
   // The staged context holds only the Dockerfile.
   const std::string hash12 = tag.substr(tag.find(':') + 1);
   std::vector<std::string> staged;
-  for (const auto& e : fs::directory_iterator(m_dir.path() + "/home/.cache/furnace/image/" + hash12)) {
+  for (const auto& e : fs::directory_iterator(m_dir.path() + "/home/.cache/furnace/build/" + hash12)) {
     staged.push_back(e.path().filename().string());
   }
   EXPECT_EQ(staged, std::vector<std::string>{"Dockerfile"});
@@ -187,7 +187,7 @@ TEST_F(BuildCli, legacy_builder_with_the_28_client) {
   ASSERT_EQ(built.exit_code, 0) << built.err;
   const std::string tag = trim_nl(built.out);
   const std::string hash12 = tag.substr(tag.find(':') + 1);
-  const std::string dockerfile = m_dir.path() + "/home/.cache/furnace/image/" + hash12 + "/Dockerfile";
+  const std::string dockerfile = m_dir.path() + "/home/.cache/furnace/build/" + hash12 + "/Dockerfile";
   ASSERT_TRUE(fs::exists(dockerfile));
   EXPECT_TRUE(docker({"run", "--rm", tag, "jq", "--version"}).status.ok());
 }

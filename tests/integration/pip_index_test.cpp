@@ -275,7 +275,7 @@ protected:
   }
   std::string server_log() const { return slurp(m_dir.path() + "/http-server.log"); }
   std::string staged_dockerfile(const std::string& hash12) const {
-    return slurp(m_dir.path() + "/home/.cache/furnace/image/" + hash12 + "/Dockerfile");
+    return slurp(m_dir.path() + "/home/.cache/furnace/build/" + hash12 + "/Dockerfile");
   }
 
   void write_project(const std::string& mirror,
