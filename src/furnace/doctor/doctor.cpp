@@ -3,6 +3,7 @@
 #include <furnace/engine/docker_api.hpp>
 #include <furnace/engine/endpoint.hpp>
 #include <furnace/gpu/probe_factory.hpp>
+#include <furnace/host/system.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -22,50 +23,13 @@ using nlohmann::json;
 constexpr unsigned long long k_gib = 1024ULL * 1024ULL * 1024ULL;
 constexpr unsigned long long k_min_free = 20 * k_gib;
 
-std::string under_root(const std::string& root, const std::string& path) {
-  if (root.empty() || root == "/") {
-    return path;
-  }
-  return root + path;
-}
-
-std::string read_small_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// "debian", "ubuntu", "fedora", … from os-release; "" when unknown.
-std::string distro_id(const std::string& root) {
-  std::istringstream in(read_small_file(under_root(root, "/etc/os-release")));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("ID=", 0) == 0) {
-      std::string v = line.substr(3);
-      if (v.size() >= 2 && v.front() == '"') {
-        v = v.substr(1, v.size() - 2);
-      }
-      return v;
-    }
-  }
-  return "";
-}
-
-bool debian_like(const std::string& id) {
-  return id == "debian" || id == "ubuntu";
-}
-
-bool systemd_is_init(const std::string& root) {
-  return util::trim(read_small_file(under_root(root, "/proc/1/comm"))) == "systemd";
-}
-
 std::string start_engine_command(const std::string& root) {
-  return systemd_is_init(root) ? "sudo systemctl enable --now docker" : "sudo service docker start";
+  return host::systemd_is_init(host::Paths(root)) ? "sudo systemctl enable --now docker"
+                                                  : "sudo service docker start";
 }
 
 std::string install_engine_command(const std::string& distro, const std::string& root) {
-  if (debian_like(distro)) {
+  if (host::debian_like(distro)) {
     return "sudo apt-get install -y docker.io && " + start_engine_command(root);
   }
   if (distro == "fedora" || distro == "rhel" || distro == "centos" || distro == "rocky" ||
@@ -77,7 +41,7 @@ std::string install_engine_command(const std::string& distro, const std::string&
 }
 
 const char* toolkit_install_steps(const std::string& distro) {
-  if (debian_like(distro)) {
+  if (host::debian_like(distro)) {
     return "install the NVIDIA Container Toolkit: add NVIDIA's apt repository as "
            "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/"
            "install-guide.html describes, then 'sudo apt-get install -y nvidia-container-toolkit' "
@@ -191,7 +155,7 @@ void check_engine_version(Report& r, const std::string& distro, bool podman,
              "engine",
              Status::fail,
              fmt::format("Docker {} is too old for --gpus (needs 19.03+)", version.version),
-             debian_like(distro) ? "sudo apt-get install -y docker.io (upgrade)"
+             host::debian_like(distro) ? "sudo apt-get install -y docker.io (upgrade)"
                                  : "upgrade the Docker engine"));
   } else if (!podman && major > 0 && major < 20) {
     r.checks.push_back(
@@ -245,7 +209,7 @@ void check_storage(Report& r, const engine::EngineInfo& info) {
 // Enough free space under the data root, when the engine is on this host.
 void check_disk(Host& host, Report& r, const engine::EngineInfo& info) {
   if (host.engine_is_local && !info.docker_root_dir.empty()) {
-    auto fb = free_bytes(under_root(host.host_root, info.docker_root_dir));
+    auto fb = free_bytes(host::Paths(host.host_root).host(info.docker_root_dir));
     if (!fb) {
       r.checks.push_back(
           make("engine.disk",
@@ -529,7 +493,7 @@ void check_toolkit(Host& host,
   std::vector<std::string> specs;
   for (const char* dir : {"/etc/cdi", "/var/run/cdi"}) {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(under_root(host.host_root, dir), ec)) {
+    for (const auto& e : fs::directory_iterator(host::Paths(host.host_root).host(dir), ec)) {
       const auto ext = e.path().extension().string();
       if (ext == ".yaml" || ext == ".json") {
         specs.push_back(std::string(dir) + "/" + e.path().filename().string());
@@ -631,7 +595,7 @@ Report run_checks(Host& host, const DoctorOptions& options) {
   Report r;
   r.engine = nullptr;
   r.gpu = nullptr;
-  const std::string distro = distro_id(host.host_root);
+  const std::string distro = host::distro_id(host::Paths(host.host_root));
   auto info = check_engine(host, r, distro);
   if (info) {
     check_mirrors(host, r, *info);

@@ -1,5 +1,7 @@
 #include "store.hpp"
 
+#include <furnace/core/dirs.hpp>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -638,16 +640,7 @@ core::Result<RunRecord> Store::find(const std::string& key) const {
 }
 
 std::string default_path(const core::Env& env) {
-  const auto xdg = env.find("XDG_DATA_HOME");
-  fs::path base;
-  if (xdg != env.end() && !xdg->second.empty() && xdg->second.front() == '/') {
-    base = xdg->second;
-  } else {
-    const auto home = env.find("HOME");
-    base = fs::path(home != env.end() && !home->second.empty() ? home->second : "/root") /
-           ".local" / "share";
-  }
-  return (base / "furnace" / "history.db").string();
+  return core::dirs_from_env(env).data + "/history.db";
 }
 
 } // namespace furnace::history

@@ -1,5 +1,6 @@
 #include "build_log.hpp"
 
+#include <furnace/core/dirs.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -308,21 +309,11 @@ std::string failure_hint(FailureKind kind, const MirrorsUsed& mirrors, const std
 }
 
 std::string cache_dir(const core::Env& env) {
-  const auto xdg = env.find("XDG_CACHE_HOME");
-  if (xdg != env.end() && !xdg->second.empty()) {
-    return xdg->second + "/furnace";
-  }
-  const auto home = env.find("HOME");
-  return (home == env.end() ? std::string("/root") : home->second) + "/.cache/furnace";
+  return core::dirs_from_env(env).cache;
 }
 
 std::string log_dir(const core::Env& env) {
-  const auto xdg = env.find("XDG_DATA_HOME");
-  if (xdg != env.end() && !xdg->second.empty()) {
-    return xdg->second + "/furnace/logs";
-  }
-  const auto home = env.find("HOME");
-  return (home == env.end() ? std::string("/root") : home->second) + "/.local/share/furnace/logs";
+  return core::dirs_from_env(env).data + "/logs";
 }
 
 std::string log_path(const core::Env& env, const std::string& name, const std::string& hash12) {

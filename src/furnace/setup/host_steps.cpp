@@ -44,33 +44,8 @@ core::Result<util::ProcessOutput> run_checked(core::Context& ctx,
   return std::move(r).value();
 }
 
-bool debian_like(const std::string& id) {
-  return id == "debian" || id == "ubuntu";
-}
 
 } // namespace
-
-std::string distro_id(const host::Paths& paths) {
-  auto text = util::read_file(paths.host("/etc/os-release"));
-  if (!text) {
-    return "";
-  }
-  for (const auto& line : util::split(*text, '\n')) {
-    if (line.starts_with("ID=")) {
-      std::string v = line.substr(3);
-      if (v.size() >= 2 && v.front() == '"') {
-        v = v.substr(1, v.size() - 2);
-      }
-      return v;
-    }
-  }
-  return "";
-}
-
-bool systemd_is_init(const host::Paths& paths) {
-  auto comm = util::read_file(paths.host("/proc/1/comm"));
-  return comm && util::trim(*comm) == "systemd";
-}
 
 std::vector<std::string> group_append_command(const std::string& user,
                                               const std::string& group,
@@ -130,7 +105,7 @@ ToolkitState detect_toolkit(const std::string& path_var) {
 }
 
 std::string toolkit_install_steps(const std::string& distro) {
-  if (debian_like(distro)) {
+  if (host::debian_like(distro)) {
     return "  curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey | sudo gpg --dearmor "
            "-o /usr/share/keyrings/nvidia-container-toolkit-keyring.gpg\n"
            "  curl -fsSL https://nvidia.github.io/libnvidia-container/stable/deb/"
@@ -182,10 +157,10 @@ core::Result<void> install_and_start_engine(core::Context& ctx,
                                             const std::string& endpoint_uri,
                                             DryRun dry) {
   const std::string path = ctx.getenv("PATH").value_or("/usr/bin:/bin") + ":/usr/sbin:/sbin";
-  const std::string distro = distro_id(paths);
+  const std::string distro = host::distro_id(paths);
   const bool installed = util::find_in_path("dockerd", path).has_value();
   if (!installed) {
-    if (!debian_like(distro)) {
+    if (!host::debian_like(distro)) {
       return core::fail(ErrorKind::not_found,
                         "no container engine is installed",
                         "install Docker Engine for your distribution "
@@ -201,7 +176,7 @@ core::Result<void> install_and_start_engine(core::Context& ctx,
     ctx.ui.info("the engine is installed but not answering: starting it (an existing Docker CE "
                 "install is left as it is)");
   }
-  if (systemd_is_init(paths)) {
+  if (host::systemd_is_init(paths)) {
     auto ok = run_checked(
         ctx, dry, {"systemctl", "enable", "--now", "docker"}, std::chrono::milliseconds(120000));
     if (!ok) {

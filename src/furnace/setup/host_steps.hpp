@@ -3,6 +3,7 @@
 // Container Toolkit. Commands go through the ProcessRunner (so --dry-run prints them).
 
 #include <furnace/core/context.hpp>
+#include <furnace/host/system.hpp>
 #include <furnace/host/system_file.hpp>
 
 #include <optional>
@@ -12,11 +13,6 @@
 namespace furnace::setup {
 
 enum class DryRun { no, yes };
-
-// "debian", "ubuntu", "fedora", … from <root>/etc/os-release; "" when unknown.
-std::string distro_id(const host::Paths& paths);
-
-bool systemd_is_init(const host::Paths& paths);
 
 // The argv that appends `user` to `group` without touching other groups: gpasswd -a, else
 // usermod -a -G. Never `usermod -G` without -a (that drops every other supplementary group).

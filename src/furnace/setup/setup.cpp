@@ -1,5 +1,6 @@
 #include "setup.hpp"
 
+#include <furnace/core/dirs.hpp>
 #include <furnace/engine/docker_api.hpp>
 #include <furnace/engine/endpoint.hpp>
 #include <furnace/engine/registry_probe.hpp>
@@ -129,7 +130,7 @@ void find_controller(const host::Paths& paths,
   util::SystemRunner query; // read-only queries run even under --dry-run
   util::ProcessOptions qopts;
   qopts.timeout = std::chrono::milliseconds(5000);
-  if (system_root && systemd_is_init(paths)) {
+  if (system_root && host::systemd_is_init(paths)) {
     auto show = query.run(
         {"systemctl", "show", "-p", "ExecStart", "-p", "MainPID", "-p", "ActiveState", "docker"},
         qopts);
@@ -716,7 +717,7 @@ bool choose_target(core::Context& ctx, const host::Paths& paths, DaemonEdit& edi
       !ep->socket_path.starts_with("/run/user/")) {
     return false;
   }
-  const std::string config_home = ctx.getenv("XDG_CONFIG_HOME").value_or(ctx.home() + "/.config");
+  const std::string config_home = core::dirs_from_env(ctx.env).config_home;
   edit.link_path = config_home + "/docker/daemon.json";
   lock_dir = config_home + "/furnace";
   ctx.ui.info(fmt::format("the engine at {} is a rootless Docker: editing its own {} (not {})",
@@ -781,7 +782,7 @@ core::Result<void> add_nvidia_runtime(core::Context& ctx, const host::Paths& pat
                       "nvidia-container-runtime is not installed: the nvidia runtime cannot be "
                       "registered",
                       "install the NVIDIA Container Toolkit:\n" +
-                          toolkit_install_steps(distro_id(paths)) +
+                          toolkit_install_steps(host::distro_id(paths)) +
                           "\nthen run furnace setup --nvidia-runtime again; furnace changed "
                           "nothing");
   }

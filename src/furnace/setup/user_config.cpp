@@ -1,5 +1,6 @@
 #include "user_config.hpp"
 
+#include <furnace/core/dirs.hpp>
 #include <furnace/setup/registry_check.hpp>
 #include <furnace/util/atomic_file.hpp>
 
@@ -69,11 +70,7 @@ const std::vector<std::string>& mirror_presets() {
 }
 
 std::string user_config_path(const core::Env& env) {
-  if (auto x = env.find("XDG_CONFIG_HOME"); x != env.end() && !x->second.empty()) {
-    return x->second + "/furnace/config.yaml";
-  }
-  auto home = env.find("HOME");
-  return (home == env.end() ? std::string("/root") : home->second) + "/.config/furnace/config.yaml";
+  return core::dirs_from_env(env).config + "/config.yaml";
 }
 
 core::Result<UserConfig> load_user_config(const std::string& path) {
