@@ -2,8 +2,9 @@
 // includes, a conda file, setup.py, pyproject.toml, a Dockerfile, a README), in memory, for an
 // H200 host. Target: well under 5 ms of CPU per resolve.
 
+#include <furnace/project/host_facts.hpp>
 #include <furnace/resolve/resolver.hpp>
-#include <furnace/spec/project.hpp>
+#include <furnace/deps/project.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -62,7 +63,7 @@ resolve::Host h200() {
     g.index = i;
     info.gpus.push_back(g);
   }
-  return *resolve::make_host(info, {}, "", resolve::builtin_tables());
+  return *project::make_host(info, {}, "", resolve::builtin_tables());
 }
 
 void BM_ResolveTypicalProject(benchmark::State& state) {
@@ -72,7 +73,7 @@ void BM_ResolveTypicalProject(benchmark::State& state) {
     (void)text;
     names.push_back(name);
   }
-  const spec::FileReader read = [&files](const std::string& path) -> core::Result<std::string> {
+  const deps::FileReader read = [&files](const std::string& path) -> core::Result<std::string> {
     auto it = files.find(path);
     if (it == files.end()) {
       return core::fail(core::ErrorKind::not_found, "no such file");
@@ -82,7 +83,7 @@ void BM_ResolveTypicalProject(benchmark::State& state) {
   const resolve::Host host = h200();
   (void)resolve::builtin_tables();  // parsed once per process, as in furnace itself
   for (auto _ : state) {
-    const spec::Spec s = spec::parse_project(names, read);
+    const deps::Spec s = deps::parse_project(names, read);
     const resolve::Plan plan = resolve::resolve(s, host, {});
     benchmark::DoNotOptimize(plan.base_image.data());
   }

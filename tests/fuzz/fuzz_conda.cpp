@@ -1,5 +1,5 @@
 // environment.yml through yaml-cpp: no exception may escape.
-#include <furnace/spec/parsers.hpp>
+#include <furnace/deps/parsers.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -11,10 +11,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;  // yaml-cpp recursion on deep nesting is its own business; keep inputs small
   }
   const std::string text(reinterpret_cast<const char*>(data), size);
-  const spec::FileReader reader = [](const std::string&) -> core::Result<std::string> {
+  const deps::FileReader reader = [](const std::string&) -> core::Result<std::string> {
     return std::string("torch==1.4.0\n-r requirements.txt\n");
   };
-  spec::Spec s;
-  spec::parse_environment_yml(text, "environment.yml", reader, s);
+  deps::Spec s;
+  deps::parse_environment_yml(text, "environment.yml", reader, s);
   return 0;
 }

@@ -1,5 +1,5 @@
 // Dockerfile FROM/ARG/RUN.
-#include <furnace/spec/parsers.hpp>
+#include <furnace/deps/parsers.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +8,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace furnace;
   const std::string text(reinterpret_cast<const char*>(data), size);
-  spec::Spec s;
-  spec::parse_dockerfile(text, "Dockerfile", s);
+  deps::Spec s;
+  deps::parse_dockerfile(text, "Dockerfile", s);
   return 0;
 }

@@ -1,13 +1,13 @@
 // PEP 440 versions and specifiers, PEP 508 requirements and markers, conda and Poetry specs.
-#include <furnace/spec/pep440.hpp>
-#include <furnace/spec/requirement.hpp>
+#include <furnace/deps/pep440.hpp>
+#include <furnace/deps/requirement.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace furnace::spec;
+  using namespace furnace::deps;
   const std::string text(reinterpret_cast<const char*>(data), size);
   if (auto v = parse_version(text)) {
     (void)v->str();

@@ -2,7 +2,7 @@
 // A project held in memory ({"requirements.txt": "torch==1.4.0\n", …}) parsed as the disk walk
 // would: the same parsers, a reader over the map. For resolver tests that need no files.
 
-#include <furnace/spec/project.hpp>
+#include <furnace/deps/project.hpp>
 
 #include <map>
 #include <string>
@@ -10,7 +10,7 @@
 
 namespace furnace::testing {
 
-inline spec::Spec parse_files(const std::map<std::string, std::string>& files) {
+inline deps::Spec parse_files(const std::map<std::string, std::string>& files) {
   std::vector<std::string> names;
   for (const auto& entry : files) {
     names.push_back(entry.first);
@@ -22,7 +22,7 @@ inline spec::Spec parse_files(const std::map<std::string, std::string>& files) {
     }
     return it->second;
   };
-  return spec::parse_project(names, reader);
+  return deps::parse_project(names, reader);
 }
 
 } // namespace furnace::testing

@@ -2,8 +2,9 @@
 // 470.82.01, Tesla V100) and a new one (driver 590.48.01, H200). The GpuInfo is built directly;
 // no probe runs. FURNACE_PRINT_PROJECTS=1 prints what each project resolves to.
 
+#include <furnace/project/host_facts.hpp>
 #include <furnace/resolve/resolver.hpp>
-#include <furnace/spec/project.hpp>
+#include <furnace/deps/project.hpp>
 
 #include "support/project_files.hpp"
 
@@ -48,12 +49,12 @@ gpu::GpuInfo host_info(const char* driver, int cuda, const char* gpu, int major,
 }
 
 resolve::Host old_host() {
-  return *resolve::make_host(host_info("470.82.01", 11040, "Tesla V100-SXM2-32GB", 7, 0), {}, "",
+  return *project::make_host(host_info("470.82.01", 11040, "Tesla V100-SXM2-32GB", 7, 0), {}, "",
                              resolve::builtin_tables());
 }
 
 resolve::Host new_host() {
-  return *resolve::make_host(host_info("590.48.01", 13010, "NVIDIA H200", 9, 0), {}, "",
+  return *project::make_host(host_info("590.48.01", 13010, "NVIDIA H200", 9, 0), {}, "",
                              resolve::builtin_tables());
 }
 
@@ -310,7 +311,7 @@ const std::vector<Project>& projects() {
 }
 
 void check(const Project& p, const Expect& want, const resolve::Host& host, const char* label) {
-  const spec::Spec s = furnace::testing::parse_files(p.files);
+  const deps::Spec s = furnace::testing::parse_files(p.files);
   const resolve::Plan plan = resolve::resolve(s, host, {});
   const std::string framework = plan.framework.value_or("");
   if (std::getenv("FURNACE_PRINT_PROJECTS") != nullptr) {

@@ -6,11 +6,12 @@
 
 #include "support/project_files.hpp"
 
+#include <furnace/project/host_facts.hpp>
 #include <furnace/resolve/compat.hpp>
 #include <furnace/resolve/report.hpp>
 #include <furnace/resolve/resolver.hpp>
-#include <furnace/spec/parsers.hpp>
-#include <furnace/spec/project.hpp>
+#include <furnace/deps/parsers.hpp>
+#include <furnace/deps/project.hpp>
 
 #include <gtest/gtest.h>
 
@@ -27,7 +28,7 @@ using Files = std::map<std::string, std::string>;
 
 Host no_gpu() {
   core::Result<gpu::GpuInfo> none = core::fail(core::ErrorKind::not_found, "no driver");
-  return *make_host(none, {}, "", builtin_tables());
+  return *project::make_host(none, {}, "", builtin_tables());
 }
 
 Plan plan_for(const Files& files, const Overrides& o = {}) {
@@ -35,11 +36,11 @@ Plan plan_for(const Files& files, const Overrides& o = {}) {
 }
 
 Plan plan_dated(const Files& files, const std::string& date) {
-  spec::Spec s = furnace::testing::parse_files(files);
-  s.facts.push_back(spec::Fact{spec::FactKind::date,
+  deps::Spec s = furnace::testing::parse_files(files);
+  s.facts.push_back(deps::Fact{deps::FactKind::date,
                                date,
-                               spec::Location{".git", 0},
-                               spec::Confidence::high,
+                               deps::Location{".git", 0},
+                               deps::Confidence::high,
                                "the git HEAD commit"});
   return resolve::resolve(s, no_gpu(), {});
 }
@@ -105,10 +106,10 @@ TEST(ResolveRules, keras_2_3_means_tensorflow_1_14_to_2_1) {
   const Plan p = plan_for({{"requirements.txt", "keras==2.3.1\n"}});
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(p.framework.value_or(""), "tensorflow");
-  const auto v = spec::parse_version(p.framework_version);
+  const auto v = deps::parse_version(p.framework_version);
   ASSERT_TRUE(v);
-  EXPECT_FALSE(*v < *spec::parse_version("1.14"));
-  EXPECT_TRUE(*v < *spec::parse_version("2.2"));
+  EXPECT_FALSE(*v < *deps::parse_version("1.14"));
+  EXPECT_TRUE(*v < *deps::parse_version("2.2"));
 }
 
 TEST(ResolveRules, jaxlib_pin_chooses_and_does_not_exclude) {
@@ -268,7 +269,7 @@ TEST(ResolveRules, deep_layouts_are_walked) {
   write("docker/gpu/Dockerfile", "FROM pytorch/pytorch:1.6.0-cuda10.1-cudnn7-runtime\n");
   write("data/big/requirements.txt", "torch==0.1\n");
   write(".venv/lib/requirements.txt", "torch==0.1\n");
-  const std::vector<std::string> files = spec::list_project_files(root.string());
+  const std::vector<std::string> files = deps::list_project_files(root.string());
   const auto has = [&](const std::string& f) {
     return std::find(files.begin(), files.end(), f) != files.end();
   };
@@ -277,10 +278,10 @@ TEST(ResolveRules, deep_layouts_are_walked) {
   EXPECT_TRUE(has("docker/gpu/Dockerfile"));
   EXPECT_FALSE(has("data/big/requirements.txt"));
   EXPECT_FALSE(has(".venv/lib/requirements.txt"));
-  const spec::Spec s = spec::parse_project(files, spec::disk_reader(root.string()));
-  for (const spec::Requirement& r : s.requirements) {
+  const deps::Spec s = deps::parse_project(files, deps::disk_reader(root.string()));
+  for (const deps::Requirement& r : s.requirements) {
     if (r.where.file == "examples/seg/deeplab/requirements.txt") {
-      EXPECT_EQ(r.confidence, spec::Confidence::medium);
+      EXPECT_EQ(r.confidence, deps::Confidence::medium);
     }
   }
   fs::remove_all(root);
@@ -307,21 +308,21 @@ TEST(ResolveRules, python_as_the_image_ships_it) {
 
 // The parsers behind the rules.
 TEST(ResolveRules, prose_parser_reads_statements_and_dates) {
-  spec::Spec s;
-  spec::parse_readme("# X (ICCV 2019)\n* tensorflow == 1.14\n* python == 3.6\n"
+  deps::Spec s;
+  deps::parse_readme("# X (ICCV 2019)\n* tensorflow == 1.14\n* python == 3.6\n"
                      "Requires Keras 2.2.4 or higher and CUDA 10.0.\n"
                      "See https://arxiv.org/abs/1904.01234\nPyTorch implementation of torch.nn\n",
                      "README.md",
                      s);
   std::map<std::string, std::string> reqs;
-  for (const spec::Requirement& r : s.requirements) {
+  for (const deps::Requirement& r : s.requirements) {
     reqs[r.name] = r.specifier;
   }
   EXPECT_EQ(reqs["tensorflow"], "==1.14.*");
   EXPECT_EQ(reqs["keras"], ">=2.2.4");
   EXPECT_EQ(reqs.count("torch"), 0U);
   std::vector<std::string> facts;
-  for (const spec::Fact& f : s.facts) {
+  for (const deps::Fact& f : s.facts) {
     facts.push_back(f.value + "@" + f.where.str());
   }
   EXPECT_NE(std::find(facts.begin(), facts.end(), "==3.6.*@README.md:3"), facts.end());
@@ -331,14 +332,14 @@ TEST(ResolveRules, prose_parser_reads_statements_and_dates) {
 }
 
 TEST(ResolveRules, code_parser_reads_markers_with_their_lines) {
-  spec::Spec s;
-  spec::parse_python_source("import tensorflow as tf\n\nx = tf.placeholder(tf.float32)\n"
+  deps::Spec s;
+  deps::parse_python_source("import tensorflow as tf\n\nx = tf.placeholder(tf.float32)\n"
                             "print 'done'\n",
                             "model.py",
                             s);
   std::vector<std::string> api;
-  for (const spec::Fact& f : s.facts) {
-    if (f.kind == spec::FactKind::api) {
+  for (const deps::Fact& f : s.facts) {
+    if (f.kind == deps::FactKind::api) {
       api.push_back(f.value + "@" + f.where.str());
     }
   }
@@ -362,15 +363,15 @@ TEST(ResolveRules, image_globs) {
 namespace {
 
 TEST(ResolveRules, setup_classifiers_and_version_checks_hint_the_python) {
-  spec::Spec s;
-  spec::parse_python_hints(
+  deps::Spec s;
+  deps::parse_python_hints(
       "import sys\nassert sys.version_info.major == 3 and sys.version_info.minor >= 6\n"
       "classifiers=['Programming Language :: Python :: 3.7',\n"
       "             'Programming Language :: Python :: 3.9']\n",
       "setup.py",
       s);
   std::vector<std::string> facts;
-  for (const spec::Fact& f : s.facts) {
+  for (const deps::Fact& f : s.facts) {
     facts.push_back(f.value + "@" + f.where.str());
   }
   EXPECT_EQ(facts, (std::vector<std::string>{">=3.6@setup.py:2", ">=3.7,<=3.9@setup.py:3"}));
@@ -381,14 +382,14 @@ TEST(ResolveRules, setup_classifiers_and_version_checks_hint_the_python) {
 namespace {
 
 TEST(ResolveRules, negated_statements_are_not_evidence) {
-  spec::Spec s;
-  spec::parse_readme(
+  deps::Spec s;
+  deps::parse_readme(
       "- Pytorch 0.4.0 (now it does not support 0.4.1 or higher)\n"
       "TensorFlow 2.x is not supported.\nSee the pytorch-1.0 branch for PyTorch 1.0\n",
       "README.md",
       s);
   std::vector<std::string> reqs;
-  for (const spec::Requirement& r : s.requirements) {
+  for (const deps::Requirement& r : s.requirements) {
     reqs.push_back(r.name + r.specifier);
   }
   EXPECT_EQ(reqs, (std::vector<std::string>{"torch==0.4.0"}));

@@ -1,8 +1,9 @@
-#include <furnace/resolve/command.hpp>
+#include <furnace/project/host_facts.hpp>
+#include <furnace/project/resolve_command.hpp>
 #include <furnace/resolve/compat.hpp>
 #include <furnace/resolve/report.hpp>
 #include <furnace/resolve/resolver.hpp>
-#include <furnace/spec/parsers.hpp>
+#include <furnace/deps/parsers.hpp>
 
 #include "support/fake_gpu.hpp"
 
@@ -18,7 +19,7 @@ namespace {
 using namespace furnace;
 using namespace furnace::resolve;
 
-bool is_version(const std::string& s) { return spec::parse_version(s).has_value(); }
+bool is_version(const std::string& s) { return deps::parse_version(s).has_value(); }
 
 TEST(CompatTables, every_row_is_well_formed) {
   const Tables& t = builtin_tables();
@@ -110,12 +111,12 @@ TEST(CompatTables, parses_csv_quoting) {
 
 Host host_for(const std::vector<std::string>& gpus, const std::string& driver) {
   core::Result<gpu::GpuInfo> none = core::fail(core::ErrorKind::not_found, "no driver");
-  return *make_host(none, gpus, driver, builtin_tables());
+  return *project::make_host(none, gpus, driver, builtin_tables());
 }
 
-spec::Spec requirements(const std::string& text) {
-  spec::Spec s;
-  spec::parse_requirements_txt(text, "requirements.txt", {}, s);
+deps::Spec requirements(const std::string& text) {
+  deps::Spec s;
+  deps::parse_requirements_txt(text, "requirements.txt", {}, s);
   return s;
 }
 
@@ -214,8 +215,8 @@ TEST(Resolver, overrides_replace_the_project) {
 }
 
 TEST(Resolver, contradicting_project_says_which_constraint) {
-  spec::Spec s = requirements("torch==2.0.1\n");
-  spec::parse_environment_yml("dependencies:\n  - cudatoolkit=10.1\n", "environment.yml", {}, s);
+  deps::Spec s = requirements("torch==2.0.1\n");
+  deps::parse_environment_yml("dependencies:\n  - cudatoolkit=10.1\n", "environment.yml", {}, s);
   const Plan p = resolve::resolve(s, host_for({"V100"}, "535.104.05"), {});
   EXPECT_FALSE(p.ok);
   ASSERT_GE(p.reasons.size(), 3U);
@@ -228,14 +229,14 @@ TEST(Resolver, contradicting_project_says_which_constraint) {
 
 TEST(HostOverride, rejects_unknown_gpus_and_bad_drivers) {
   core::Result<gpu::GpuInfo> none = core::fail(core::ErrorKind::not_found, "no driver");
-  auto bad = make_host(none, {"Banana 9000"}, "", builtin_tables());
+  auto bad = project::make_host(none, {"Banana 9000"}, "", builtin_tables());
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().message, "unknown GPU 'Banana 9000'");
   EXPECT_EQ(bad.error().exit_code, 2);
-  auto drv = make_host(none, {}, "five", builtin_tables());
+  auto drv = project::make_host(none, {}, "five", builtin_tables());
   ASSERT_FALSE(drv.has_value());
   EXPECT_EQ(drv.error().message, "invalid driver version 'five'");
-  auto two = make_host(none, {"V100,H200"}, "", builtin_tables());
+  auto two = project::make_host(none, {"V100,H200"}, "", builtin_tables());
   ASSERT_TRUE(two.has_value());
   EXPECT_EQ(two->gpus.size(), 2U);
 }
@@ -266,10 +267,10 @@ TEST(Command, runs_against_a_directory_and_a_fake_probe) {
   core::Context ctx{ui, runner, {}, "/"};
   furnace::testing::FakeGpuProbe probe;
   probe.info = furnace::testing::FakeGpuProbe::one_h200();
-  ResolveOptions o;
+  project::ResolveOptions o;
   o.path = dir.string();
   o.json = true;
-  EXPECT_EQ(run_resolve(ctx, o, probe), 3);
+  EXPECT_EQ(project::run_resolve(ctx, o, probe), 3);
   EXPECT_EQ(probe.probes, 1);
   const auto j = nlohmann::json::parse(out.str());
   EXPECT_EQ(j["ok"], false);
@@ -283,13 +284,13 @@ TEST(Command, runs_against_a_directory_and_a_fake_probe) {
   o.json = false;
   o.gpus = {"V100"};
   o.driver = "470.82.01";
-  EXPECT_EQ(run_resolve(ctx2, o, probe), 0);
+  EXPECT_EQ(project::run_resolve(ctx2, o, probe), 0);
   EXPECT_EQ(probe.probes, 1) << "--gpu and --driver plan without asking this host";
   EXPECT_NE(out2.str().find("image        pytorch/pytorch:1.4-cuda10.1-cudnn7-runtime"),
             std::string::npos)
       << out2.str();
   o.path = (dir / "missing").string();
-  EXPECT_EQ(run_resolve(ctx2, o, probe), 1);
+  EXPECT_EQ(project::run_resolve(ctx2, o, probe), 1);
   std::filesystem::remove_all(dir);
 }
 

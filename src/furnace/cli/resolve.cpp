@@ -4,14 +4,14 @@
 
 #include <furnace/gpu/probe_factory.hpp>
 #include <furnace/project/load.hpp>
-#include <furnace/resolve/command.hpp>
+#include <furnace/project/resolve_command.hpp>
 
 #include <memory>
 
 namespace furnace::cli {
 
 void register_resolve(CLI::App& app, core::Context& ctx, int& exit_code) {
-  auto opts = std::make_shared<resolve::ResolveOptions>();
+  auto opts = std::make_shared<project::ResolveOptions>();
   CLI::App* cmd = app.add_subcommand(
       "resolve",
       "Pick the framework version, CUDA, Python and base image for a project on this host");
@@ -51,7 +51,7 @@ void register_resolve(CLI::App& app, core::Context& ctx, int& exit_code) {
       ctx.ui.info(note);
     }
     const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);
-    exit_code = resolve::run_resolve(ctx, *opts, *probe);
+    exit_code = project::run_resolve(ctx, *opts, *probe);
   });
 }
 

@@ -1,8 +1,8 @@
 #include "dockerfile.hpp"
 
 #include <furnace/dockerfile/apt_mirror.hpp>
-#include <furnace/spec/pep440.hpp>
-#include <furnace/spec/project.hpp>
+#include <furnace/deps/pep440.hpp>
+#include <furnace/deps/project.hpp>
 #include <furnace/util/process.hpp>
 #include <furnace/util/sha256.hpp>
 
@@ -107,7 +107,7 @@ bool listed(const std::vector<std::string>& files, const std::string& file, bool
     return true;
   }
   return included && std::any_of(files.begin(), files.end(), [](const std::string& f) {
-           return spec::classify(f) == spec::FileKind::requirements;
+           return deps::classify(f) == deps::FileKind::requirements;
          });
 }
 
@@ -191,18 +191,18 @@ core::Result<void> Draft::collect_requirements() {
   bool conda_as_pip = false;
   for (const resolve::Package& p : plan.packages) {
     const std::string file = file_of(p.source);
-    const spec::FileKind kind = spec::classify(file);
-    if (kind == spec::FileKind::readme || kind == spec::FileKind::python_source ||
-        kind == spec::FileKind::dockerfile || kind == spec::FileKind::python_version) {
+    const deps::FileKind kind = deps::classify(file);
+    if (kind == deps::FileKind::readme || kind == deps::FileKind::python_source ||
+        kind == deps::FileKind::dockerfile || kind == deps::FileKind::python_version) {
       continue;
     }
     // A file of no known kind holding packages was reached through a requirements file's `-r`
     // (`-r extra.txt`): it belongs to the requirements that include it.
-    const bool included = kind == spec::FileKind::none;
+    const bool included = kind == deps::FileKind::none;
     if (y.requirements && !listed(*y.requirements, file, included)) {
       continue;
     }
-    if (kind == spec::FileKind::conda) {
+    if (kind == deps::FileKind::conda) {
       if (conda_native) {
         continue;
       }
@@ -215,8 +215,8 @@ core::Result<void> Draft::collect_requirements() {
     if (std::find(fw_names.begin(), fw_names.end(), p.name) != fw_names.end() &&
         !image_version.empty()) {
       // The most common silent breakage: pip replacing the image's CUDA build of the framework.
-      auto set = spec::parse_specifiers(without_local(p.specifier));
-      const auto v = spec::parse_version(image_version);
+      auto set = deps::parse_specifiers(without_local(p.specifier));
+      const auto v = deps::parse_version(image_version);
       if (starts_with(p.specifier, "@") || !set || !v || !set->contains(*v)) {
         return core::fail(
             ErrorKind::invalid,
@@ -258,7 +258,7 @@ void Draft::collect_extras() {
     static const std::regex k_name(R"(^\s*([A-Za-z0-9][A-Za-z0-9._-]*))");
     std::smatch m;
     if (std::regex_search(e, m, k_name)) {
-      pip_names.push_back(spec::normalize_name(m[1].str()));
+      pip_names.push_back(deps::normalize_name(m[1].str()));
     }
     needs_git = needs_git || e.find("git+") != std::string::npos;
   }

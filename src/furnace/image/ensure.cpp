@@ -262,7 +262,7 @@ core::Result<void> Job::load() {
     return core::fail(project.error());
   }
   m_project = std::move(*project);
-  for (const spec::Diagnostic& d : m_project.spec.diagnostics) {
+  for (const deps::Diagnostic& d : m_project.spec.diagnostics) {
     if (d.code != "cuda_extension") {
       m_warnings.push_back(fmt::format("{}: {}", d.where.str(), d.message));
       m_ctx.ui.warn(m_warnings.back());

@@ -2,7 +2,7 @@
 
 #include <furnace/image/build_log.hpp>
 #include <furnace/project/furnace_yaml.hpp>
-#include <furnace/spec/project.hpp>
+#include <furnace/deps/project.hpp>
 #include <furnace/util/atomic_file.hpp>
 #include <furnace/util/sha256.hpp>
 
@@ -117,7 +117,7 @@ std::vector<std::string> noop_inputs(const std::string& root,
                                      const std::string& conda_file,
                                      const std::string& user_config) {
   std::vector<std::string> dirs;
-  const std::vector<std::string> files = spec::list_project_files(root, &dirs);
+  const std::vector<std::string> files = deps::list_project_files(root, &dirs);
   std::set<std::string> inputs;
   auto full = [&root](const std::string& p) {
     return !p.empty() && p.front() == '/' ? p : root + "/" + p;
@@ -127,12 +127,12 @@ std::vector<std::string> noop_inputs(const std::string& root,
   }
   // The parser decides what else it reads (requirements includes, …): ask it, through a reader
   // that notes each path.
-  const spec::FileReader disk = spec::disk_reader(root);
-  const spec::FileReader noting = [&](const std::string& p) {
+  const deps::FileReader disk = deps::disk_reader(root);
+  const deps::FileReader noting = [&](const std::string& p) {
     inputs.insert(full(p));
     return disk(p);
   };
-  (void)spec::parse_project(files, noting);
+  (void)deps::parse_project(files, noting);
   inputs.insert(full(project::k_file_name));
   if (!conda_file.empty()) {
     inputs.insert(full(conda_file));

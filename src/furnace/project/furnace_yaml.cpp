@@ -1,6 +1,6 @@
 #include "furnace_yaml.hpp"
 
-#include <furnace/spec/requirement.hpp>
+#include <furnace/deps/requirement.hpp>
 #include <furnace/util/atomic_file.hpp>
 #include <furnace/util/strings.hpp>
 
@@ -230,7 +230,7 @@ core::Result<void> read_key(const Reader& r, const std::string& key, const YAML:
   } else if (key == "pip") {
     FURNACE_TRY_ASSIGN(y.pip, r.list(v, key));
     for (std::size_t i = 0; i < y.pip.size(); ++i) {
-      auto req = spec::parse_pep508(y.pip[i]);
+      auto req = deps::parse_pep508(y.pip[i]);
       if (!req || y.pip[i].starts_with("-")) {
         return core::fail(r.error(v[i].Mark(),
                                   fmt::format("'{}' is not a pip requirement{}", y.pip[i],

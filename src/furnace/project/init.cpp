@@ -1,7 +1,7 @@
 #include "init.hpp"
 
 #include <furnace/core/version.hpp>
-#include <furnace/spec/project.hpp>
+#include <furnace/deps/project.hpp>
 #include <furnace/util/atomic_file.hpp>
 
 #include <fmt/format.h>
@@ -62,10 +62,10 @@ std::string render_furnace_yaml(const Project& p, std::string_view furnace_versi
   std::vector<std::string> req_files;
   std::string conda_file;
   for (const std::string& f : p.spec.files) {
-    const spec::FileKind k = spec::classify(f);
-    if (k == spec::FileKind::requirements && f.find('/') == std::string::npos) {
+    const deps::FileKind k = deps::classify(f);
+    if (k == deps::FileKind::requirements && f.find('/') == std::string::npos) {
       req_files.push_back(f);
-    } else if (k == spec::FileKind::conda && conda_file.empty()) {
+    } else if (k == deps::FileKind::conda && conda_file.empty()) {
       conda_file = f;
     }
   }

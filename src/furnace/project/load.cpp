@@ -1,6 +1,7 @@
 #include "load.hpp"
 
-#include <furnace/spec/project.hpp>
+#include <furnace/project/host_facts.hpp>
+#include <furnace/deps/project.hpp>
 #include <furnace/util/atomic_file.hpp>
 
 #include <fmt/format.h>
@@ -104,11 +105,11 @@ core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe
   }
   p.name = p.yaml && !p.yaml->name.empty() ? p.yaml->name
                                            : image_name_from(fs::path(p.root).filename().string());
-  p.spec = spec::parse_project(spec::list_project_files(p.root), spec::disk_reader(p.root));
-  if (auto date = spec::git_commit_date(p.root)) {
+  p.spec = deps::parse_project(deps::list_project_files(p.root), deps::disk_reader(p.root));
+  if (auto date = deps::git_commit_date(p.root)) {
     p.spec.facts.push_back(std::move(*date));  // the project's era, as `furnace resolve` sees it
   }
-  for (const spec::Diagnostic& d : p.spec.diagnostics) {
+  for (const deps::Diagnostic& d : p.spec.diagnostics) {
     if (d.code == "cuda_extension" && !p.cuda_extensions) {
       p.cuda_extensions = true;
       p.cuda_extensions_where = d.where.str();
@@ -116,7 +117,7 @@ core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe
   }
   const resolve::Overrides o = p.yaml ? overrides_from(*p.yaml) : resolve::Overrides{};
   const core::Result<gpu::GpuInfo> probed = probe.probe();
-  auto host = resolve::make_host(probed, {}, {}, resolve::builtin_tables());
+  auto host = make_host(probed, {}, {}, resolve::builtin_tables());
   if (!host) {
     return core::fail(host.error());
   }

@@ -6,7 +6,7 @@
 #include <furnace/gpu/gpu_probe.hpp>
 #include <furnace/project/furnace_yaml.hpp>
 #include <furnace/resolve/resolver.hpp>
-#include <furnace/spec/spec.hpp>
+#include <furnace/deps/spec.hpp>
 
 #include <optional>
 #include <string>
@@ -18,7 +18,7 @@ struct Project {
   std::optional<FurnaceYaml> yaml;   // nullopt: no furnace.yaml
   std::string yaml_text;             // "" when none
   std::string name;                  // furnace.yaml's name, else from the directory
-  spec::Spec spec;
+  deps::Spec spec;
   resolve::Plan plan;
   bool cuda_extensions = false;      // CUDAExtension / build_ext found
   std::string cuda_extensions_where; // "setup.py:12"

@@ -192,9 +192,9 @@ void Resolver::jax_candidates(bool devel, std::vector<Candidate>& out) const {
     }
   }
   for (const Rule& r : m_rules) {
-    for (const spec::Specifier& s : r.set.items) {
+    for (const deps::Specifier& s : r.set.items) {
       // "==0.3.16" and conda's "==0.3.16.*"
-      if (r.kind != Rule::version_kind || s.op != spec::Op::equal ||
+      if (r.kind != Rule::version_kind || s.op != deps::Op::equal ||
           (s.wildcard && s.version.release.size() < 3)) {
         continue;
       }
@@ -277,14 +277,14 @@ std::vector<Candidate> Resolver::candidates(Fw fw) const {
 }
 
 bool Resolver::devel_needed(std::string* why) const {
-  for (const spec::Requirement& r : m_spec.requirements) {
+  for (const deps::Requirement& r : m_spec.requirements) {
     if (!r.constraint_only && compiles_cuda(r.name)) {
       *why = fmt::format("{} ({}) compiles CUDA code", r.written_name, r.where.str());
       return true;
     }
   }
-  for (const spec::Fact& f : m_spec.facts) {
-    if (f.kind == spec::FactKind::base_image && f.value.find("devel") != std::string::npos) {
+  for (const deps::Fact& f : m_spec.facts) {
+    if (f.kind == deps::FactKind::base_image && f.value.find("devel") != std::string::npos) {
       *why = fmt::format("the project's Dockerfile uses a devel image ({})", f.where.str());
       return true;
     }

@@ -87,7 +87,7 @@ void Resolver::check_project(const Candidate& c, bool explain, Check& k) const {
       }
       std::optional<Version> v;
       if (sib != nullptr) {
-        v = spec::parse_version(sib->value);
+        v = deps::parse_version(sib->value);
       } else if (c.jax != nullptr) {
         v = c.jax->jaxlib;
       }
@@ -164,7 +164,7 @@ void Resolver::check_python(const Candidate& c, bool explain, Check& k) const {
   };
   if (!c.image_python.empty()) {
     // the image ships one Python: that is the plan's, if the project allows it
-    const auto v = spec::parse_version(c.image_python.value);
+    const auto v = deps::parse_version(c.image_python.value);
     const std::string p = v ? fmt::format("{}.{}", v->at(0), v->at(1)) : c.image_python.value;
     // NVIDIA's CUDA image can take another Python when the project's files ask for one
     bool prefer_other = false;
@@ -338,7 +338,7 @@ bool Resolver::better(const Candidate& a,
   if (ka.era_rank != kb.era_rank) {
     return ka.era_rank > kb.era_rank;
   }
-  if (int cv = spec::compare(a.version, b.version); cv != 0) {
+  if (int cv = deps::compare(a.version, b.version); cv != 0) {
     return ka.era_rank == 0 ? cv < 0 : cv > 0;
   }
   if (ka.cuda_score != kb.cuda_score) {

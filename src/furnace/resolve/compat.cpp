@@ -220,7 +220,7 @@ core::Result<Tables> parse_tables(std::string_view torch_csv,
         return bad("torch", i, fmt::format("expected 13 fields, found {}", r.size()));
       }
       TorchRow row;
-      auto v = spec::parse_version(r[0]);
+      auto v = deps::parse_version(r[0]);
       if (!v) {
         return bad("torch", i, fmt::format("invalid version '{}'", r[0]));
       }
@@ -250,7 +250,7 @@ core::Result<Tables> parse_tables(std::string_view torch_csv,
         return bad("tensorflow", i, fmt::format("expected 10 fields, found {}", r.size()));
       }
       TfRow row;
-      auto v = spec::parse_version(r[0]);
+      auto v = deps::parse_version(r[0]);
       if (!v) {
         return bad("tensorflow", i, fmt::format("invalid version '{}'", r[0]));
       }
@@ -278,7 +278,7 @@ core::Result<Tables> parse_tables(std::string_view torch_csv,
       }
       CudaRow row;
       row.cuda = r[0];
-      auto v = spec::parse_version(r[0]);
+      auto v = deps::parse_version(r[0]);
       if (!v) {
         return bad("cuda", i, fmt::format("invalid version '{}'", r[0]));
       }
@@ -336,7 +336,7 @@ core::Result<Tables> parse_more_tables(Tables t,
       if (r.size() != 4) {
         return bad("releases", i, fmt::format("expected 4 fields, found {}", r.size()));
       }
-      auto v = spec::parse_version(r[1]);
+      auto v = deps::parse_version(r[1]);
       if (!v) {
         return bad("releases", i, fmt::format("invalid version '{}'", r[1]));
       }
@@ -390,7 +390,7 @@ core::Result<Tables> parse_more_tables(Tables t,
       JaxRow row;
       row.jax = make_cell(r[0]);
       row.jaxlib_text = r[1];
-      auto v = spec::parse_version(r[1]);
+      auto v = deps::parse_version(r[1]);
       if (!v) {
         return bad("jax", i, fmt::format("invalid jaxlib version '{}'", r[1]));
       }
@@ -460,7 +460,7 @@ bool glob_match(std::string_view p, std::string_view s) {
 }
 
 const ReleaseRow* Tables::find_release(std::string_view package,
-                                       const spec::Version& version) const {
+                                       const deps::Version& version) const {
   auto it = std::lower_bound(releases.begin(),
                              releases.end(),
                              package,

@@ -5,7 +5,7 @@
 // a trailing '?' in a cell ("inferred or weakly sourced") becomes `unverified`.
 
 #include <furnace/core/error.hpp>
-#include <furnace/spec/pep440.hpp>
+#include <furnace/deps/pep440.hpp>
 
 #include <string>
 #include <string_view>
@@ -40,7 +40,7 @@ struct ArchList {
 };
 
 struct TorchRow {
-  spec::Version version;
+  deps::Version version;
   std::string version_text; // "1.8.1"
   std::string cuda;         // "11.1" or "cpu"
   Cell cudnn;
@@ -58,7 +58,7 @@ struct TorchRow {
 };
 
 struct TfRow {
-  spec::Version version;
+  deps::Version version;
   std::string version_text;
   std::string cuda;
   Cell cudnn;
@@ -74,7 +74,7 @@ struct TfRow {
 
 struct CudaRow {
   std::string cuda; // "11.8"
-  spec::Version version;
+  deps::Version version;
   Cell min_driver;          // "520.61.05"; value "" with unverified when unknown ("?")
   Cell minor_compat_driver; // "450.80.02" from 11.0 on
   Cell sm_min;              // "sm_35"
@@ -101,7 +101,7 @@ struct GpuRow {
 struct ReleaseRow {
   std::string package; // PyPI name, normalised
   std::string version_text;
-  spec::Version version;
+  deps::Version version;
   Cell date; // "2019-04-30"
   int line = 0;
 };
@@ -135,7 +135,7 @@ struct NgcRow {
 struct JaxRow {
   Cell jax;
   std::string jaxlib_text;
-  spec::Version jaxlib;
+  deps::Version jaxlib;
   Cell date;
   std::string cuda; // "11.8", "12"
   Cell cudnn;
@@ -158,7 +158,7 @@ struct Tables {
   std::vector<JaxRow> jax;
 
   // The release date of `package` `version` ("" when the table does not know it).
-  const ReleaseRow* find_release(std::string_view package, const spec::Version& version) const;
+  const ReleaseRow* find_release(std::string_view package, const deps::Version& version) const;
   // The Python of an official image ("pytorch/pytorch", "1.13.1-cuda11.6-cudnn8-runtime").
   const ImageRow* find_image(std::string_view image, std::string_view tag) const;
   // An NGC release ("nvcr.io/nvidia/pytorch", "21.06-py3").

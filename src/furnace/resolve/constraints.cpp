@@ -6,8 +6,8 @@
 
 #include "internal.hpp"
 
-#include <furnace/spec/project.hpp>
-#include <furnace/spec/requirement.hpp>
+#include <furnace/deps/project.hpp>
+#include <furnace/deps/requirement.hpp>
 
 #include <algorithm>
 #include <array>
@@ -19,7 +19,7 @@ namespace {
 
 // How much a soft rule weighs: a pin in a deep requirements file or a Dockerfile more than a
 // README sentence, a README sentence more than one API call.
-int soft_weight(const spec::Requirement& r) {
+int soft_weight(const deps::Requirement& r) {
   if (r.confidence == Confidence::low) {
     return 1;
   }
@@ -30,10 +30,10 @@ int soft_weight(const spec::Requirement& r) {
 }
 
 // "==3.9.7" -> "==3.9.*": a patch level never decides which Python; the minor does.
-spec::SpecifierSet python_minor_set(spec::SpecifierSet set) {
-  for (spec::Specifier& s : set.items) {
-    if ((s.op == spec::Op::equal || s.op == spec::Op::arbitrary) && s.version.release.size() >= 3) {
-      s.op = spec::Op::equal;
+deps::SpecifierSet python_minor_set(deps::SpecifierSet set) {
+  for (deps::Specifier& s : set.items) {
+    if ((s.op == deps::Op::equal || s.op == deps::Op::arbitrary) && s.version.release.size() >= 3) {
+      s.op = deps::Op::equal;
       s.version.release.resize(2);
       s.wildcard = true;
     }
@@ -43,10 +43,10 @@ spec::SpecifierSet python_minor_set(spec::SpecifierSet set) {
 
 // "==0.9.1" -> "==0.9.*": a companion (torchvision, torchaudio, jaxlib) matches its framework by
 // the minor series released with it; a different patch is a warning, not a conflict.
-spec::SpecifierSet minor_series(const spec::SpecifierSet& set, std::string* exact) {
-  spec::SpecifierSet out = set;
-  for (spec::Specifier& s : out.items) {
-    if (s.op == spec::Op::equal && s.version.release.size() >= 3) {
+deps::SpecifierSet minor_series(const deps::SpecifierSet& set, std::string* exact) {
+  deps::SpecifierSet out = set;
+  for (deps::Specifier& s : out.items) {
+    if (s.op == deps::Op::equal && s.version.release.size() >= 3) {
       if (!s.wildcard) {
         *exact = s.version.str();
       }
@@ -90,7 +90,7 @@ std::string tf_for_keras(const Version& lo) {
 } // namespace
 
 void Resolver::add_requirement_rules(Fw fw,
-                                     const spec::Requirement& r,
+                                     const deps::Requirement& r,
                                      std::vector<Rule>& rules,
                                      Plan& plan) {
   Rule rule;
@@ -103,9 +103,9 @@ void Resolver::add_requirement_rules(Fw fw,
   rule.set = r.specifiers;
   // a local version ("+cu111") names the CUDA build, which a CUDA rule checks; a post release
   // ("0.4.1.post2") is a rebuild of its release
-  for (spec::Specifier& s : rule.set.items) {
+  for (deps::Specifier& s : rule.set.items) {
     s.version.local.clear();
-    if (s.op == spec::Op::equal && !s.wildcard) {
+    if (s.op == deps::Op::equal && !s.wildcard) {
       s.version.post = -1;
     }
   }
@@ -122,7 +122,7 @@ void Resolver::add_requirement_rules(Fw fw,
     py.kind = Rule::python_kind;
     py.hard = false;
     py.weight = 3;
-    py.set = *spec::parse_specifiers("<3");
+    py.set = *deps::parse_specifiers("<3");
     py.text = fmt::format("{} (a Python 2 backport)", rule.text);
     rules.push_back(py);
   }
@@ -132,14 +132,14 @@ void Resolver::add_requirement_rules(Fw fw,
   if ((fw == Fw::torch && n == "torch") || (fw == Fw::jax && n == "jax")) {
     rules.push_back(rule);
   } else if (fw == Fw::tensorflow && is_tf_package(n)) {
-    for (const spec::Specifier& s : r.specifiers.items) {
-      if (s.op == spec::Op::equal && !s.wildcard) {
+    for (const deps::Specifier& s : r.specifiers.items) {
+      if (s.op == deps::Op::equal && !s.wildcard) {
         m_pinned_tf.push_back(s.version.public_version());
       }
     }
     if (n == "tensorflow-gpu") {
-      for (const spec::Specifier& s : r.specifiers.items) {
-        if ((s.op == spec::Op::equal || s.op == spec::Op::greater_equal) &&
+      for (const deps::Specifier& s : r.specifiers.items) {
+        if ((s.op == deps::Op::equal || s.op == deps::Op::greater_equal) &&
             !(s.version < ver("2.12"))) {
           plan.warnings.push_back(
               {"tensorflow_gpu_stub",
@@ -154,7 +154,7 @@ void Resolver::add_requirement_rules(Fw fw,
     for (const std::string& e : r.extras) {
       if (e == "and-cuda") {
         Rule extra = rule;
-        extra.set = *spec::parse_specifiers(">=2.14");
+        extra.set = *deps::parse_specifiers(">=2.14");
         extra.text = rule.text + " [and-cuda]";
         rules.push_back(extra);
       }
@@ -175,16 +175,16 @@ void Resolver::add_requirement_rules(Fw fw,
   } else if (fw == Fw::tensorflow && n == "keras") {
     Version lo;
     bool have = false;
-    for (const spec::Specifier& s : rule.set.items) {
-      if (s.op == spec::Op::equal || s.op == spec::Op::compatible ||
-          s.op == spec::Op::greater_equal) {
+    for (const deps::Specifier& s : rule.set.items) {
+      if (s.op == deps::Op::equal || s.op == deps::Op::compatible ||
+          s.op == deps::Op::greater_equal) {
         lo = s.version;
         have = true;
       }
     }
     const std::string tf = have ? tf_for_keras(lo) : "";
     if (!tf.empty()) {
-      rule.set = *spec::parse_specifiers(tf);
+      rule.set = *deps::parse_specifiers(tf);
       rule.text = fmt::format("{} (needs tensorflow{})", rule.text, tf);
       rules.push_back(rule);
     }
@@ -193,14 +193,14 @@ void Resolver::add_requirement_rules(Fw fw,
 
 void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const {
   std::vector<std::string> api_seen;
-  for (const spec::Fact& f : m_spec.facts) {
+  for (const deps::Fact& f : m_spec.facts) {
     Rule rule;
     rule.source = f.where.str();
     rule.confidence = f.confidence;
     rule.hard = f.confidence == Confidence::high;
     rule.weight = rule.hard ? 0 : (f.confidence == Confidence::low ? 1 : 3);
-    if (f.kind == spec::FactKind::cuda) {
-      if (spec::classify(f.where.file) == spec::FileKind::dockerfile) {
+    if (f.kind == deps::FactKind::cuda) {
+      if (deps::classify(f.where.file) == deps::FileKind::dockerfile) {
         rule.hard = false; // a Dockerfile's CUDA, like its framework, chooses but never excludes
         rule.weight = 6;
       }
@@ -212,8 +212,8 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
       rule.cuda = f.value;
       rule.text = f.detail.empty() ? "CUDA " + f.value : f.detail;
       rules.push_back(rule);
-    } else if (f.kind == spec::FactKind::python) {
-      auto set = spec::parse_specifiers(f.value);
+    } else if (f.kind == deps::FactKind::python) {
+      auto set = deps::parse_specifiers(f.value);
       if (!set) {
         plan.warnings.push_back({"parse_error",
                                  fmt::format("{}: cannot read Python version '{}': {}",
@@ -226,7 +226,7 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
       rule.set = python_minor_set(*set);
       rule.text = f.detail.empty() ? "python" + f.value : f.detail;
       rules.push_back(rule);
-    } else if (f.kind == spec::FactKind::index_url && fw == Fw::torch) {
+    } else if (f.kind == deps::FactKind::index_url && fw == Fw::torch) {
       // find-links pages per torch build: ".../mmcv/dist/cu101/torch1.6.0/index.html"
       const std::size_t at = f.value.find("/torch");
       if (at == std::string::npos || at + 6 >= f.value.size() ||
@@ -234,20 +234,20 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
         continue;
       }
       const std::string rest = f.value.substr(at + 6, f.value.find('/', at + 6) - at - 6);
-      if (auto v = spec::parse_version(rest); v && v->release.size() >= 2) {
+      if (auto v = deps::parse_version(rest); v && v->release.size() >= 2) {
         rule.kind = Rule::version_kind;
         rule.hard = false;
         rule.weight = 4;
-        rule.set = *spec::parse_specifiers(fmt::format("=={}.{}.*", v->at(0), v->at(1)));
+        rule.set = *deps::parse_specifiers(fmt::format("=={}.{}.*", v->at(0), v->at(1)));
         rule.text = fmt::format("{} (built for torch {})", f.value, rest);
         rules.push_back(rule);
       }
-    } else if (f.kind == spec::FactKind::api) {
+    } else if (f.kind == deps::FactKind::api) {
       // one rule per distinct need ("tensorflow<2"), however many calls show it
       if (std::find(api_seen.begin(), api_seen.end(), f.value) != api_seen.end()) {
         continue;
       }
-      auto req = spec::parse_pep508(f.value);
+      auto req = deps::parse_pep508(f.value);
       if (!req) {
         continue;
       }
@@ -263,7 +263,7 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
       rule.set = req->specifiers;
       rule.text = fmt::format("{} needs {}", f.detail, f.value);
       rules.push_back(rule);
-    } else if (f.kind == spec::FactKind::base_image && f.value.rfind("nvcr.io/nvidia/", 0) == 0) {
+    } else if (f.kind == deps::FactKind::base_image && f.value.rfind("nvcr.io/nvidia/", 0) == 0) {
       // an NGC release: the framework, CUDA and Python it ships (ngc.csv)
       const std::size_t colon = f.value.rfind(':');
       if (colon == std::string::npos) {
@@ -276,17 +276,17 @@ void Resolver::add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const
       rule.hard = false;
       rule.weight = 4;
       const std::string ngc = fmt::format("{} (ngc.csv:{})", f.value, row->line);
-      if (auto v = spec::parse_version(row->framework_version.value)) {
+      if (auto v = deps::parse_version(row->framework_version.value)) {
         Rule vr = rule;
         vr.kind = Rule::version_kind;
-        vr.set = *spec::parse_specifiers(fmt::format("=={}.{}.*", v->at(0), v->at(1)));
+        vr.set = *deps::parse_specifiers(fmt::format("=={}.{}.*", v->at(0), v->at(1)));
         vr.text = fmt::format("{} ships {} {}", ngc, fw_package(fw), row->framework_version.value);
         rules.push_back(vr);
       }
-      if (auto p = spec::parse_version(row->python.value); p && p->release.size() >= 2) {
+      if (auto p = deps::parse_version(row->python.value); p && p->release.size() >= 2) {
         Rule pr = rule;
         pr.kind = Rule::python_kind;
-        pr.set = *spec::parse_specifiers(fmt::format("=={}.{}.*", p->at(0), p->at(1)));
+        pr.set = *deps::parse_specifiers(fmt::format("=={}.{}.*", p->at(0), p->at(1)));
         pr.text = fmt::format("{} ships Python {}", ngc, row->python.value);
         rules.push_back(pr);
       }
@@ -311,13 +311,13 @@ void Resolver::add_override_rules(std::vector<Rule>& rules) {
     r.kind = Rule::version_kind;
     r.text = fmt::format("--version {}", m_ov.version);
     r.source = "--version";
-    auto set = spec::parse_specifiers(m_ov.version.find_first_of("=<>!~") == std::string::npos
+    auto set = deps::parse_specifiers(m_ov.version.find_first_of("=<>!~") == std::string::npos
                                           ? "==" + m_ov.version
                                           : m_ov.version);
     if (set) {
       r.set = *set;
-      for (const spec::Specifier& s : r.set.items) {
-        if (s.op == spec::Op::equal && !s.wildcard) {
+      for (const deps::Specifier& s : r.set.items) {
+        if (s.op == deps::Op::equal && !s.wildcard) {
           m_pinned_tf.push_back(s.version.public_version());
         }
       }
@@ -337,7 +337,7 @@ void Resolver::add_override_rules(std::vector<Rule>& rules) {
     r.kind = Rule::python_kind;
     r.text = fmt::format("--python {}", m_ov.python);
     r.source = "--python";
-    auto set = spec::parse_specifiers("==" + m_ov.python + ".*");
+    auto set = deps::parse_specifiers("==" + m_ov.python + ".*");
     if (set) {
       r.set = *set;
       replace(Rule::python_kind, r);
@@ -348,19 +348,19 @@ void Resolver::add_override_rules(std::vector<Rule>& rules) {
     r.kind = Rule::python_kind;
     r.text = fmt::format("python {} (markers evaluated for it)", *m_marker_python);
     r.source = "markers";
-    r.set = *spec::parse_specifiers("==" + *m_marker_python + ".*");
+    r.set = *deps::parse_specifiers("==" + *m_marker_python + ".*");
     rules.push_back(r);
   }
 }
 
 void Resolver::build_rules(Fw fw, Plan& plan) {
   std::vector<Rule> rules;
-  spec::MarkerEnv env; // Linux x86-64, Python unknown unless tried
+  deps::MarkerEnv env; // Linux x86-64, Python unknown unless tried
   env.python_version = m_marker_python;
-  for (const spec::Requirement& r : m_spec.requirements) {
+  for (const deps::Requirement& r : m_spec.requirements) {
     if (!r.marker.empty()) {
-      auto m = spec::evaluate_marker(r.marker, env);
-      if (m && *m == spec::Tristate::no) {
+      auto m = deps::evaluate_marker(r.marker, env);
+      if (m && *m == deps::Tristate::no) {
         continue;
       }
     }

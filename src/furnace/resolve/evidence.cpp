@@ -45,7 +45,7 @@ const char* confidence_name(Confidence c) {
 }
 
 Version ver(std::string_view s) {
-  auto v = spec::parse_version(s);
+  auto v = deps::parse_version(s);
   return v ? *v : Version{};
 }
 
@@ -155,14 +155,14 @@ const std::vector<Version>& python_minor_versions() {
   static const std::vector<Version> k = [] {
     std::vector<Version> out;
     for (const std::string& p : python_minors()) {
-      out.push_back(*spec::parse_version(p));
+      out.push_back(*deps::parse_version(p));
     }
     return out;
   }();
   return k;
 }
 
-bool python_satisfies(const spec::SpecifierSet& set, const std::string& minor) {
+bool python_satisfies(const deps::SpecifierSet& set, const std::string& minor) {
   return set.contains(ver(minor)) || set.contains(ver(minor + ".99"));
 }
 
@@ -255,7 +255,7 @@ bool is_date(const std::string& s) {
 
 } // namespace
 
-Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Tables& tables) {
+Era estimate_era(const deps::Spec& spec, const Overrides& overrides, const Tables& tables) {
   Era era;
   if (overrides.latest) {
     return era;
@@ -266,10 +266,10 @@ Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Table
     era.detail = fmt::format("--as-of {}", overrides.as_of);
     return era;
   }
-  const spec::Fact* git = nullptr;
-  const spec::Fact* paper = nullptr;
-  for (const spec::Fact& f : spec.facts) {
-    if (f.kind != spec::FactKind::date || !is_date(f.value)) {
+  const deps::Fact* git = nullptr;
+  const deps::Fact* paper = nullptr;
+  for (const deps::Fact& f : spec.facts) {
+    if (f.kind != deps::FactKind::date || !is_date(f.value)) {
       continue;
     }
     if (f.where.file == ".git") {
@@ -282,12 +282,12 @@ Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Table
   std::string floor;
   std::string floor_what;
   std::string floor_where;
-  for (const spec::Requirement& r : spec.requirements) {
-    for (const spec::Specifier& s : r.specifiers.items) {
+  for (const deps::Requirement& r : spec.requirements) {
+    for (const deps::Specifier& s : r.specifiers.items) {
       // "==1.16.2", "==1.1.*" (README "PyTorch 1.1"), ">=2.3.0", "~=1.7": the project needs
       // that release, so it is not older
-      const bool floor_op = s.op == spec::Op::equal || s.op == spec::Op::greater_equal ||
-                            s.op == spec::Op::compatible;
+      const bool floor_op = s.op == deps::Op::equal || s.op == deps::Op::greater_equal ||
+                            s.op == deps::Op::compatible;
       if (!floor_op || r.confidence == Confidence::low || r.constraint_only) {
         continue;
       }
@@ -335,11 +335,11 @@ Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Table
 }
 
 bool Resolver::markers_depend_on_python() const {
-  const spec::MarkerEnv env;
-  for (const spec::Requirement& r : m_spec.requirements) {
+  const deps::MarkerEnv env;
+  for (const deps::Requirement& r : m_spec.requirements) {
     if (!r.marker.empty() && (direct_framework(r.name) || r.name == "torchvision")) {
-      auto m = spec::evaluate_marker(r.marker, env);
-      if (m && *m == spec::Tristate::unknown) {
+      auto m = deps::evaluate_marker(r.marker, env);
+      if (m && *m == deps::Tristate::unknown) {
         return true;
       }
     }
@@ -375,7 +375,7 @@ std::optional<Fw> Resolver::choose_framework(Plan& plan) {
   // implying packages (torchvision, flax) are capped, and tensorflow-cpu is never the framework.
   std::array<int, 3> imports{0, 0, 0};
   std::array<int, 3> implied{0, 0, 0};
-  for (const spec::Requirement& r : m_spec.requirements) {
+  for (const deps::Requirement& r : m_spec.requirements) {
     if (r.constraint_only) {
       continue;
     }
@@ -403,8 +403,8 @@ std::optional<Fw> Resolver::choose_framework(Plan& plan) {
       }
     }
   }
-  for (const spec::Fact& f : m_spec.facts) {
-    if (f.kind == spec::FactKind::api) {
+  for (const deps::Fact& f : m_spec.facts) {
+    if (f.kind == deps::FactKind::api) {
       const std::string text = fmt::format("{} ({})", f.detail, f.where.str());
       if (f.value.rfind("tensorflow", 0) == 0) {
         add(Fw::tensorflow, 4, text);
@@ -414,7 +414,7 @@ std::optional<Fw> Resolver::choose_framework(Plan& plan) {
         add(Fw::jax, 4, text);
       }
     }
-    if (f.kind == spec::FactKind::imports) {
+    if (f.kind == deps::FactKind::imports) {
       const std::string text = fmt::format("import {} ({})", f.value, f.where.str());
       std::size_t i = 0;
       if (f.value == "tensorflow") {

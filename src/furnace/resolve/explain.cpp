@@ -74,8 +74,8 @@ void Resolver::fill_version_reasons(Plan& plan, const Candidate& c, bool runnabl
     }
     bool exact = false;
     for (const Rule* r : vrules) {
-      for (const spec::Specifier& s : r->set.items) {
-        exact = exact || (s.op == spec::Op::equal && !s.wildcard);
+      for (const deps::Specifier& s : r->set.items) {
+        exact = exact || (s.op == deps::Op::equal && !s.wildcard);
       }
     }
     vr.message =
@@ -280,7 +280,7 @@ void Resolver::fill_image_reasons(Plan& plan, const Candidate& c, const Check& k
          fmt::format("the cuDNN version of {} ({}) is unverified", c.label(), c.cudnn.value)});
   }
   if (c.fw == Fw::tensorflow && c.version < ver("1.15")) {
-    for (const spec::Requirement& r : m_spec.requirements) {
+    for (const deps::Requirement& r : m_spec.requirements) {
       if (r.name == "tensorflow" && r.origin != "dockerfile-from") {
         plan.warnings.push_back(
             {"tf_cpu_package",
@@ -296,7 +296,7 @@ void Resolver::fill_image_reasons(Plan& plan, const Candidate& c, const Check& k
 }
 
 void Resolver::fill_packages(Plan& plan, Fw* fw, bool official) const {
-  spec::MarkerEnv env;
+  deps::MarkerEnv env;
   if (!plan.python.empty()) {
     env.python_version = plan.python;
   }
@@ -311,15 +311,15 @@ void Resolver::fill_packages(Plan& plan, Fw* fw, bool official) const {
                                                             "cuda",
                                                             "cuda-nvcc"};
   std::set<std::string> seen;
-  for (const spec::Requirement& r : m_spec.requirements) {
+  for (const deps::Requirement& r : m_spec.requirements) {
     // install lines of shell scripts are evidence, not the project's package list
     if (r.constraint_only || r.optional || k_meta.count(r.name) != 0 ||
         r.origin == "dockerfile-from" || r.origin == "script") {
       continue;
     }
     if (!r.marker.empty()) {
-      auto m = spec::evaluate_marker(r.marker, env);
-      if (m && *m == spec::Tristate::no) {
+      auto m = deps::evaluate_marker(r.marker, env);
+      if (m && *m == deps::Tristate::no) {
         continue;
       }
     }

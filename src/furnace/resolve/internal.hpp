@@ -19,8 +19,8 @@
 
 namespace furnace::resolve::detail {
 
-using spec::Confidence;
-using spec::Version;
+using deps::Confidence;
+using deps::Version;
 
 enum class Fw { torch, tensorflow, jax };
 
@@ -36,7 +36,7 @@ std::optional<Fw> direct_framework(const std::string& n);
 bool compiles_cuda(const std::string& n);
 const std::vector<std::string>& python_minors();
 const std::vector<Version>& python_minor_versions();
-bool python_satisfies(const spec::SpecifierSet& set, const std::string& minor);
+bool python_satisfies(const deps::SpecifierSet& set, const std::string& minor);
 std::pair<int, int> sm_of(const Cell& c);
 // Whether a build for CUDA `have` ("11.8") is what `want` asks for ("11.8", "11", "11.8.0").
 bool cuda_matches(const std::string& have, const std::string& want);
@@ -50,7 +50,7 @@ struct Rule {
   std::string text;   // "torch==1.4.0"
   std::string source; // "requirements.txt:3"
   Confidence confidence = Confidence::high;
-  spec::SpecifierSet set; // version / sibling / python
+  deps::SpecifierSet set; // version / sibling / python
   std::string sibling;    // "torchvision", "torchaudio", "jaxlib"
   std::string cuda;       // "10.1" or "11" (major only)
   // Hard rules (dependency files, overrides) rule a candidate out; soft ones (README prose,
@@ -128,11 +128,11 @@ struct Check {
 
 // Estimates when the project was written: the git HEAD date, the paper's date in the README
 // (arXiv id, venue year), and the newest release among its exact pins as a lower bound.
-Era estimate_era(const spec::Spec& spec, const Overrides& overrides, const Tables& tables);
+Era estimate_era(const deps::Spec& spec, const Overrides& overrides, const Tables& tables);
 
 class Resolver {
 public:
-  Resolver(const spec::Spec& s,
+  Resolver(const deps::Spec& s,
            const Host& h,
            const Overrides& o,
            const Tables& t,
@@ -146,7 +146,7 @@ private:
   std::optional<Fw> choose_framework(Plan& plan);
   void build_rules(Fw fw, Plan& plan);
   void
-  add_requirement_rules(Fw fw, const spec::Requirement& r, std::vector<Rule>& rules, Plan& plan);
+  add_requirement_rules(Fw fw, const deps::Requirement& r, std::vector<Rule>& rules, Plan& plan);
   void add_fact_rules(Fw fw, std::vector<Rule>& rules, Plan& plan) const;
   void add_override_rules(std::vector<Rule>& rules);
   std::vector<Candidate> candidates(Fw fw) const;
@@ -182,7 +182,7 @@ private:
   bool devel_needed(std::string* why) const;
   bool better(const Candidate& a, const Check& ka, const Candidate& b, const Check& kb) const;
 
-  const spec::Spec& m_spec;
+  const deps::Spec& m_spec;
   const Host& m_host;
   const Overrides& m_ov;
   const Tables& m_t;

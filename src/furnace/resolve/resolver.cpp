@@ -11,11 +11,11 @@ namespace detail {
 
 namespace {
 
-void record_evidence(const spec::Spec& spec, Plan& plan) {
-  for (const spec::Diagnostic& d : spec.diagnostics) {
+void record_evidence(const deps::Spec& spec, Plan& plan) {
+  for (const deps::Diagnostic& d : spec.diagnostics) {
     plan.warnings.push_back({d.code, fmt::format("{}: {}", d.where.str(), d.message), true});
   }
-  for (const spec::Requirement& r : spec.requirements) {
+  for (const deps::Requirement& r : spec.requirements) {
     Evidence e;
     e.kind = r.constraint_only            ? "constraint"
              : r.origin == "readme-prose" ? "statement"
@@ -28,7 +28,7 @@ void record_evidence(const spec::Spec& spec, Plan& plan) {
     e.confidence = confidence_name(r.confidence);
     plan.evidence.push_back(std::move(e));
   }
-  for (const spec::Fact& f : spec.facts) {
+  for (const deps::Fact& f : spec.facts) {
     static constexpr const char* k_kinds[] = {
         "python", "cuda", "base_image", "index_url", "imports", "date", "api"};
     Evidence e;
@@ -59,7 +59,7 @@ std::string plain_python(const std::vector<Rule>& rules) {
 
 } // namespace
 
-Resolver::Resolver(const spec::Spec& s,
+Resolver::Resolver(const deps::Spec& s,
                    const Host& h,
                    const Overrides& o,
                    const Tables& t,
@@ -171,81 +171,7 @@ std::string HostGpu::cc() const {
   return fmt::format("{}.{}", cc_major, cc_minor);
 }
 
-core::Result<Host> make_host(const core::Result<gpu::GpuInfo>& probed,
-                             const std::vector<std::string>& gpu_override,
-                             const std::string& driver_override,
-                             const Tables& tables) {
-  Host host;
-  if (probed) {
-    host.source = probed->source;
-    host.driver = probed->driver_version;
-    host.cuda_driver = probed->cuda_version();
-    for (const gpu::Gpu& g : probed->gpus) {
-      host.gpus.push_back(HostGpu{g.name, g.cc_major, g.cc_minor});
-    }
-    if (host.gpus.empty()) {
-      host.note = "found by the driver";
-    }
-  } else {
-    host.source = "none";
-    host.note = fmt::format("found ({})", probed.error().message);
-  }
-  if (!gpu_override.empty()) {
-    host.gpus.clear();
-    host.source = "--gpu";
-    host.note.clear();
-    for (const std::string& item : gpu_override) {
-      for (const std::string& raw : util::split(item, ',')) {
-        const std::string g(util::trim(raw));
-        if (g.empty()) {
-          continue;
-        }
-        // "9.0", "sm_90", "90"
-        std::string digits = g.rfind("sm_", 0) == 0 ? g.substr(3) : g;
-        int major = -1;
-        int minor = -1;
-        if (const std::size_t dot = digits.find('.'); dot != std::string::npos) {
-          const std::string a = digits.substr(0, dot);
-          const std::string b = digits.substr(dot + 1);
-          if (!a.empty() && !b.empty() && a.size() <= 2 && b.size() == 1 &&
-              std::all_of(a.begin(), a.end(), ::isdigit) && std::isdigit(b[0]) != 0) {
-            major = std::stoi(a);
-            minor = b[0] - '0';
-          }
-        } else if (digits.size() >= 2 && digits.size() <= 3 &&
-                   std::all_of(digits.begin(), digits.end(), ::isdigit)) {
-          major = std::stoi(digits.substr(0, digits.size() - 1));
-          minor = digits.back() - '0';
-        }
-        if (major >= 0) {
-          host.gpus.push_back(
-              HostGpu{fmt::format("compute capability {}.{}", major, minor), major, minor});
-          continue;
-        }
-        const GpuRow* row = tables.find_gpu(g);
-        if (row == nullptr) {
-          return core::fail(core::ErrorKind::usage,
-                            fmt::format("unknown GPU '{}'", g),
-                            "give a compute capability instead, e.g. --gpu 8.6 or --gpu sm_90");
-        }
-        host.gpus.push_back(HostGpu{row->name, row->cc_major, row->cc_minor});
-      }
-    }
-  }
-  if (!driver_override.empty()) {
-    auto v = spec::parse_version(driver_override);
-    if (!v || !v->local.empty() || v->is_prerelease() || v->release.size() < 2) {
-      return core::fail(core::ErrorKind::usage,
-                        fmt::format("invalid driver version '{}'", driver_override),
-                        "give it as nvidia-smi prints it, e.g. --driver 535.104.05");
-    }
-    host.driver = driver_override;
-    host.cuda_driver.clear();
-  }
-  return host;
-}
-
-Plan resolve(const spec::Spec& spec,
+Plan resolve(const deps::Spec& spec,
              const Host& host,
              const Overrides& overrides,
              const Tables& tables) {

@@ -3,9 +3,9 @@
 // tables, to a Plan — framework, version, Python, CUDA/cuDNN and base image — with the reasons,
 // the warnings and the nearest alternatives. Pure: the same inputs give the same plan.
 
-#include <furnace/gpu/gpu_probe.hpp>
+#include <furnace/core/error.hpp>
 #include <furnace/resolve/compat.hpp>
-#include <furnace/spec/spec.hpp>
+#include <furnace/deps/spec.hpp>
 
 #include <optional>
 #include <string>
@@ -22,7 +22,9 @@ struct HostGpu {
   std::string cc() const; // "9.0"
 };
 
-// What the plan is for: this host (from the GPU probe) or another one (--gpu, --driver).
+// What the plan is for: this host or another one (--gpu, --driver), as plain data. The caller
+// gathers it once (project::make_host turns a GPU probe's answer into it); the resolver never
+// touches the hardware.
 struct Host {
   std::string driver;        // "550.54.15", "" when unknown
   std::string cuda_driver;   // newest CUDA the driver supports ("12.4"), "" when unknown
@@ -30,14 +32,6 @@ struct Host {
   std::string source;        // "nvml", "nvidia-smi", "--gpu", "none"
   std::string note;          // why there is no GPU information, when there is none
 };
-
-// Builds a Host from a probe's answer. `gpu_override` ("H200", "9.0", "sm_90", "V100,A100") and
-// `driver_override` ("470.82.01") replace what the probe said. Errors: an unknown GPU name or an
-// invalid driver/compute capability.
-core::Result<Host> make_host(const core::Result<gpu::GpuInfo>& probed,
-                             const std::vector<std::string>& gpu_override,
-                             const std::string& driver_override,
-                             const Tables& tables);
 
 struct Overrides {
   std::string framework; // "pytorch", "tensorflow", "jax"; "" = infer
@@ -112,7 +106,7 @@ struct Plan {
 
 // Chooses the plan. Never fails: when nothing fits, `ok` is false and the reasons say which
 // constraint ruled out which candidate.
-Plan resolve(const spec::Spec& spec,
+Plan resolve(const deps::Spec& spec,
              const Host& host,
              const Overrides& overrides,
              const Tables& tables = builtin_tables());

@@ -1,6 +1,6 @@
 #include "project.hpp"
 
-#include <furnace/spec/parsers.hpp>
+#include <furnace/deps/parsers.hpp>
 #include <furnace/util/process.hpp>
 #include <furnace/util/strings.hpp>
 
@@ -17,7 +17,7 @@
 #include <fstream>
 #include <system_error>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 namespace {
 
@@ -341,4 +341,4 @@ FileReader disk_reader(const std::string& root, std::size_t max_bytes) {
   };
 }
 
-} // namespace furnace::spec
+} // namespace furnace::deps

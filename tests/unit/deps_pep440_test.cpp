@@ -1,11 +1,11 @@
-#include <furnace/spec/pep440.hpp>
-#include <furnace/spec/requirement.hpp>
+#include <furnace/deps/pep440.hpp>
+#include <furnace/deps/requirement.hpp>
 
 #include <gtest/gtest.h>
 
 namespace {
 
-using namespace furnace::spec;
+using namespace furnace::deps;
 
 Version v(const char* s) {
   auto r = parse_version(s);

@@ -2,7 +2,7 @@
 
 #include "parsers.hpp"
 
-#include <furnace/spec/requirement.hpp>
+#include <furnace/deps/requirement.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -10,7 +10,7 @@
 #include <cctype>
 #include <map>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 std::vector<Line> lines_of(std::string_view text) {
   std::vector<Line> out;
@@ -391,4 +391,4 @@ void parse_python_version_file(std::string_view text, const std::string& file, S
   }
 }
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

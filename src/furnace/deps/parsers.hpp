@@ -3,13 +3,13 @@
 // includes, files through `read`), appends what it finds to `spec` with file:line, and records
 // what it cannot read as a diagnostic instead of stopping. None executes project code.
 
-#include <furnace/spec/spec.hpp>
+#include <furnace/deps/spec.hpp>
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 // One line of a file, without its "\n" or "\r\n", and its 1-based number.
 struct Line {
@@ -74,4 +74,4 @@ void parse_python_hints(std::string_view text, const std::string& file, Spec& sp
 void parse_install_command(std::string_view args, const std::string& tool, const Location& where,
                            Confidence confidence, const std::string& origin, Spec& spec);
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

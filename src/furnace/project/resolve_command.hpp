@@ -9,18 +9,18 @@
 #include <string>
 #include <vector>
 
-namespace furnace::resolve {
+namespace furnace::project {
 
 struct ResolveOptions {
   std::string path = ".";        // the project directory
   bool json = false;             // print the JSON document instead of the report
   std::vector<std::string> gpus; // --gpu NAME|CC (repeatable, comma-separated)
   std::string driver;            // --driver VERSION
-  Overrides overrides;
+  resolve::Overrides overrides;
 };
 
 // Exit code: 0 when a runnable plan exists (or --allow-incompatible chose one), 3 when none
 // does, 1 when the project cannot be read, 2 for bad options.
 int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe& probe);
 
-} // namespace furnace::resolve
+} // namespace furnace::project

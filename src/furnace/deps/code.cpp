@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <optional>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 namespace {
 
@@ -113,7 +113,7 @@ void parse_python_source(std::string_view text, const std::string& file, Spec& s
                        text.find("from builtins") != std::string_view::npos;
   bool py2 = false;
   std::size_t facts = 0;
-  for (const spec::Fact& f : spec.facts) {
+  for (const deps::Fact& f : spec.facts) {
     facts += f.kind == FactKind::api ? 1 : 0;
   }
   for (const Line& l : lines_of(text)) {
@@ -226,4 +226,4 @@ void parse_python_hints(std::string_view text, const std::string& file, Spec& sp
   }
 }
 
-} // namespace furnace::spec
+} // namespace furnace::deps

@@ -6,7 +6,7 @@
 #include <cctype>
 #include <limits>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 namespace {
 
@@ -798,4 +798,4 @@ core::Result<Tristate> evaluate_marker(std::string_view marker, const MarkerEnv&
   return MarkerParser(strip(marker), env).parse();
 }
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 namespace {
 
@@ -476,4 +476,4 @@ void add_requirement(Spec& spec, Requirement req) {
   spec.requirements.push_back(std::move(req));
 }
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

@@ -5,7 +5,7 @@
 
 #include "parsers.hpp"
 
-#include <furnace/spec/requirement.hpp>
+#include <furnace/deps/requirement.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -14,7 +14,7 @@
 #include <cctype>
 #include <optional>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 namespace {
 
@@ -405,4 +405,4 @@ void parse_readme(std::string_view text, const std::string& file, Spec& spec) {
   }
 }
 
-} // namespace furnace::spec
+} // namespace furnace::deps

@@ -2,7 +2,7 @@
 
 #include "parsers.hpp"
 
-#include <furnace/spec/requirement.hpp>
+#include <furnace/deps/requirement.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -11,7 +11,7 @@
 #include <cctype>
 #include <set>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 namespace {
 
@@ -309,4 +309,4 @@ void parse_requirements_txt(std::string_view text, const std::string& file, cons
   RequirementsParser(read, spec, confidence).parse(text, file, false);
 }
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

@@ -1,8 +1,8 @@
 #include "support/test_env.hpp"
 
-#include <furnace/spec/parsers.hpp>
-#include <furnace/spec/project.hpp>
-#include <furnace/spec/toml.hpp>
+#include <furnace/deps/parsers.hpp>
+#include <furnace/deps/project.hpp>
+#include <furnace/deps/toml.hpp>
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 namespace {
 
 using namespace furnace;
-using namespace furnace::spec;
+using namespace furnace::deps;
 
 FileReader reader(std::map<std::string, std::string> files) {
   return [files = std::move(files)](const std::string& path) -> core::Result<std::string> {
@@ -294,7 +294,7 @@ TEST(Project, classifies_files) {
 
 TEST(Project, reads_a_directory_and_refuses_binary_and_huge_files) {
   const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("furnace_spec_" + std::to_string(::getpid()));
+      std::filesystem::temp_directory_path() / ("furnace_deps_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir / "requirements");
   std::ofstream(dir / "requirements.txt") << "-r requirements/base.txt\n";
   std::ofstream(dir / "requirements" / "base.txt") << "torch==2.0.1\n";
@@ -323,7 +323,7 @@ TEST(DiskReader, refuses_files_over_the_limit_and_binary_files) {
   dir.write("small.txt", "numpy\n");
   dir.write("big.txt", std::string(300, 'a'));
   dir.write("bin.txt", std::string("a\0b", 3));
-  const auto read = furnace::spec::disk_reader(dir.path(), 100);
+  const auto read = furnace::deps::disk_reader(dir.path(), 100);
   auto small = read("small.txt");
   ASSERT_TRUE(small);
   EXPECT_EQ(*small, "numpy\n");

@@ -1,13 +1,15 @@
-#include "command.hpp"
+#include "resolve_command.hpp"
+
+#include <furnace/project/host_facts.hpp>
 
 #include <furnace/resolve/report.hpp>
-#include <furnace/spec/project.hpp>
+#include <furnace/deps/project.hpp>
 
 #include <fmt/format.h>
 
 #include <filesystem>
 
-namespace furnace::resolve {
+namespace furnace::project {
 
 int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe& probe) {
   std::error_code ec;
@@ -20,11 +22,11 @@ int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe
                                   "give the directory of the project, e.g. 'furnace resolve .'"));
     return 1;
   }
-  spec::Spec project = spec::parse_project(spec::list_project_files(root), spec::disk_reader(root));
-  if (auto date = spec::git_commit_date(root)) {
+  deps::Spec project = deps::parse_project(deps::list_project_files(root), deps::disk_reader(root));
+  if (auto date = deps::git_commit_date(root)) {
     project.facts.push_back(std::move(*date));
   }
-  for (const spec::Diagnostic& d : project.diagnostics) {
+  for (const deps::Diagnostic& d : project.diagnostics) {
     if (d.code != "cuda_extension") {
       ctx.ui.warn(fmt::format("{}: {}", d.where.str(), d.message));
     }
@@ -34,7 +36,7 @@ int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe
       options.gpus.empty() || options.driver.empty()
           ? probe.probe()
           : core::Result<gpu::GpuInfo>(core::fail(core::ErrorKind::not_found, "not asked"));
-  auto host = make_host(probed, options.gpus, options.driver, builtin_tables());
+  auto host = make_host(probed, options.gpus, options.driver, resolve::builtin_tables());
   if (!host) {
     ctx.ui.error(host.error());
     return host.error().exit_code;
@@ -43,11 +45,11 @@ int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe
     ctx.ui.warn(fmt::format("cannot query the GPUs: {}", probed.error().message),
                 "run 'furnace doctor'");
   }
-  const Plan plan = resolve(project, *host, options.overrides);
+  const resolve::Plan plan = resolve::resolve(project, *host, options.overrides);
   if (options.json) {
-    ctx.ui.out() << to_json(plan).dump(2) << '\n';
+    ctx.ui.out() << resolve::to_json(plan).dump(2) << '\n';
   } else {
-    print_human(plan, ctx.ui);
+    resolve::print_human(plan, ctx.ui);
   }
   if (plan.ok || (options.overrides.allow_incompatible && !plan.base_image.empty())) {
     return 0;
@@ -55,4 +57,4 @@ int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe
   return 3;
 }
 
-} // namespace furnace::resolve
+} // namespace furnace::project

@@ -2,13 +2,13 @@
 
 #include "parsers.hpp"
 
-#include <furnace/spec/requirement.hpp>
+#include <furnace/deps/requirement.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 namespace {
 
@@ -100,4 +100,4 @@ void parse_environment_yml(std::string_view text, const std::string& file, const
   }
 }
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

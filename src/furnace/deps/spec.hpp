@@ -3,13 +3,13 @@
 // images, package indexes), each piece with the file and line it came from. The parsers fill it;
 // the resolver reads it. Nothing here executes project code.
 
-#include <furnace/spec/pep440.hpp>
+#include <furnace/deps/pep440.hpp>
 
 #include <functional>
 #include <string>
 #include <vector>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 struct Location {
   std::string file;  // relative to the project root: "requirements.txt", "docker/Dockerfile"
@@ -81,4 +81,4 @@ std::string join_path(const std::string& from_file, std::string_view relative);
 // Reads a file of the project by its path relative to the root. Errors become diagnostics.
 using FileReader = std::function<core::Result<std::string>(const std::string& path)>;
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 // A PEP 440 version: [N!]N(.N)*[{a|b|rc}N][.postN][.devN][+local].
 struct Version {
@@ -80,4 +80,4 @@ enum class Tristate { no, yes, unknown };
 // Errors: invalid syntax or an unknown variable.
 core::Result<Tristate> evaluate_marker(std::string_view marker, const MarkerEnv& env);
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

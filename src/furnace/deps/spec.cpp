@@ -2,7 +2,7 @@
 
 #include <furnace/util/strings.hpp>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 std::string Location::str() const {
   if (line <= 0) {
@@ -47,4 +47,4 @@ std::string join_path(const std::string& from_file, std::string_view relative) {
   return out;
 }
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

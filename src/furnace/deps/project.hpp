@@ -3,14 +3,14 @@
 // disk_reader); parse_project is pure and takes any reader, so tests and the fuzzers use
 // in-memory files.
 
-#include <furnace/spec/spec.hpp>
+#include <furnace/deps/spec.hpp>
 
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 enum class FileKind {
   requirements,
@@ -48,4 +48,4 @@ std::optional<Fact> git_commit_date(const std::string& root);
 // Reads files under `root`: at most `max_bytes`; binary files (NUL bytes) are refused.
 FileReader disk_reader(const std::string& root, std::size_t max_bytes = 4U << 20U);
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

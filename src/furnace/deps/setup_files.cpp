@@ -2,7 +2,7 @@
 
 #include "parsers.hpp"
 
-#include <furnace/spec/requirement.hpp>
+#include <furnace/deps/requirement.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -10,7 +10,7 @@
 #include <cctype>
 #include <map>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 namespace {
 
@@ -341,4 +341,4 @@ void parse_setup_cfg(std::string_view text, const std::string& file, Spec& spec)
   }
 }
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 struct TomlValue {
   enum class Type { string, integer, floating, boolean, datetime, array, table };
@@ -42,4 +42,4 @@ struct TomlDocument {
 
 TomlDocument parse_toml(std::string_view text);
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

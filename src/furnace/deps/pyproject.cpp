@@ -2,15 +2,15 @@
 
 #include "parsers.hpp"
 
-#include <furnace/spec/requirement.hpp>
-#include <furnace/spec/toml.hpp>
+#include <furnace/deps/requirement.hpp>
+#include <furnace/deps/toml.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 namespace {
 
@@ -240,4 +240,4 @@ void parse_pipfile(std::string_view text, const std::string& file, Spec& spec) {
   }
 }
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

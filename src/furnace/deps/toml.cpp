@@ -4,7 +4,7 @@
 
 #include <cctype>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 const TomlValue* TomlValue::get(std::string_view key) const {
   if (type != Type::table) {
@@ -591,4 +591,4 @@ private:
 
 TomlDocument parse_toml(std::string_view text) { return Parser(text).run(); }
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps

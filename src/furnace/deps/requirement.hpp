@@ -3,13 +3,13 @@
 // conda match specs ("pytorch::pytorch=2.0.0", "cudatoolkit=10.1", "numpy>=1.20,<2"), Poetry
 // constraints ("^1.9") and CUDA hints hidden in local versions and index URLs.
 
-#include <furnace/spec/spec.hpp>
+#include <furnace/deps/spec.hpp>
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace furnace::spec {
+namespace furnace::deps {
 
 // Parses a PEP 508 requirement. Errors say what is wrong, without the location.
 core::Result<Requirement> parse_pep508(std::string_view text);
@@ -36,4 +36,4 @@ std::optional<Requirement> requirement_from_wheel_url(std::string_view url);
 // Adds the requirement and the facts it implies (CUDA from "+cu111", conda cudatoolkit/python).
 void add_requirement(Spec& spec, Requirement req);
 
-}  // namespace furnace::spec
+}  // namespace furnace::deps
