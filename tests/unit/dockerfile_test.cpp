@@ -144,6 +144,33 @@ TEST(BuildDockerfile, ubuntu_cuda_base_installs_framework_from_index) {
   expect_golden("dockerfile/ubuntu_cuda_pip_framework.buildkit", render_text(in, Mode::buildkit));
 }
 
+// The project needs Python 3.11 and Ubuntu 22.04 ships 3.10: deadsnakes' 3.11 in a virtual
+// environment first on PATH, before the framework is installed with it.
+TEST(BuildDockerfile, a_python_the_base_lacks_is_installed_first) {
+  RenderInput in;
+  in.furnace_version = "test";
+  in.plan.framework = "pytorch";
+  in.plan.framework_version = "2.3.1";
+  in.plan.python = "3.11";
+  in.plan.python_source = "project";
+  in.plan.python_install = true;
+  in.plan.base_image = "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04";
+  in.plan.pip_index = "https://download.pytorch.org/whl/cu121";
+  in.plan.ok = true;
+  in.plan.packages = {pkg("torch", "==2.3.1", "requirements.txt:1")};
+  const std::string text = render_text(in, Mode::buildkit);
+  const std::size_t venv = text.find("python3.11 -m venv /opt/furnace/python");
+  const std::size_t torch = text.find("torch==2.3.1");
+  ASSERT_NE(venv, std::string::npos);
+  ASSERT_NE(torch, std::string::npos);
+  EXPECT_LT(venv, torch);
+  EXPECT_NE(text.find("ENV VIRTUAL_ENV=/opt/furnace/python PATH=/opt/furnace/python/bin:$PATH"),
+            std::string::npos);
+  expect_golden("dockerfile/python_install.buildkit", text);
+  in.plan.python_install = false;  // the image's own Python: no such step
+  EXPECT_EQ(render_text(in, Mode::buildkit).find("deadsnakes"), std::string::npos);
+}
+
 TEST(BuildDockerfile, conda_environment_with_mirror) {
   RenderInput in = torch_project();
   in.plan.packages = {pkg("torch", "==1.13.1", "environment.yml:5", true),

@@ -1,8 +1,8 @@
 #include "dockerfile.hpp"
 
-#include <furnace/dockerfile/apt_mirror.hpp>
 #include <furnace/deps/pep440.hpp>
 #include <furnace/deps/project.hpp>
+#include <furnace/dockerfile/apt_mirror.hpp>
 #include <furnace/util/process.hpp>
 #include <furnace/util/sha256.hpp>
 
@@ -19,13 +19,16 @@ namespace {
 using core::ErrorKind;
 
 constexpr const char* k_dir = "/opt/furnace";
+constexpr const char* k_python_dir = "/opt/furnace/python"; // a Python the base image lacks
 constexpr const char* k_constraints = "/opt/furnace/constraints.txt";
 constexpr const char* k_lock_constraints = "/opt/furnace/lock-constraints.txt";
 // What the constraints file pins: the framework and the packages built against it.
 constexpr const char* k_pinned_re =
     "^(torch|torchvision|torchaudio|tensorflow([-_](gpu|cpu))?|jax|jaxlib)==";
 
-bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
+bool starts_with(const std::string& s, std::string_view p) {
+  return s.rfind(p, 0) == 0;
+}
 
 std::vector<std::string> framework_packages(const std::string& framework) {
   if (framework == "pytorch") {
@@ -42,8 +45,10 @@ std::vector<std::string> framework_packages(const std::string& framework) {
 
 // The framework and version an explicit `base` carries, from the official tag scheme.
 std::pair<std::string, std::string> framework_of_image(const std::string& image) {
-  static const std::regex k_torch(R"((?:docker\.io/)?pytorch/pytorch:([0-9]+\.[0-9]+(?:\.[0-9]+)?)-.*)");
-  static const std::regex k_tf(R"((?:docker\.io/)?tensorflow/tensorflow:([0-9]+\.[0-9]+(?:\.[0-9]+)?)(-.*)?)");
+  static const std::regex k_torch(
+      R"((?:docker\.io/)?pytorch/pytorch:([0-9]+\.[0-9]+(?:\.[0-9]+)?)-.*)");
+  static const std::regex k_tf(
+      R"((?:docker\.io/)?tensorflow/tensorflow:([0-9]+\.[0-9]+(?:\.[0-9]+)?)(-.*)?)");
   std::smatch m;
   if (std::regex_match(image, m, k_torch)) {
     return {"pytorch", m[1].str()};
@@ -78,7 +83,8 @@ std::string without_local(const std::string& specifier) {
 }
 
 // One RUN instruction, one command per line.
-std::string run_lines(const std::vector<std::string>& mounts, const std::vector<std::string>& cmds) {
+std::string run_lines(const std::vector<std::string>& mounts,
+                      const std::vector<std::string>& cmds) {
   std::string out = "RUN ";
   std::vector<std::string> parts = mounts;
   parts.insert(parts.end(), cmds.begin(), cmds.end());
@@ -123,6 +129,7 @@ struct Draft {
   void collect_extras();
   void choose_apt(const AptForPip& apt_for_pip);
   void write_header_and_apt();
+  void write_python();
   void write_pip_steps();
   void write_conda_step();
   void write_extras_and_workdir();
@@ -141,7 +148,7 @@ struct Draft {
   // What pip installs.
   bool conda_native = false;
   std::string requirements;
-  std::vector<std::string> pip_names;  // everything pip installs, for the apt table
+  std::vector<std::string> pip_names; // everything pip installs, for the apt table
   std::vector<std::string> extras;
   bool needs_git = false;
   bool pip_steps = false;
@@ -153,7 +160,8 @@ core::Result<void> Draft::choose_base() {
   // --- the base image
   r.base_image = y.base.empty() ? plan.base_image : y.base;
   if (r.base_image.empty()) {
-    return core::fail(ErrorKind::invalid, "no base image: the resolver found no plan for this project",
+    return core::fail(ErrorKind::invalid,
+                      "no base image: the resolver found no plan for this project",
                       "set 'base' (or framework, version, cuda) in furnace.yaml; "
                       "'furnace resolve' shows why");
   }
@@ -162,7 +170,8 @@ core::Result<void> Draft::choose_base() {
     const auto pos = r.base_image.rfind("-runtime");
     if (devel && pos != std::string::npos) {
       r.base_image.replace(pos, 8, "-devel");
-      r.notes.push_back(fmt::format("using the devel image {}{}", r.base_image,
+      r.notes.push_back(fmt::format("using the devel image {}{}",
+                                    r.base_image,
                                     y.variant ? "" : " (the project builds CUDA extensions)"));
     }
   }
@@ -181,7 +190,7 @@ void Draft::choose_framework() {
   fw_names = framework_packages(framework);
   install_framework = y.base.empty() && plan.framework && !plan.pip_index.empty();
   if (install_framework) {
-    image_version = plan.framework_version;  // the pins step installs it before the requirements
+    image_version = plan.framework_version; // the pins step installs it before the requirements
   }
 }
 
@@ -220,16 +229,22 @@ core::Result<void> Draft::collect_requirements() {
       if (starts_with(p.specifier, "@") || !set || !v || !set->contains(*v)) {
         return core::fail(
             ErrorKind::invalid,
-            fmt::format("{}: '{}' would replace the base image's {} {} with another build", p.source,
-                        line, p.name, image_version),
+            fmt::format("{}: '{}' would replace the base image's {} {} with another build",
+                        p.source,
+                        line,
+                        p.name,
+                        image_version),
             fmt::format("set 'version' in furnace.yaml to the version the project needs (the base "
                         "image follows it), or remove the pin from {}",
                         file));
       }
-      requirements += fmt::format("# {} ({}): already in the image ({} {})\n", line, p.source,
-                                  p.name, image_version);
+      requirements += fmt::format(
+          "# {} ({}): already in the image ({} {})\n", line, p.source, p.name, image_version);
       r.notes.push_back(fmt::format("{}: '{}' is already in the image ({} {}); not reinstalled",
-                                    p.source, line, p.name, image_version));
+                                    p.source,
+                                    line,
+                                    p.name,
+                                    image_version));
       continue;
     }
     needs_git = needs_git || p.specifier.find("git+") != std::string::npos;
@@ -288,7 +303,8 @@ void Draft::choose_apt(const AptForPip& apt_for_pip) {
       for (const std::string& a : added) {
         list += (list.empty() ? "" : " ") + a;
       }
-      r.notes.push_back(fmt::format("added apt packages {} for {} ({})", list, name, it->second.source));
+      r.notes.push_back(
+          fmt::format("added apt packages {} for {} ({})", list, name, it->second.source));
     }
   }
   if (needs_git && apt.insert("git").second) {
@@ -296,7 +312,7 @@ void Draft::choose_apt(const AptForPip& apt_for_pip) {
   }
   r.apt_packages.assign(apt.begin(), apt.end());
   if (!in.base_pin.empty()) {
-    r.base_image = in.base_pin;  // furnace.lock's base, by digest
+    r.base_image = in.base_pin; // furnace.lock's base, by digest
   }
 }
 
@@ -305,7 +321,7 @@ void Draft::write_header_and_apt() {
   d += fmt::format("# generated by furnace {} (furnace build); do not edit\n", in.furnace_version);
   d += fmt::format("FROM {}\n", r.base_image);
   if (!in.lock_text.empty()) {
-    r.context["furnace.lock"] = in.lock_text;  // in the hash: another lock, another image
+    r.context["furnace.lock"] = in.lock_text; // in the hash: another lock, another image
     d += "# --locked: the versions of furnace.lock\n";
   }
   if (!in.apt_mirror.empty() || !r.apt_packages.empty()) {
@@ -324,7 +340,8 @@ void Draft::write_header_and_apt() {
                           "/etc/apt/apt.conf.d/keep-cache");
       }
       cmds.emplace_back("apt-get update");
-      std::string install = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends";
+      std::string install =
+          "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends";
       for (const std::string& a : r.apt_packages) {
         const auto v = in.apt_versions.find(a);
         install += " " + (v == in.apt_versions.end() ? a : util::shell_quote(a + "=" + v->second));
@@ -338,6 +355,38 @@ void Draft::write_header_and_apt() {
       d += run_lines({}, cmds);
     }
   }
+}
+
+// The Python the plan needs when NVIDIA's CUDA image ships another (the resolver's
+// python_install): Ubuntu's deadsnakes builds, in a virtual environment that comes first on PATH,
+// so `python3` and `pip` below (and in the container) are that Python.
+void Draft::write_python() {
+  if (!install_framework || !plan.python_install || plan.python.rfind("3.", 0) != 0) {
+    return;
+  }
+  const std::string py = "python" + plan.python;
+  d += fmt::format("\n# Python {}: the base image ships another one\n", plan.python);
+  std::vector<std::string> mounts;
+  if (bk) {
+    mounts = {"--mount=type=cache,target=/var/cache/apt,sharing=locked",
+              "--mount=type=cache,target=/var/lib/apt/lists,sharing=locked"};
+  }
+  std::vector<std::string> cmds = {
+      "apt-get update",
+      "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
+      "software-properties-common gpg-agent",
+      "add-apt-repository -y ppa:deadsnakes/ppa",
+      "apt-get update",
+      fmt::format("DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {0} "
+                  "{0}-venv {0}-dev",
+                  py),
+      fmt::format("{} -m venv {}", py, k_python_dir)};
+  if (!bk) {
+    cmds.emplace_back("rm -rf /var/lib/apt/lists/*");
+  }
+  d += run_lines(mounts, cmds);
+  d += fmt::format("ENV VIRTUAL_ENV={0} PATH={0}/bin:$PATH\n", k_python_dir);
+  r.notes.push_back(fmt::format("installs Python {} (the base image ships another)", plan.python));
 }
 
 void Draft::write_pip_steps() {
@@ -354,8 +403,8 @@ void Draft::write_pip_steps() {
     }
     d += env + "\n";
   }
-  pip_mounts =
-      bk ? std::vector<std::string>{"--mount=type=cache,target=/root/.cache/pip"} : std::vector<std::string>{};
+  pip_mounts = bk ? std::vector<std::string>{"--mount=type=cache,target=/root/.cache/pip"}
+                  : std::vector<std::string>{};
   pip = bk ? "python3 -m pip install" : "python3 -m pip install --no-cache-dir";
   if (pip_steps && !in.pip_lock.empty()) {
     r.context["lock-constraints.txt"] = in.pip_lock;
@@ -368,13 +417,15 @@ void Draft::write_pip_steps() {
     std::vector<std::string> cmds;
     if (install_framework) {
       const std::string pkg = fw_names.empty() ? *plan.framework : fw_names.front();
-      cmds.push_back(fmt::format("{} {}=={} --extra-index-url {}", pip, pkg, plan.framework_version,
-                                 plan.pip_index));
+      cmds.push_back(fmt::format(
+          "{} {}=={} --extra-index-url {}", pip, pkg, plan.framework_version, plan.pip_index));
     }
     cmds.push_back(fmt::format("mkdir -p {}", k_dir));
-    cmds.push_back(fmt::format("(python3 -m pip list --format=freeze 2>/dev/null || true) | grep -iE '{}' "
-                               "> {} || true",
-                               k_pinned_re, k_constraints));
+    cmds.push_back(
+        fmt::format("(python3 -m pip list --format=freeze 2>/dev/null || true) | grep -iE '{}' "
+                    "> {} || true",
+                    k_pinned_re,
+                    k_constraints));
     d += run_lines(install_framework ? pip_mounts : std::vector<std::string>{}, cmds);
   }
   if (!requirements.empty()) {
@@ -384,7 +435,8 @@ void Draft::write_pip_steps() {
         requirements;
     d += "\n# requirements\n";
     d += fmt::format("COPY requirements.txt {}/requirements.txt\n", k_dir);
-    d += run_lines(pip_mounts, {fmt::format("{} -c {} -r {}/requirements.txt", pip, k_constraints, k_dir)});
+    d += run_lines(pip_mounts,
+                   {fmt::format("{} -c {} -r {}/requirements.txt", pip, k_constraints, k_dir)});
   }
 }
 
@@ -406,7 +458,8 @@ void Draft::write_conda_step() {
       d += fmt::format("COPY condarc {}/condarc\n", k_dir);
       prefix = fmt::format("CONDARC={}/condarc ", k_dir);
     }
-    std::vector<std::string> cmds{fmt::format("{}conda env update -n base -f {}/environment.yml", prefix, k_dir)};
+    std::vector<std::string> cmds{
+        fmt::format("{}conda env update -n base -f {}/environment.yml", prefix, k_dir)};
     std::vector<std::string> mounts;
     if (bk) {
       mounts.emplace_back("--mount=type=cache,target=/opt/conda/pkgs,sharing=locked");
@@ -420,12 +473,13 @@ void Draft::write_conda_step() {
 void Draft::write_extras_and_workdir() {
   if (!extras.empty()) {
     d += "\n# extras (furnace.yaml)\n";
-    d += run_lines(pip_mounts, {fmt::format("{} -c {}{}", pip, k_constraints, quoted_list(extras))});
+    d +=
+        run_lines(pip_mounts, {fmt::format("{} -c {}{}", pip, k_constraints, quoted_list(extras))});
   }
   d += fmt::format("\nWORKDIR {}\n", y.workdir.empty() ? "/workspace" : y.workdir);
 }
 
-}  // namespace
+} // namespace
 
 core::Result<Rendered> render(const RenderInput& in, Mode mode, const AptForPip& apt_for_pip) {
   Draft draft(in, mode);
@@ -439,6 +493,7 @@ core::Result<Rendered> render(const RenderInput& in, Mode mode, const AptForPip&
   draft.collect_extras();
   draft.choose_apt(apt_for_pip);
   draft.write_header_and_apt();
+  draft.write_python();
   draft.write_pip_steps();
   draft.write_conda_step();
   draft.write_extras_and_workdir();
@@ -467,4 +522,4 @@ std::string image_tag(const std::string& name, const std::string& hash) {
   return fmt::format("furnace/{}:{}", name, hash.substr(0, 12));
 }
 
-}  // namespace furnace::dockerfile
+} // namespace furnace::dockerfile

@@ -20,6 +20,7 @@ void Resolver::fill(Plan& plan, const Candidate& c, const Check& k, bool runnabl
   plan.pip_index = c.pip_index;
   plan.ok = runnable;
   plan.python_source = k.python_source;
+  plan.python_install = k.python_installed;
   const std::string table = c.table_source();
 
   fill_version_reasons(plan, c, runnable);
@@ -212,7 +213,8 @@ void Resolver::fill_image_reasons(Plan& plan, const Candidate& c, const Check& k
   if (k.python_installed) {
     plan.warnings.push_back(
         {"python_install",
-         fmt::format("{} ships Python {}; the project needs {}, which the build installs beside it",
+         fmt::format("{} ships Python {}; the project needs {}, which the build installs beside it "
+                     "(deadsnakes, in a virtual environment first on PATH)",
                      c.image,
                      c.image_python.value,
                      k.python)});

@@ -21,6 +21,7 @@ nlohmann::json to_json(const Plan& plan) {
   j["framework_version"] = null_if_empty(plan.framework_version);
   j["python"] = null_if_empty(plan.python);
   j["python_source"] = null_if_empty(plan.python_source);
+  j["python_install"] = plan.python_install;
   j["era"] =
       plan.era_date.empty()
           ? json(nullptr)

@@ -4,8 +4,8 @@
 // the warnings and the nearest alternatives. Pure: the same inputs give the same plan.
 
 #include <furnace/core/error.hpp>
-#include <furnace/resolve/compat.hpp>
 #include <furnace/deps/spec.hpp>
+#include <furnace/resolve/compat.hpp>
 
 #include <optional>
 #include <string>
@@ -86,7 +86,8 @@ struct Plan {
   std::optional<std::string> framework; // "pytorch", "tensorflow", "jax"; nullopt: none found
   std::string framework_version;
   std::string python;
-  std::string python_source; // "image" (what the base image ships), "project", "table"
+  std::string python_source;   // "image" (what the base image ships), "project", "table"
+  bool python_install = false; // the base image ships another Python: the build adds this one
   std::optional<std::string> cuda;
   std::string cudnn;
   std::string base_image;
