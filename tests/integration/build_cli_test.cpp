@@ -271,6 +271,26 @@ TEST_F(BuildCli, unreachable_apt_mirror_names_the_step_keeps_the_log_and_hints_t
   }
 }
 
+// The stand-in image is Debian's Python 3.11, where images.csv says the real 1.13.1 image ships
+// 3.10: the build says so, furnace.lock records what ran, and the next resolve plans with it.
+TEST_F(BuildCli, the_python_the_image_runs_is_checked_recorded_and_used) {
+  m_dir.write("project/requirements.txt", "torch==1.13.1\n");
+  m_dir.write("project/furnace.yaml", "name: " + m_name + "\ncuda: \"11.6\"\n");
+  const auto before = run_furnace({"resolve", "--json", m_project}, m_env);
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  EXPECT_NE(before.out.find("\"python\": \"3.10\""), std::string::npos) << before.out;
+  const auto built = run_furnace({"build", m_project}, m_env);
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  EXPECT_NE(built.err.find(std::string("furnace: warning: ") + k_base + " runs Python 3.11"),
+            std::string::npos)
+      << built.err;
+  EXPECT_NE(slurp(m_project + "/furnace.lock").find("\npython: 3.11."), std::string::npos);
+  const auto after = run_furnace({"resolve", "--json", m_project}, m_env);
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_NE(after.out.find("\"python\": \"3.11\""), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find("seen in the image after a build here"), std::string::npos);
+}
+
 TEST_F(BuildCli, lock_is_written_and_locked_build_reproduces_or_shows_the_diff) {
   m_dir.write("project/requirements.txt", "numpy\n");
   m_dir.write("project/furnace.yaml", "name: " + m_name + "\nbase: " + k_base +

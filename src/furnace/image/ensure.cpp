@@ -2,12 +2,14 @@
 
 #include "ensure.hpp"
 
+#include <furnace/core/dirs.hpp>
 #include <furnace/core/version.hpp>
 #include <furnace/dockerfile/dockerfile.hpp>
 #include <furnace/image/build_log.hpp>
 #include <furnace/image/builder.hpp>
 #include <furnace/image/lock.hpp>
 #include <furnace/image/noop_cache.hpp>
+#include <furnace/project/host_facts.hpp>
 #include <furnace/project/load.hpp>
 #include <furnace/resolve/report.hpp>
 #include <furnace/setup/user_config.hpp>
@@ -31,8 +33,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // furnace.yaml's mirror, else the user's default (furnace config), as a URL; "" = none.
-std::string mirror_for(const std::string& key, const std::string& from_yaml,
-                       const setup::UserConfig& config) {
+std::string
+mirror_for(const std::string& key, const std::string& from_yaml, const setup::UserConfig& config) {
   std::string value = from_yaml;
   if (value.empty()) {
     const auto it = config.find(key);
@@ -48,7 +50,7 @@ std::string mirror_for(const std::string& key, const std::string& from_yaml,
 core::Result<void> pull_base(core::Ui& ui, engine::Engine& engine, const std::string& ref) {
   ui.info(fmt::format("pulling {}", ref));
   const auto start = std::chrono::steady_clock::now();
-  std::map<std::string, std::pair<std::string, long long>> layers;  // id -> status, total
+  std::map<std::string, std::pair<std::string, long long>> layers; // id -> status, total
   auto r = engine.pull(ref, [&](const engine::PullProgress& p) {
     if (p.id.empty()) {
       return;
@@ -59,8 +61,11 @@ core::Result<void> pull_base(core::Ui& ui, engine::Engine& engine, const std::st
     }
     if (status != p.status) {
       status = p.status;
-      ui.err() << fmt::format("  {} {}{}\n", p.id, p.status,
-                              total > 0 ? " (" + util::human_bytes(static_cast<unsigned long long>(total)) + ")" : "");
+      ui.err() << fmt::format(
+          "  {} {}{}\n",
+          p.id,
+          p.status,
+          total > 0 ? " (" + util::human_bytes(static_cast<unsigned long long>(total)) + ")" : "");
     }
   });
   if (!r) {
@@ -70,10 +75,15 @@ core::Result<void> pull_base(core::Ui& ui, engine::Engine& engine, const std::st
   for (const auto& [id, st] : layers) {
     bytes += st.second;
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ui.info(fmt::format("pulled {}: {} layers, {} in {:.1f} s ({}/s)", ref, layers.size(),
-                      util::human_bytes(static_cast<unsigned long long>(bytes)), secs,
-                      util::human_bytes(static_cast<unsigned long long>(secs > 0 ? static_cast<double>(bytes) / secs : 0))));
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ui.info(fmt::format("pulled {}: {} layers, {} in {:.1f} s ({}/s)",
+                      ref,
+                      layers.size(),
+                      util::human_bytes(static_cast<unsigned long long>(bytes)),
+                      secs,
+                      util::human_bytes(static_cast<unsigned long long>(
+                          secs > 0 ? static_cast<double>(bytes) / secs : 0))));
   return {};
 }
 
@@ -100,7 +110,9 @@ core::Result<Lock> probe_packages(core::Context& ctx, const std::string& tag) {
   if (!ran->status.ok()) {
     const std::string err(util::trim(ran->err));
     return core::fail(core::ErrorKind::remote,
-                      fmt::format("listing the packages of {} failed (exit {}){}", tag, ran->status.code,
+                      fmt::format("listing the packages of {} failed (exit {}){}",
+                                  tag,
+                                  ran->status.code,
                                   err.empty() ? "" : ": " + err));
   }
   Lock lock;
@@ -111,15 +123,47 @@ core::Result<Lock> probe_packages(core::Context& ctx, const std::string& tag) {
   return lock;
 }
 
+// The Python the built image runs, against the plan's: a table that named another Python for
+// this base is said, and what was seen is recorded for the next `furnace resolve` (the base's
+// own Python only: not when the build added one).
+void check_python(core::Context& ctx,
+                  const std::string& base_ref,
+                  const engine::ImageDetails& base,
+                  const resolve::Plan& plan,
+                  const std::string& seen) {
+  if (seen.empty() || plan.python.empty()) {
+    return;
+  }
+  const bool planned_base = base_ref == plan.base_image; // not furnace.yaml's own `base`
+  if (!planned_base || !plan.python_install) {
+    project::record_image_python(core::dirs_from_env(ctx.env).cache, base_ref, base.id, seen);
+  }
+  if (planned_base && seen != plan.python && seen.rfind(plan.python + ".", 0) != 0) {
+    ctx.ui.warn(
+        fmt::format("{} runs Python {}, not the {} the plan named ({})",
+                    base_ref,
+                    seen,
+                    plan.python,
+                    plan.python_source == "image" ? "data/compat/images.csv's" : "project's"),
+        "'furnace resolve' now plans with Python " + seen +
+            " for this image; packages pinned for the other Python may not install");
+  }
+}
+
 // Writes <root>/furnace.lock for `tag`. A failure is a warning: the image is fine.
-void write_lock(core::Context& ctx, const std::string& root, const std::string& tag,
-                const std::string& base_ref, const engine::ImageDetails& base) {
+void write_lock(core::Context& ctx,
+                const std::string& root,
+                const std::string& tag,
+                const std::string& base_ref,
+                const engine::ImageDetails& base,
+                const resolve::Plan& plan) {
   auto lock = probe_packages(ctx, tag);
   if (!lock) {
     ctx.ui.warn(fmt::format("cannot write {}: {}", k_lock_file, lock.error().message),
                 "'furnace build --locked' needs it; run 'furnace build' again to retry");
     return;
   }
+  check_python(ctx, base_ref, base, plan, lock->python);
   lock->image = tag;
   lock->base = base_ref;
   lock->base_id = base.id;
@@ -130,8 +174,8 @@ void write_lock(core::Context& ctx, const std::string& root, const std::string& 
     ctx.ui.warn(fmt::format("cannot write {}: {}", path, w.error().message));
     return;
   }
-  ctx.ui.info(fmt::format("wrote {} ({} pip and {} Debian packages)", path, lock->pip.size(),
-                          lock->dpkg.size()));
+  ctx.ui.info(fmt::format(
+      "wrote {} ({} pip and {} Debian packages)", path, lock->pip.size(), lock->dpkg.size()));
 }
 
 // True when <root>/furnace.lock was written for `tag` (a cheap read on the no-op path).
@@ -149,8 +193,10 @@ std::string short_step(const std::string& step) {
 // The no-op from the entry the last full no-op wrote (noop_cache.hpp): the same output and
 // image as the full path, without reading the project. nullopt, having printed nothing: an input
 // differs, the base image moved or the tag is gone; take the full path.
-std::optional<BuiltImage> noop_from_cache(core::Context& ctx, const ImageRequest& request,
-                                          engine::Engine& engine, gpu::GpuProbe& probe) {
+std::optional<BuiltImage> noop_from_cache(core::Context& ctx,
+                                          const ImageRequest& request,
+                                          engine::Engine& engine,
+                                          gpu::GpuProbe& probe) {
   std::error_code ec;
   // The root as load_project names it.
   const std::string given = request.path.empty() ? "." : request.path;
@@ -205,8 +251,8 @@ std::optional<BuiltImage> noop_from_cache(core::Context& ctx, const ImageRequest
   return img;
 }
 
-util::Unexpected<core::Error> failure(core::ErrorKind kind, std::string message, std::string hint = {},
-                                      int exit_code = 1) {
+util::Unexpected<core::Error>
+failure(core::ErrorKind kind, std::string message, std::string hint = {}, int exit_code = 1) {
   core::Error e = core::make_error(kind, std::move(message), std::move(hint));
   e.exit_code = exit_code;
   return core::fail(std::move(e));
@@ -228,8 +274,8 @@ private:
   core::Result<BuiltImage> no_op(const engine::ImageDetails& existing, timespec read_from);
   core::Result<BuiltImage> build();
   core::Result<std::string> stage(const dockerfile::Rendered& staged);
-  core::Result<void> run_builder(const Builder& builder, const BuildCommand& cmd,
-                                 const std::string& dir);
+  core::Result<void>
+  run_builder(const Builder& builder, const BuildCommand& cmd, const std::string& dir);
   core::Result<BuiltImage> check_locked_build();
   BuiltImage done(const std::string& image_id, bool built) const;
   void say_notes() const {
@@ -257,7 +303,8 @@ private:
 
 // The project, its warnings and everything the renderer needs but the lock.
 core::Result<void> Job::load() {
-  auto project = project::load_project(m_request.path, m_probe);
+  auto project = project::load_project(
+      m_request.path, m_probe, project::ReadYaml::yes, core::dirs_from_env(m_ctx.env).cache);
   if (!project) {
     return core::fail(project.error());
   }
@@ -284,14 +331,17 @@ core::Result<void> Job::load() {
     auto text = util::read_file((fs::path(m_project.root) / m_yaml.conda).string());
     if (!text) {
       return core::fail(core::ErrorKind::not_found,
-                        fmt::format("cannot read {} (furnace.yaml 'conda'): {}", m_yaml.conda,
+                        fmt::format("cannot read {} (furnace.yaml 'conda'): {}",
+                                    m_yaml.conda,
                                     text.error().message));
     }
     m_in.conda_environment = *text;
   }
   if (m_yaml.base.empty() && !m_project.plan.ok) {
-    return failure(core::ErrorKind::invalid, "no base image fits this project on this host",
-                   "'furnace resolve' says why; set 'base' in furnace.yaml to choose one", 3);
+    return failure(core::ErrorKind::invalid,
+                   "no base image fits this project on this host",
+                   "'furnace resolve' says why; set 'base' in furnace.yaml to choose one",
+                   3);
   }
   m_lock_path = (fs::path(m_project.root) / k_lock_file).string();
   return {};
@@ -331,8 +381,10 @@ core::Result<void> Job::find_base() {
   auto base = m_engine.inspect_image(m_canonical.base_image);
   if (m_lock && m_canonical.base_image != m_lock->base) {
     return core::fail(core::ErrorKind::invalid,
-                      fmt::format("the base image is now {}, {} has {}", m_canonical.base_image,
-                                  m_lock_path, m_lock->base),
+                      fmt::format("the base image is now {}, {} has {}",
+                                  m_canonical.base_image,
+                                  m_lock_path,
+                                  m_lock->base),
                       "run 'furnace build' without --locked to update the lock");
   }
   if (m_lock && (!base || base->id != m_lock->base_id)) {
@@ -340,8 +392,10 @@ core::Result<void> Job::find_base() {
     if (m_lock->base_digest.empty()) {
       return core::fail(core::ErrorKind::invalid,
                         fmt::format("{} is {}, {} has {} and no digest to pull it by",
-                                    m_canonical.base_image, base ? base->id : "not pulled",
-                                    m_lock_path, m_lock->base_id),
+                                    m_canonical.base_image,
+                                    base ? base->id : "not pulled",
+                                    m_lock_path,
+                                    m_lock->base_id),
                         "pull or load the locked base image, or run 'furnace build' without "
                         "--locked to update the lock");
     }
@@ -368,8 +422,11 @@ core::Result<void> Job::find_base() {
   }
   if (m_lock && m_base && m_base->id != m_lock->base_id) {
     return core::fail(core::ErrorKind::invalid,
-                      fmt::format("{} is {}, {} has {}", m_canonical.base_image, m_base->id,
-                                  m_lock_path, m_lock->base_id),
+                      fmt::format("{} is {}, {} has {}",
+                                  m_canonical.base_image,
+                                  m_base->id,
+                                  m_lock_path,
+                                  m_lock->base_id),
                       "run 'furnace build' without --locked to update the lock");
   }
   return {};
@@ -397,7 +454,7 @@ core::Result<BuiltImage> Job::no_op(const engine::ImageDetails& existing, timesp
   }
   if (!m_lock && !m_request.dry_run && m_base) {
     if (!lock_is_for(m_project.root, m_tag)) {
-      write_lock(m_ctx, m_project.root, m_tag, m_canonical.base_image, *m_base);
+      write_lock(m_ctx, m_project.root, m_tag, m_canonical.base_image, *m_base, m_project.plan);
     } else {
       // Everything this no-op read, for the next one to stat instead of reading it again.
       NoopEntry entry;
@@ -413,10 +470,11 @@ core::Result<BuiltImage> Job::no_op(const engine::ImageDetails& existing, timesp
       entry.plan_json = plan_json();
       entry.warnings = m_warnings;
       entry.notes = m_canonical.notes;
-      (void)write_noop_entry(noop_entry_path(m_ctx.env, m_project.root), std::move(entry),
-                             noop_inputs(m_project.root, m_yaml.conda,
-                                         setup::user_config_path(m_ctx.env)),
-                             read_from);
+      (void)write_noop_entry(
+          noop_entry_path(m_ctx.env, m_project.root),
+          std::move(entry),
+          noop_inputs(m_project.root, m_yaml.conda, setup::user_config_path(m_ctx.env)),
+          read_from);
     }
   }
   return done(existing.id, false);
@@ -444,8 +502,8 @@ core::Result<std::string> Job::stage(const dockerfile::Rendered& staged) {
 
 // Runs the builder: its output to the terminal (one line per step on a terminal) and, as it
 // arrives, into the build log. A failure shows the failing step and its last lines.
-core::Result<void> Job::run_builder(const Builder& builder, const BuildCommand& cmd,
-                                    const std::string& dir) {
+core::Result<void>
+Job::run_builder(const Builder& builder, const BuildCommand& cmd, const std::string& dir) {
   const std::string log_file = log_path(m_ctx.env, m_project.name, m_hash.substr(0, 12));
   std::error_code ec;
   fs::create_directories(fs::path(log_file).parent_path(), ec);
@@ -454,8 +512,8 @@ core::Result<void> Job::run_builder(const Builder& builder, const BuildCommand& 
     m_ctx.ui.warn(fmt::format("cannot write the build log {}", log_file));
   }
   log_out << "# furnace build " << m_tag << "\n# " << cmd.display << "\n";
-  m_ctx.ui.info(fmt::format("building {} ({}; Dockerfile in {}; log {})", m_tag, builder.why, dir,
-                            log_file));
+  m_ctx.ui.info(
+      fmt::format("building {} ({}; Dockerfile in {}; log {})", m_tag, builder.why, dir, log_file));
   std::string output;
   util::ProcessOptions popts;
   popts.capture = true;
@@ -485,7 +543,8 @@ core::Result<void> Job::run_builder(const Builder& builder, const BuildCommand& 
   auto ran = m_ctx.runner.run(cmd.argv, popts);
   log_out.close();
   if (!ran) {
-    return core::fail(core::ErrorKind::not_found, ran.error().message,
+    return core::fail(core::ErrorKind::not_found,
+                      ran.error().message,
                       "install the docker CLI, or set FURNACE_DOCKER");
   }
   if (ran->status.ok()) {
@@ -512,9 +571,12 @@ core::Result<void> Job::run_builder(const Builder& builder, const BuildCommand& 
             "archive ('furnace build' without --locked updates the lock)";
   }
   return failure(core::ErrorKind::remote,
-                 fmt::format("the build of {} failed (exit {}); the full log is {}", m_tag,
-                             ran->status.code, log_file),
-                 hint, ran->status.code > 0 ? ran->status.code : 1);
+                 fmt::format("the build of {} failed (exit {}); the full log is {}",
+                             m_tag,
+                             ran->status.code,
+                             log_file),
+                 hint,
+                 ran->status.code > 0 ? ran->status.code : 1);
 }
 
 // --locked: the new image must hold exactly the locked packages (else it is removed).
@@ -528,19 +590,25 @@ core::Result<BuiltImage> Job::check_locked_build() {
     util::ProcessOptions o;
     o.env = m_ctx.env;
     o.timeout = std::chrono::milliseconds(60000);
-    (void)m_ctx.runner.run({docker_cli(m_ctx.env), "rmi", m_tag}, o); // no image that breaks the lock
+    (void)m_ctx.runner.run({docker_cli(m_ctx.env), "rmi", m_tag},
+                           o); // no image that breaks the lock
     for (const std::string& l : diff) {
       m_ctx.ui.err() << "  " << l << '\n';
     }
     return core::fail(core::ErrorKind::invalid,
                       fmt::format("the locked build resolved differently from {} ({} lines above; "
                                   "{} removed)",
-                                  m_lock_path, diff.size(), m_tag),
+                                  m_lock_path,
+                                  diff.size(),
+                                  m_tag),
                       "run 'furnace build' without --locked to accept the new versions and update "
                       "the lock");
   }
-  m_ctx.ui.info(fmt::format("{} matches {} ({} pip and {} Debian packages)", m_tag, m_lock_path,
-                            now->pip.size(), now->dpkg.size()));
+  m_ctx.ui.info(fmt::format("{} matches {} ({} pip and {} Debian packages)",
+                            m_tag,
+                            m_lock_path,
+                            now->pip.size(),
+                            now->dpkg.size()));
   auto img = m_engine.inspect_image(m_tag);
   return done(img ? img->id : std::string(), true);
 }
@@ -587,7 +655,7 @@ core::Result<BuiltImage> Job::build() {
     return check_locked_build();
   }
   if (m_base) {
-    write_lock(m_ctx, m_project.root, m_tag, staged.base_image, *m_base);
+    write_lock(m_ctx, m_project.root, m_tag, staged.base_image, *m_base, m_project.plan);
   }
   auto img = m_engine.inspect_image(m_tag);
   return done(img ? img->id : std::string(), true);
@@ -628,8 +696,10 @@ core::Result<BuiltImage> Job::run(timespec read_from) {
 
 } // namespace
 
-core::Result<BuiltImage> ensure_image(core::Context& ctx, const ImageRequest& request,
-                                      engine::Engine& engine, gpu::GpuProbe& probe) {
+core::Result<BuiltImage> ensure_image(core::Context& ctx,
+                                      const ImageRequest& request,
+                                      engine::Engine& engine,
+                                      gpu::GpuProbe& probe) {
   const timespec read_from = coarse_now(); // before any input is read
   gpu::MemoProbe memo(probe);
   if (!request.force && !request.locked && !request.dry_run) {

@@ -96,6 +96,9 @@ std::string render_lock(const Lock& lock) {
                      lock.base_id,
                      lock.base_digest.empty() ? "" : " ",
                      lock.base_digest);
+  if (!lock.python.empty()) {
+    out += fmt::format("python: {}\n", lock.python);
+  }
   std::vector<std::string> pip = lock.pip;
   std::vector<std::string> dpkg = lock.dpkg;
   sort_lines(pip);
@@ -163,11 +166,14 @@ core::Result<Lock> parse_lock(std::string_view text, const std::string& file) {
       seen_base_id = true;
     } else if (key == "base-digest") {
       lock.base_digest = value;
+    } else if (key == "python") {
+      lock.python = value;
     } else {
-      return core::fail(core::ErrorKind::invalid,
-                        fmt::format("{}:{}: unknown key '{}'", file, number, key),
-                        "the keys are image, base, base-id and base-digest; 'furnace build' "
-                        "rewrites the file");
+      return core::fail(
+          core::ErrorKind::invalid,
+          fmt::format("{}:{}: unknown key '{}'", file, number, key),
+          "the keys are image, base, base-id, base-digest and python; 'furnace build' "
+          "rewrites the file");
     }
   }
   if (!seen_base_id || lock.base.empty()) {
@@ -182,9 +188,11 @@ core::Result<Lock> parse_lock(std::string_view text, const std::string& file) {
 
 std::string probe_script() {
   return fmt::format("for p in python3 python; do if command -v $p >/dev/null 2>&1; then "
+                     "$p -c 'import sys; print(\"{}\", \"%d.%d.%d\" % sys.version_info[:3])'; "
                      "$p -m pip freeze 2>/dev/null; break; fi; done; echo '{}'; "
                      "if command -v dpkg-query >/dev/null 2>&1; then "
                      "dpkg-query -W -f '${{db:Status-Status}} ${{Package}}=${{Version}}\\n'; fi",
+                     k_probe_python,
                      k_probe_separator);
 }
 
@@ -209,8 +217,14 @@ core::Result<void> read_probe_output(std::string_view output, Lock& lock) {
   }
   lock.pip.clear();
   lock.dpkg.clear();
+  lock.python.clear();
   for (const std::string& raw : util::split(output.substr(0, sep), '\n')) {
     const std::string line(util::trim(raw));
+    if (line.rfind(k_probe_python, 0) == 0) {
+      lock.python = std::string(
+          util::trim(std::string_view(line).substr(std::string_view(k_probe_python).size())));
+      continue;
+    }
     if (!line.empty() && line.front() != '#') {
       lock.pip.push_back(line);
     }

@@ -20,6 +20,7 @@ struct Lock {
   std::string base;              // the base image reference ("pytorch/pytorch:1.13.1-…")
   std::string base_id;           // "sha256:…"
   std::string base_digest;       // "pytorch/pytorch@sha256:…"; "" when the engine knows none
+  std::string python;            // "3.10.8": `python3 -V` in the image; "" when it has none
   std::vector<std::string> pip;  // `pip freeze` lines, sorted case-insensitively
   std::vector<std::string> dpkg; // "name=version" of each installed Debian package, sorted
 };
@@ -32,6 +33,8 @@ core::Result<Lock> parse_lock(std::string_view text, const std::string& file);
 
 // The marker between the pip and the dpkg part of the probe's output.
 inline constexpr const char* k_probe_separator = "---furnace-dpkg---";
+// The marker of the probe's `python3 -V` line ("furnace-python 3.10.8").
+inline constexpr const char* k_probe_python = "furnace-python";
 
 // The shell script the probe container runs: `pip freeze`, the separator, then the installed
 // Debian packages (either part is empty when the image has no Python or no dpkg).

@@ -1,18 +1,21 @@
 #include "host_facts.hpp"
 
+#include <furnace/util/atomic_file.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 namespace furnace::project {
 
 core::Result<resolve::Host> make_host(const core::Result<gpu::GpuInfo>& probed,
-                             const std::vector<std::string>& gpu_override,
-                             const std::string& driver_override,
-                             const resolve::Tables& tables) {
+                                      const std::vector<std::string>& gpu_override,
+                                      const std::string& driver_override,
+                                      const resolve::Tables& tables) {
   resolve::Host host;
   if (probed) {
     host.source = probed->source;
@@ -56,8 +59,8 @@ core::Result<resolve::Host> make_host(const core::Result<gpu::GpuInfo>& probed,
           minor = digits.back() - '0';
         }
         if (major >= 0) {
-          host.gpus.push_back(
-              resolve::HostGpu{fmt::format("compute capability {}.{}", major, minor), major, minor});
+          host.gpus.push_back(resolve::HostGpu{
+              fmt::format("compute capability {}.{}", major, minor), major, minor});
           continue;
         }
         const resolve::GpuRow* row = tables.find_gpu(g);
@@ -81,6 +84,55 @@ core::Result<resolve::Host> make_host(const core::Result<gpu::GpuInfo>& probed,
     host.cuda_driver.clear();
   }
   return host;
+}
+
+namespace {
+
+std::string cache_file(const std::string& cache_dir) {
+  return cache_dir + "/image-python.json";
+}
+
+} // namespace
+
+std::map<std::string, std::string> read_image_pythons(const std::string& cache_dir) {
+  std::map<std::string, std::string> out;
+  if (cache_dir.empty()) {
+    return out;
+  }
+  auto text = util::read_file(cache_file(cache_dir));
+  if (!text) {
+    return out;
+  }
+  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object() || !j.contains("images") || !j["images"].is_object()) {
+    return out;
+  }
+  for (const auto& [image, seen] : j["images"].items()) {
+    if (seen.is_object() && seen.contains("python") && seen["python"].is_string()) {
+      out[image] = seen["python"].get<std::string>();
+    }
+  }
+  return out;
+}
+
+void record_image_python(const std::string& cache_dir,
+                         const std::string& image,
+                         const std::string& image_id,
+                         const std::string& python) {
+  if (cache_dir.empty() || image.empty() || python.empty()) {
+    return;
+  }
+  nlohmann::json j = nlohmann::json::object();
+  if (auto text = util::read_file(cache_file(cache_dir))) {
+    j = nlohmann::json::parse(*text, nullptr, false);
+    if (!j.is_object()) {
+      j = nlohmann::json::object();
+    }
+  }
+  j["images"][image] = {{"id", image_id}, {"python", python}};
+  std::error_code ec;
+  std::filesystem::create_directories(cache_dir, ec);
+  (void)util::write_file_atomic(cache_file(cache_dir), j.dump(2) + "\n");
 }
 
 } // namespace furnace::project

@@ -1,7 +1,7 @@
 #include "load.hpp"
 
-#include <furnace/project/host_facts.hpp>
 #include <furnace/deps/project.hpp>
+#include <furnace/project/host_facts.hpp>
 #include <furnace/util/atomic_file.hpp>
 
 #include <fmt/format.h>
@@ -22,11 +22,15 @@ std::string find_root(const std::string& path) {
     start = start.parent_path(); // "/a/b/" -> "/a/b"
   }
   // furnace.yaml first, then a git checkout, then the dependency files a project is known by.
-  const std::vector<std::vector<const char*>> tiers{
-      {k_file_name},
-      {".git"},
-      {"requirements.txt", "environment.yml", "environment.yaml", "setup.py", "pyproject.toml",
-       "Pipfile", "setup.cfg"}};
+  const std::vector<std::vector<const char*>> tiers{{k_file_name},
+                                                    {".git"},
+                                                    {"requirements.txt",
+                                                     "environment.yml",
+                                                     "environment.yaml",
+                                                     "setup.py",
+                                                     "pyproject.toml",
+                                                     "Pipfile",
+                                                     "setup.cfg"}};
   for (const auto& markers : tiers) {
     for (fs::path dir = start;; dir = dir.parent_path()) {
       for (const char* marker : markers) {
@@ -51,7 +55,8 @@ resolve::Overrides overrides_from(const FurnaceYaml& yaml) {
   return o;
 }
 
-core::Result<std::vector<std::string>> add_yaml_pins(const std::string& path, resolve::Overrides& o) {
+core::Result<std::vector<std::string>> add_yaml_pins(const std::string& path,
+                                                     resolve::Overrides& o) {
   auto yaml = load_furnace_yaml(path.empty() ? "." : path);
   if (!yaml) {
     return core::fail(yaml.error());
@@ -64,8 +69,8 @@ core::Result<std::vector<std::string>> add_yaml_pins(const std::string& path, re
   const auto take = [&](std::string& field, const std::string& pin, const char* key) {
     if (field.empty() && !pin.empty()) {
       field = pin;
-      notes.push_back(fmt::format("{} {} from {} (a command-line option overrides it)", key, pin,
-                                  k_file_name));
+      notes.push_back(
+          fmt::format("{} {} from {} (a command-line option overrides it)", key, pin, k_file_name));
     }
   };
   take(o.framework, pins.framework, "framework");
@@ -73,18 +78,24 @@ core::Result<std::vector<std::string>> add_yaml_pins(const std::string& path, re
   take(o.python, pins.python, "python");
   take(o.cuda, pins.cuda, "cuda");
   if (!(*yaml)->base.empty()) {
-    notes.push_back(fmt::format("{} sets base: {}; 'furnace build' uses it instead of the image below",
-                                k_file_name, (*yaml)->base));
+    notes.push_back(
+        fmt::format("{} sets base: {}; 'furnace build' uses it instead of the image below",
+                    k_file_name,
+                    (*yaml)->base));
   }
   return notes;
 }
 
-core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe, ReadYaml read_yaml) {
+core::Result<Project> load_project(const std::string& path,
+                                   gpu::GpuProbe& probe,
+                                   ReadYaml read_yaml,
+                                   const std::string& cache_dir) {
   std::error_code ec;
   const std::string given = path.empty() ? "." : path;
   if (!fs::is_directory(given, ec)) {
     return core::fail(core::ErrorKind::not_found,
-                      fmt::format("cannot read project directory '{}': {}", given,
+                      fmt::format("cannot read project directory '{}': {}",
+                                  given,
                                   ec ? ec.message() : "not a directory"),
                       "give the directory of the project, e.g. 'furnace build .'");
   }
@@ -94,7 +105,8 @@ core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe
   if (read_yaml == ReadYaml::yes && fs::exists(yaml_path, ec)) {
     auto text = util::read_file(yaml_path);
     if (!text) {
-      return core::fail(core::ErrorKind::io, fmt::format("cannot read {}: {}", yaml_path, text.error().message));
+      return core::fail(core::ErrorKind::io,
+                        fmt::format("cannot read {}: {}", yaml_path, text.error().message));
     }
     p.yaml_text = *text;
     auto y = parse_furnace_yaml(p.yaml_text, k_file_name);
@@ -107,7 +119,7 @@ core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe
                                            : image_name_from(fs::path(p.root).filename().string());
   p.spec = deps::parse_project(deps::list_project_files(p.root), deps::disk_reader(p.root));
   if (auto date = deps::git_commit_date(p.root)) {
-    p.spec.facts.push_back(std::move(*date));  // the project's era, as `furnace resolve` sees it
+    p.spec.facts.push_back(std::move(*date)); // the project's era, as `furnace resolve` sees it
   }
   for (const deps::Diagnostic& d : p.spec.diagnostics) {
     if (d.code == "cuda_extension" && !p.cuda_extensions) {
@@ -121,8 +133,9 @@ core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe
   if (!host) {
     return core::fail(host.error());
   }
+  host->image_python = read_image_pythons(cache_dir);
   p.plan = resolve::resolve(p.spec, *host, o);
   return p;
 }
 
-}  // namespace furnace::project
+} // namespace furnace::project

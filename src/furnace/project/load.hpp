@@ -43,7 +43,9 @@ core::Result<std::vector<std::string>> add_yaml_pins(const std::string& path, re
 // Reads and resolves the project at `path` (`read_yaml` no: as if it had no furnace.yaml).
 // Errors: not a directory, an invalid furnace.yaml, an invalid override. Problems in the
 // project's own files are diagnostics in `spec`.
+// `cache_dir` (furnace's cache): where builds recorded the Python of the images they probed.
 core::Result<Project> load_project(const std::string& path, gpu::GpuProbe& probe,
-                                   ReadYaml read_yaml = ReadYaml::yes);
+                                   ReadYaml read_yaml = ReadYaml::yes,
+                                   const std::string& cache_dir = {});
 
 }  // namespace furnace::project

@@ -1,9 +1,9 @@
 #include "resolve_command.hpp"
 
-#include <furnace/project/host_facts.hpp>
-
-#include <furnace/resolve/report.hpp>
+#include <furnace/core/dirs.hpp>
 #include <furnace/deps/project.hpp>
+#include <furnace/project/host_facts.hpp>
+#include <furnace/resolve/report.hpp>
 
 #include <fmt/format.h>
 
@@ -41,6 +41,7 @@ int run_resolve(core::Context& ctx, const ResolveOptions& options, gpu::GpuProbe
     ctx.ui.error(host.error());
     return host.error().exit_code;
   }
+  host->image_python = read_image_pythons(core::dirs_from_env(ctx.env).cache);
   if (!probed && probed.error().kind != core::ErrorKind::not_found && options.gpus.empty()) {
     ctx.ui.warn(fmt::format("cannot query the GPUs: {}", probed.error().message),
                 "run 'furnace doctor'");

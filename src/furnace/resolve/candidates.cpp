@@ -30,7 +30,15 @@ std::string cuda_image(const CudaRow* row, const std::string& cuda, bool devel, 
          (example.empty() ? cuda + ".0-runtime-ubuntu22.04" : runtime_flavour(example, devel));
 }
 
-void set_image_python(Candidate& c, const Tables& t) {
+void set_image_python(Candidate& c, const Tables& t, const Host& host) {
+  if (auto seen = host.image_python.find(c.image); seen != host.image_python.end()) {
+    const auto v = deps::parse_version(seen->second);
+    if (v && v->release.size() >= 2) {
+      c.image_python = Cell{fmt::format("{}.{}", v->at(0), v->at(1)), false};
+      c.image_python_seen = seen->second;
+      return;
+    }
+  }
   const std::size_t colon = c.image.rfind(':');
   if (colon == std::string::npos) {
     return;
@@ -104,7 +112,7 @@ void Resolver::torch_candidates(bool devel, std::vector<Candidate>& out) const {
       o.official = true;
       o.image_unverified = tag->unverified;
       o.archs = r.docker_sm_archs.empty() ? r.sm_archs : r.docker_sm_archs;
-      set_image_python(o, m_t);
+      set_image_python(o, m_t, m_host);
       out.push_back(std::move(o));
     }
     // the wheel on NVIDIA's CUDA image: for the releases without an official image, and for a
@@ -113,7 +121,7 @@ void Resolver::torch_candidates(bool devel, std::vector<Candidate>& out) const {
       c.image = cuda_image(c.cuda_row, r.cuda, devel, &c.image_unverified);
       c.pip_index = "https://download.pytorch.org/whl/" + r.pip_index;
       c.archs = r.sm_archs;
-      set_image_python(c, m_t);
+      set_image_python(c, m_t, m_host);
       out.push_back(std::move(c));
     }
   }
@@ -159,14 +167,14 @@ void Resolver::tf_candidates(std::vector<Candidate>& out) const {
         o.image = "tensorflow/tensorflow:" + value;
         o.official = true;
         o.image_unverified = t.unverified || text != r.version_text;
-        set_image_python(o, m_t);
+        set_image_python(o, m_t, m_host);
         out.push_back(std::move(o));
       }
       // NVIDIA's CUDA image and the wheel from PyPI: for the releases without an official image,
       // and for a Python the official images do not ship
       c.image = cuda_image(c.cuda_row, r.cuda, false, &c.image_unverified);
       c.pip_index = k_pypi;
-      set_image_python(c, m_t);
+      set_image_python(c, m_t, m_host);
       out.push_back(std::move(c));
     }
   }
@@ -256,7 +264,7 @@ void Resolver::jax_candidates(bool devel, std::vector<Candidate>& out) const {
       c.image = cuda_image(c.cuda_row, cuda, devel, &c.image_unverified);
       c.pip_index = r->pip_index.rfind("http", 0) == 0 ? r->pip_index : k_pypi;
       c.release_date = rel.date.value;
-      set_image_python(c, m_t);
+      set_image_python(c, m_t, m_host);
       out.push_back(std::move(c));
     }
   }

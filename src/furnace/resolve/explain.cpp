@@ -221,6 +221,10 @@ void Resolver::fill_image_reasons(Plan& plan, const Candidate& c, const Check& k
   }
   if (k.python_source == "image") {
     pr.message = fmt::format("Python {}: what {} ships", k.python, c.image);
+    if (!c.image_python_seen.empty()) {
+      pr.message +=
+          fmt::format(" (Python {}, seen in the image after a build here)", c.image_python_seen);
+    }
     if (!ptexts.empty()) {
       pr.message +=
           fmt::format(", which {} allow{}", fmt::join(ptexts, ", "), ptexts.size() == 1 ? "s" : "");

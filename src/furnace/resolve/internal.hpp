@@ -86,8 +86,9 @@ struct Candidate {
   Cell cudnn;
   Cell python_min;
   Cell python_max;
-  Cell image_python;        // the Python the image ships; empty: chosen from the range
-  std::string release_date; // "2019-05-01", "" unknown
+  Cell image_python;             // the Python the image ships; empty: chosen from the range
+  std::string image_python_seen; // "3.10.8" when a probe here saw it (Host::image_python)
+  std::string release_date;      // "2019-05-01", "" unknown
   int table_line = 0;
   int image_line = 0; // images.csv
 

@@ -7,6 +7,7 @@
 #include <furnace/deps/spec.hpp>
 #include <furnace/resolve/compat.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ struct Host {
   std::vector<HostGpu> gpus; // empty: no GPU (plan runs on the CPU)
   std::string source;        // "nvml", "nvidia-smi", "--gpu", "none"
   std::string note;          // why there is no GPU information, when there is none
+  // The Python each image pulled here was seen to run ("pytorch/pytorch:1.13.1-…" -> "3.10.8"),
+  // from the probe after a build: it replaces images.csv's answer for that image.
+  std::map<std::string, std::string> image_python;
 };
 
 struct Overrides {
