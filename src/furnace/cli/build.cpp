@@ -25,6 +25,9 @@ void register_build(CLI::App& app, core::Context& ctx, int& exit_code) {
                 opts->locked,
                 "Build from furnace.lock (its base image, its pip versions) and fail when the "
                 "image differs from it");
+  cmd->add_flag("--no-verify",
+                opts->no_verify,
+                "Skip the checks after a build (imports, pip check, the GPU architectures)");
   cmd->callback([&ctx, &exit_code, opts] {
     exit_code = with_engine(ctx, [&](engine::DockerApi& api) {
       const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);

@@ -39,6 +39,7 @@ void register_resolve(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_init(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_build(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_images(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_verify(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_prune(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_run(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_shell(CLI::App& app, core::Context& ctx, int& exit_code);

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   cli::register_resolve(app, ctx, exit_code);
   cli::register_init(app, ctx, exit_code);
   cli::register_build(app, ctx, exit_code);
+  cli::register_verify(app, ctx, exit_code);
   cli::register_images(app, ctx, exit_code);
   cli::register_prune(app, ctx, exit_code);
   cli::register_run(app, ctx, exit_code);

@@ -2,7 +2,45 @@
 
 #include "command.hpp"
 
+#include <furnace/image/probe.hpp>
+#include <furnace/image/verify.hpp>
+
+#include <fmt/format.h>
+
 namespace furnace::image {
+
+namespace {
+
+// The checks of `img`: from the facts cache when the probe after its build answered the same
+// request, else one probe container (whose result is cached).
+core::Result<Report> verify_image(core::Context& ctx, const BuiltImage& img, gpu::GpuProbe& probe) {
+  const resolve::Plan plan = plan_from_json(img.plan_json);
+  const ProbeRequest request = probe_request(plan);
+  Report report;
+  ProbeResult result;
+  if (auto cached = read_cached_probe(ctx.env, img.image_id, request)) {
+    result = std::move(*cached);
+    report.cached = true;
+  } else {
+    auto probed = run_probe(ctx, img.tag, img.image_id, request);
+    if (!probed) {
+      return core::fail(probed.error());
+    }
+    result = std::move(probed->result);
+  }
+  std::optional<gpu::GpuInfo> host;
+  if (auto info = probe.probe()) {
+    host = std::move(*info);
+  }
+  const bool cached = report.cached;
+  report = check(result, plan, host);
+  report.cached = cached;
+  report.image = img.tag;
+  report.image_id = img.image_id;
+  return report;
+}
+
+} // namespace
 
 int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& engine,
               gpu::GpuProbe& probe) {
@@ -12,17 +50,59 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
   request.dry_run = options.dry_run;
   request.locked = options.locked;
   request.network = options.network;
-  auto img = ensure_image(ctx, request, engine, probe);
+  request.verify = !options.no_verify;
+  gpu::MemoProbe memo(probe);
+  auto img = ensure_image(ctx, request, engine, memo);
   if (!img) {
     ctx.ui.error(img.error());
     return img.error().exit_code;
+  }
+  int code = 0;
+  if (img->built && !options.no_verify && !img->image_id.empty()) {
+    auto report = verify_image(ctx, *img, memo);
+    if (!report) {
+      ctx.ui.warn(fmt::format("cannot verify {}: {}", img->tag, report.error().message),
+                  "'furnace verify' re-checks it");
+    } else {
+      ctx.ui.info(summary_line(*report));
+      if (!report->ok()) {
+        warn_failures(*report, ctx.ui);
+        ctx.ui.warn(fmt::format("{} is kept", img->tag),
+                    "fix the above and build again; 'furnace verify' re-checks it");
+        code = 1;
+      }
+    }
   }
   if (!img->build_command.empty()) {
     ctx.ui.out() << img->build_command << '\n';
   } else if (!(options.dry_run && img->image_id.empty())) {
     ctx.ui.out() << img->tag << '\n';
   }
-  return 0;
+  return code;
+}
+
+int run_verify(core::Context& ctx, const VerifyOptions& options, engine::Engine& engine,
+               gpu::GpuProbe& probe) {
+  ImageRequest request;
+  request.path = options.path;
+  request.announce = Announce::builds_only;
+  gpu::MemoProbe memo(probe);
+  auto img = ensure_image(ctx, request, engine, memo);
+  if (!img) {
+    ctx.ui.error(img.error());
+    return img.error().exit_code;
+  }
+  auto report = verify_image(ctx, *img, memo);
+  if (!report) {
+    ctx.ui.error(report.error());
+    return report.error().exit_code;
+  }
+  if (options.json) {
+    ctx.ui.out() << to_json(*report).dump(2) << '\n';
+  } else {
+    print_report(*report, ctx.ui);
+  }
+  return report->ok() ? 0 : 1;
 }
 
 }  // namespace furnace::image

@@ -9,6 +9,7 @@
 #include <furnace/image/builder.hpp>
 #include <furnace/image/lock.hpp>
 #include <furnace/image/noop_cache.hpp>
+#include <furnace/image/probe.hpp>
 #include <furnace/project/host_facts.hpp>
 #include <furnace/project/load.hpp>
 #include <furnace/resolve/report.hpp>
@@ -98,29 +99,26 @@ std::string digest_for(const engine::ImageDetails& details, const std::string& r
   return details.repo_digests.empty() ? std::string() : details.repo_digests.front();
 }
 
-// Lists the packages in `tag` (a container without network, removed afterwards).
-core::Result<Lock> probe_packages(core::Context& ctx, const std::string& tag) {
-  util::ProcessOptions o;
-  o.timeout = std::chrono::milliseconds(180000);
-  o.env = ctx.env;
-  auto ran = ctx.runner.run(probe_command(docker_cli(ctx.env), tag), o);
-  if (!ran) {
-    return core::fail(core::ErrorKind::not_found, ran.error().message);
+// Lists the packages in `tag` and collects its facts and checks (probe.hpp).
+core::Result<Lock> probe_packages(core::Context& ctx,
+                                  const std::string& tag,
+                                  const std::string& image_id,
+                                  const ProbeRequest& request) {
+  auto probed = run_probe(ctx, tag, image_id, request);
+  if (!probed) {
+    return core::fail(probed.error());
   }
-  if (!ran->status.ok()) {
-    const std::string err(util::trim(ran->err));
-    return core::fail(core::ErrorKind::remote,
-                      fmt::format("listing the packages of {} failed (exit {}){}",
-                                  tag,
-                                  ran->status.code,
-                                  err.empty() ? "" : ": " + err));
+  return std::move(probed->lock);
+}
+
+// What the probe checks besides the facts: nothing more with --no-verify.
+ProbeRequest request_for(const ImageRequest& request, const resolve::Plan& plan) {
+  ProbeRequest r = probe_request(plan);
+  if (!request.verify) {
+    r.distributions.clear();
+    r.pip_check = false;
   }
-  Lock lock;
-  auto read = read_probe_output(ran->out, lock);
-  if (!read) {
-    return core::fail(read.error());
-  }
-  return lock;
+  return r;
 }
 
 // The Python the built image runs, against the plan's: a table that named another Python for
@@ -154,10 +152,12 @@ void check_python(core::Context& ctx,
 void write_lock(core::Context& ctx,
                 const std::string& root,
                 const std::string& tag,
+                const std::string& image_id,
+                const ProbeRequest& request,
                 const std::string& base_ref,
                 const engine::ImageDetails& base,
                 const resolve::Plan& plan) {
-  auto lock = probe_packages(ctx, tag);
+  auto lock = probe_packages(ctx, tag, image_id, request);
   if (!lock) {
     ctx.ui.warn(fmt::format("cannot write {}: {}", k_lock_file, lock.error().message),
                 "'furnace build --locked' needs it; run 'furnace build' again to retry");
@@ -454,7 +454,14 @@ core::Result<BuiltImage> Job::no_op(const engine::ImageDetails& existing, timesp
   }
   if (!m_lock && !m_request.dry_run && m_base) {
     if (!lock_is_for(m_project.root, m_tag)) {
-      write_lock(m_ctx, m_project.root, m_tag, m_canonical.base_image, *m_base, m_project.plan);
+      write_lock(m_ctx,
+                 m_project.root,
+                 m_tag,
+                 existing.id,
+                 request_for(m_request, m_project.plan),
+                 m_canonical.base_image,
+                 *m_base,
+                 m_project.plan);
     } else {
       // Everything this no-op read, for the next one to stat instead of reading it again.
       NoopEntry entry;
@@ -581,7 +588,9 @@ Job::run_builder(const Builder& builder, const BuildCommand& cmd, const std::str
 
 // --locked: the new image must hold exactly the locked packages (else it is removed).
 core::Result<BuiltImage> Job::check_locked_build() {
-  auto now = probe_packages(m_ctx, m_tag);
+  auto img = m_engine.inspect_image(m_tag);
+  const std::string id = img ? img->id : std::string();
+  auto now = probe_packages(m_ctx, m_tag, id, request_for(m_request, m_project.plan));
   if (!now) {
     return core::fail(now.error());
   }
@@ -609,8 +618,7 @@ core::Result<BuiltImage> Job::check_locked_build() {
                             m_lock_path,
                             now->pip.size(),
                             now->dpkg.size()));
-  auto img = m_engine.inspect_image(m_tag);
-  return done(img ? img->id : std::string(), true);
+  return done(id, true);
 }
 
 // The image is not there (or --force): stage the context and run the builder.
@@ -654,11 +662,19 @@ core::Result<BuiltImage> Job::build() {
   if (m_base && m_lock) {
     return check_locked_build();
   }
-  if (m_base) {
-    write_lock(m_ctx, m_project.root, m_tag, staged.base_image, *m_base, m_project.plan);
-  }
   auto img = m_engine.inspect_image(m_tag);
-  return done(img ? img->id : std::string(), true);
+  const std::string id = img ? img->id : std::string();
+  if (m_base) {
+    write_lock(m_ctx,
+               m_project.root,
+               m_tag,
+               id,
+               request_for(m_request, m_project.plan),
+               staged.base_image,
+               *m_base,
+               m_project.plan);
+  }
+  return done(id, true);
 }
 
 core::Result<BuiltImage> Job::run(timespec read_from) {

@@ -28,6 +28,9 @@ struct ImageRequest {
   // The network of the build's RUN steps (`--network NAME` to the builder; "" = the builder's
   // default). `host` reaches a package index on the host's 127.0.0.1. Not part of the hash.
   std::string network;
+  // The probe after a build also imports the requirements and runs `pip check` (facts.hpp), for
+  // `furnace verify` and the check at the end of `furnace build`; false: the facts only.
+  bool verify = true;
 };
 
 // The image a project runs in, and what the history records about it.

@@ -83,6 +83,52 @@ void diff_section(const char* section,
   }
 }
 
+// The facts furnace.lock records, as its keys ("framework: torch 1.13.1").
+std::vector<std::pair<std::string, std::string>> fact_keys(const ImageFacts& f) {
+  std::string arch;
+  for (const std::string& a : f.arch_list) {
+    arch += (arch.empty() ? "" : " ") + a;
+  }
+  std::string framework = f.framework;
+  if (!f.framework_version.empty()) {
+    framework += " " + f.framework_version;
+  }
+  return {{"python-path", f.python_path},
+          {"pip", f.pip},
+          {"framework", framework},
+          {"cuda-build", f.cuda},
+          {"cudnn-build", f.cudnn},
+          {"arch-list", arch},
+          {"os", f.os}};
+}
+
+bool set_fact(ImageFacts& f, const std::string& key, const std::string& value) {
+  if (key == "python-path") {
+    f.python_path = value;
+  } else if (key == "pip") {
+    f.pip = value;
+  } else if (key == "framework") {
+    const auto space = value.find(' ');
+    f.framework = value.substr(0, space);
+    f.framework_version = space == std::string::npos ? "" : value.substr(space + 1);
+  } else if (key == "cuda-build") {
+    f.cuda = value;
+  } else if (key == "cudnn-build") {
+    f.cudnn = value;
+  } else if (key == "arch-list") {
+    for (const std::string& a : util::split(value, ' ')) {
+      if (!a.empty()) {
+        f.arch_list.push_back(a);
+      }
+    }
+  } else if (key == "os") {
+    f.os = value;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 } // namespace
 
 std::string render_lock(const Lock& lock) {
@@ -98,6 +144,11 @@ std::string render_lock(const Lock& lock) {
                      lock.base_digest);
   if (!lock.python.empty()) {
     out += fmt::format("python: {}\n", lock.python);
+  }
+  for (const auto& [key, value] : fact_keys(lock.facts)) {
+    if (!value.empty()) {
+      out += fmt::format("{}: {}\n", key, value);
+    }
   }
   std::vector<std::string> pip = lock.pip;
   std::vector<std::string> dpkg = lock.dpkg;
@@ -168,12 +219,13 @@ core::Result<Lock> parse_lock(std::string_view text, const std::string& file) {
       lock.base_digest = value;
     } else if (key == "python") {
       lock.python = value;
-    } else {
+      lock.facts.python = value;
+    } else if (!set_fact(lock.facts, key, value)) {
       return core::fail(
           core::ErrorKind::invalid,
           fmt::format("{}:{}: unknown key '{}'", file, number, key),
-          "the keys are image, base, base-id, base-digest and python; 'furnace build' "
-          "rewrites the file");
+          "the keys are image, base, base-id, base-digest, python, python-path, pip, framework, "
+          "cuda-build, cudnn-build, arch-list and os; 'furnace build' rewrites the file");
     }
   }
   if (!seen_base_id || lock.base.empty()) {
@@ -189,24 +241,27 @@ core::Result<Lock> parse_lock(std::string_view text, const std::string& file) {
 std::string probe_script() {
   return fmt::format("for p in python3 python; do if command -v $p >/dev/null 2>&1; then "
                      "$p -c 'import sys; print(\"{}\", \"%d.%d.%d\" % sys.version_info[:3])'; "
-                     "$p -m pip freeze 2>/dev/null; break; fi; done; echo '{}'; "
+                     "$p -m pip freeze 2>/dev/null; "
+                     "if [ -n \"$FURNACE_PROBE_PROGRAM\" ]; then $p -c \"$FURNACE_PROBE_PROGRAM\"; fi; "
+                     "break; fi; done; echo '{}'; "
                      "if command -v dpkg-query >/dev/null 2>&1; then "
                      "dpkg-query -W -f '${{db:Status-Status}} ${{Package}}=${{Version}}\\n'; fi",
                      k_probe_python,
                      k_probe_separator);
 }
 
-std::vector<std::string> probe_command(const std::string& docker, const std::string& image) {
-  return {docker,
-          "run",
-          "--rm",
-          "--network",
-          "none",
-          "--entrypoint",
-          "/bin/sh",
-          image,
-          "-c",
-          probe_script()};
+std::vector<std::string> probe_command(const std::string& docker,
+                                       const std::string& image,
+                                       const std::vector<std::string>& run_args) {
+  std::vector<std::string> argv{docker, "run", "--rm", "--network", "none"};
+  argv.insert(argv.end(), run_args.begin(), run_args.end());
+  for (const char* a : {"--entrypoint", "/bin/sh"}) {
+    argv.emplace_back(a);
+  }
+  argv.push_back(image);
+  argv.emplace_back("-c");
+  argv.push_back(probe_script());
+  return argv;
 }
 
 core::Result<void> read_probe_output(std::string_view output, Lock& lock) {

@@ -5,6 +5,7 @@
 // The text format is line-based and sorted, so a lock diffs well in git.
 
 #include <furnace/core/error.hpp>
+#include <furnace/image/facts.hpp>
 
 #include <map>
 #include <string>
@@ -21,6 +22,10 @@ struct Lock {
   std::string base_id;           // "sha256:…"
   std::string base_digest;       // "pytorch/pytorch@sha256:…"; "" when the engine knows none
   std::string python;            // "3.10.8": `python3 -V` in the image; "" when it has none
+  // The rest of the image's facts (facts.hpp) as the lock records them: python-path, pip,
+  // framework, cuda-build, cudnn-build, arch-list, os. Each key is optional (older locks lack
+  // them); `facts.python` is `python`.
+  ImageFacts facts;
   std::vector<std::string> pip;  // `pip freeze` lines, sorted case-insensitively
   std::vector<std::string> dpkg; // "name=version" of each installed Debian package, sorted
 };
@@ -36,12 +41,16 @@ inline constexpr const char* k_probe_separator = "---furnace-dpkg---";
 // The marker of the probe's `python3 -V` line ("furnace-python 3.10.8").
 inline constexpr const char* k_probe_python = "furnace-python";
 
-// The shell script the probe container runs: `pip freeze`, the separator, then the installed
-// Debian packages (either part is empty when the image has no Python or no dpkg).
+// The shell script the probe container runs: `pip freeze`, the facts program (facts.hpp) when
+// FURNACE_PROBE_PROGRAM is set, the separator, then the installed Debian packages (either part is
+// empty when the image has no Python or no dpkg).
 std::string probe_script();
 
-// `docker run --rm --network none` of `image` running probe_script().
-std::vector<std::string> probe_command(const std::string& docker, const std::string& image);
+// `docker run --rm --network none` of `image` running probe_script(); `run_args` go before the
+// image (probe_env_args: the facts program and what it checks).
+std::vector<std::string> probe_command(const std::string& docker,
+                                       const std::string& image,
+                                       const std::vector<std::string>& run_args = {});
 
 // Fills `lock.pip` and `lock.dpkg` from the probe's output. Errors (invalid): no separator.
 core::Result<void> read_probe_output(std::string_view output, Lock& lock);
