@@ -75,9 +75,13 @@ protected:
     s_dir = new TempDir(); // NOLINT(cppcoreguidelines-owning-memory)
     s_prefix = "furnace-it-verify-" + std::to_string(::getpid());
     const TempDir& d = *s_dir;
-    write_dist(d, "fixtures/broken/site", "furnace-fixture-broken", "1.0",
+    write_dist(d,
+               "fixtures/broken/site",
+               "furnace-fixture-broken",
+               "1.0",
                "raise ImportError('furnace fixture: this module cannot be imported')\n");
-    write_dist(d, "fixtures/conflict/site", "furnace-fixture-b", "1.0", "", "furnace-fixture-c>=2.0");
+    write_dist(
+        d, "fixtures/conflict/site", "furnace-fixture-b", "1.0", "", "furnace-fixture-c>=2.0");
     write_dist(d, "fixtures/conflict/site", "furnace-fixture-c", "1.0", "");
     d.write("fixtures/arch/site/torch/__init__.py",
             "__version__ = '2.0.0'\n"
@@ -123,9 +127,10 @@ protected:
   }
 
   // A project <name> with `base` and requirements.txt; returns its directory.
-  std::string project(const std::string& name, const std::string& base,
-                      const std::string& requirements) const {
-    m_dir.write(name + "/furnace.yaml", "name: " + s_prefix + "-" + name + "\nbase: " + base + "\n");
+  std::string
+  project(const std::string& name, const std::string& base, const std::string& requirements) const {
+    m_dir.write(name + "/furnace.yaml",
+                "name: " + s_prefix + "-" + name + "\nbase: " + base + "\n");
     m_dir.write(name + "/requirements.txt", requirements);
     return m_dir.path() + "/" + name;
   }
@@ -191,9 +196,9 @@ TEST_F(VerifyCli, the_example_verifies_after_its_build_and_again_without_a_conta
   EXPECT_EQ(report["facts"]["python_path"].get<std::string>().empty(), false);
   bool numpy = false;
   for (const auto& c : report["checks"]) {
-    numpy = numpy || (c["check"] == "import" && c["status"] == "ok" &&
-                      c["message"].get<std::string>().find("of 2 requirements import") !=
-                          std::string::npos);
+    numpy = numpy ||
+            (c["check"] == "import" && c["status"] == "ok" &&
+             c["message"].get<std::string>().find("of 2 requirements import") != std::string::npos);
   }
   EXPECT_TRUE(numpy) << report.dump(2);
   EXPECT_LT(ms, 1000.0);

@@ -160,7 +160,8 @@ TEST(Verify, kernels_for_the_gpu_pass_and_the_summary_says_so) {
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.arch, "ok");
   EXPECT_NE(find(r, "driver", Status::ok), nullptr);
-  EXPECT_EQ(summary_line(r), "verified furnace/x:1: Python 3.10.8, torch 1.13.1 (CUDA 11.6), arch ok");
+  EXPECT_EQ(summary_line(r),
+            "verified furnace/x:1: Python 3.10.8, torch 1.13.1 (CUDA 11.6), arch ok");
   EXPECT_EQ(to_json(r)["schema_version"], 1);
   EXPECT_EQ(to_json(r)["ok"], true);
 }

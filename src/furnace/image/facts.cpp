@@ -323,15 +323,14 @@ std::optional<ProbeResult> probe_result_from_json(const json& j) {
 }
 
 std::string facts_cache_path(const core::Env& env, const std::string& image_id) {
-  std::string key = image_id.substr(image_id.find(':') == std::string::npos ? 0
-                                                                             : image_id.find(':') + 1);
+  std::string key =
+      image_id.substr(image_id.find(':') == std::string::npos ? 0 : image_id.find(':') + 1);
   std::replace(key.begin(), key.end(), '/', '_');
   return core::dirs_from_env(env).cache + "/verify/" + key + ".json";
 }
 
-std::optional<ProbeResult> read_cached_probe(const core::Env& env,
-                                             const std::string& image_id,
-                                             const ProbeRequest& request) {
+std::optional<ProbeResult>
+read_cached_probe(const core::Env& env, const std::string& image_id, const ProbeRequest& request) {
   if (image_id.empty()) {
     return std::nullopt;
   }

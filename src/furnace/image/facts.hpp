@@ -35,17 +35,17 @@ struct ImageFacts {
 
 // One top-level module of a requirement, imported in the image.
 struct ImportResult {
-  std::string distribution;   // as the project wrote it ("opencv-python")
-  std::string module;         // "cv2"
-  bool installed = true;      // the distribution's metadata was found
+  std::string distribution; // as the project wrote it ("opencv-python")
+  std::string module;       // "cv2"
+  bool installed = true;    // the distribution's metadata was found
   bool ok = false;
-  std::string error;          // "ModuleNotFoundError: No module named 'cv2'"
+  std::string error; // "ModuleNotFoundError: No module named 'cv2'"
 };
 
 // What the probe asks besides the facts: the framework to import first, the distributions whose
 // modules must import, and whether to run `pip check`.
 struct ProbeRequest {
-  std::string framework;                 // the plan's ("pytorch" -> torch); "" = find one
+  std::string framework;                  // the plan's ("pytorch" -> torch); "" = find one
   std::vector<std::string> distributions; // sorted, unique
   bool pip_check = true;
 
@@ -56,7 +56,7 @@ struct ProbeResult {
   ProbeRequest request; // what was asked (a cached result answers only the same request)
   ImageFacts facts;
   bool facts_seen = false; // the probe's Python printed its facts (false: no Python, or it died)
-  std::optional<int> pip_check_exit; // nullopt: not run
+  std::optional<int> pip_check_exit;  // nullopt: not run
   std::vector<std::string> pip_check; // its output lines
   std::vector<ImportResult> imports;
 };
@@ -83,9 +83,8 @@ std::optional<ProbeResult> probe_result_from_json(const nlohmann::json& j);
 // <cache>/verify/<id hex>.json
 std::string facts_cache_path(const core::Env& env, const std::string& image_id);
 // The cached result for `image_id`, when it answered `request`; nullopt otherwise.
-std::optional<ProbeResult> read_cached_probe(const core::Env& env,
-                                             const std::string& image_id,
-                                             const ProbeRequest& request);
+std::optional<ProbeResult>
+read_cached_probe(const core::Env& env, const std::string& image_id, const ProbeRequest& request);
 // Best effort: a cache that cannot be written only costs a container later.
 void write_cached_probe(const core::Env& env, const std::string& image_id, const ProbeResult& r);
 

@@ -241,8 +241,9 @@ core::Result<Lock> parse_lock(std::string_view text, const std::string& file) {
 std::string probe_script() {
   return fmt::format("for p in python3 python; do if command -v $p >/dev/null 2>&1; then "
                      "$p -c 'import sys; print(\"{}\", \"%d.%d.%d\" % sys.version_info[:3])'; "
-                     "$p -m pip freeze 2>/dev/null; "
-                     "if [ -n \"$FURNACE_PROBE_PROGRAM\" ]; then $p -c \"$FURNACE_PROBE_PROGRAM\"; fi; "
+                     "if [ -n \"$FURNACE_PROBE_PROGRAM\" ] && f=$(mktemp 2>/dev/null); then "
+                     "$p -m pip freeze >\"$f\" 2>/dev/null & $p -c \"$FURNACE_PROBE_PROGRAM\"; "
+                     "wait; cat \"$f\"; else $p -m pip freeze 2>/dev/null; fi; "
                      "break; fi; done; echo '{}'; "
                      "if command -v dpkg-query >/dev/null 2>&1; then "
                      "dpkg-query -W -f '${{db:Status-Status}} ${{Package}}=${{Version}}\\n'; fi",

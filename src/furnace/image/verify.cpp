@@ -23,9 +23,9 @@ bool version_less(const std::string& a, const std::string& b) {
 }
 
 std::string display_framework(const ImageFacts& f) {
-  return f.framework.empty() ? std::string("no framework")
-                             : f.framework + (f.framework_version.empty() ? "" : " ") +
-                                   f.framework_version;
+  return f.framework.empty()
+             ? std::string("no framework")
+             : f.framework + (f.framework_version.empty() ? "" : " ") + f.framework_version;
 }
 
 // Whether `archs` has kernels (SASS) for compute capability major.minor.
@@ -58,7 +58,9 @@ std::string first_release_with_kernels(const std::string& framework,
                                        const gpu::Gpu& g,
                                        const resolve::Tables& tables) {
   std::optional<std::pair<deps::Version, std::string>> best;
-  auto consider = [&](const deps::Version& v, const std::string& text, const std::string& cuda,
+  auto consider = [&](const deps::Version& v,
+                      const std::string& text,
+                      const std::string& cuda,
                       const resolve::ArchList& archs) {
     if (sass_for(archs, g.cc_major, g.cc_minor) != nullptr && (!best || v < best->first)) {
       best = std::pair(v, fmt::format("{} {} (CUDA {})", framework, text, cuda));
@@ -79,17 +81,28 @@ std::string first_release_with_kernels(const std::string& framework,
 void check_python(const ProbeResult& probe, const resolve::Plan& plan, Report& r) {
   const ImageFacts& f = probe.facts;
   if (!probe.facts_seen) {
-    r.findings.push_back({"python", Status::fail, "python",
+    r.findings.push_back({"python",
+                          Status::fail,
+                          "python",
                           "the image's Python did not report its facts (no python3, or the probe "
                           "died)",
-                          "", "run 'furnace shell' and try 'python3 -c \"import sys\"'", ""});
+                          "",
+                          "run 'furnace shell' and try 'python3 -c \"import sys\"'",
+                          ""});
     return;
   }
-  Finding ok{"python", Status::ok, "python",
-             fmt::format("Python {} ({}), pip {}", f.python, f.python_path,
+  Finding ok{"python",
+             Status::ok,
+             "python",
+             fmt::format("Python {} ({}), pip {}",
+                         f.python,
+                         f.python_path,
                          f.pip.empty() ? "not installed" : f.pip),
-             "", "", ""};
-  if (!plan.python.empty() && f.python != plan.python && f.python.rfind(plan.python + ".", 0) != 0) {
+             "",
+             "",
+             ""};
+  if (!plan.python.empty() && f.python != plan.python &&
+      f.python.rfind(plan.python + ".", 0) != 0) {
     ok.status = Status::warn;
     ok.message += fmt::format("; the plan named Python {}", plan.python);
   }
@@ -102,7 +115,9 @@ void check_framework(const ProbeResult& probe, const resolve::Plan& plan, Report
     return;
   }
   if (f.framework.empty()) {
-    r.findings.push_back({"framework", Status::fail, *plan.framework,
+    r.findings.push_back({"framework",
+                          Status::fail,
+                          *plan.framework,
                           fmt::format("{} is not installed in the image", *plan.framework),
                           "the base image does not carry it and no requirement installed it",
                           "'furnace resolve' shows the plan; set 'base' in furnace.yaml to an "
@@ -111,17 +126,26 @@ void check_framework(const ProbeResult& probe, const resolve::Plan& plan, Report
     return;
   }
   if (!f.framework_error.empty()) {
-    r.findings.push_back({"framework", Status::fail, f.framework,
+    r.findings.push_back({"framework",
+                          Status::fail,
+                          f.framework,
                           fmt::format("import {} failed: {}", f.framework, f.framework_error),
-                          "", "'furnace shell' and import it to see the whole traceback", ""});
+                          "",
+                          "'furnace shell' and import it to see the whole traceback",
+                          ""});
     return;
   }
   std::string build = f.cuda.empty() ? "CPU build" : "CUDA " + f.cuda;
   if (!f.cudnn.empty()) {
     build += ", cuDNN " + f.cudnn;
   }
-  Finding ok{"framework", Status::ok, f.framework,
-             fmt::format("{} ({})", display_framework(f), build), "", "", ""};
+  Finding ok{"framework",
+             Status::ok,
+             f.framework,
+             fmt::format("{} ({})", display_framework(f), build),
+             "",
+             "",
+             ""};
   if (!plan.framework_version.empty() && !f.framework_version.empty() &&
       f.framework_version.rfind(plan.framework_version, 0) != 0) {
     ok.status = Status::warn;
@@ -156,8 +180,8 @@ void check_pip(const ProbeResult& probe, Report& r) {
     return;
   }
   if (*probe.pip_check_exit == 0) {
-    r.findings.push_back({"pip-check", Status::ok, "", "pip check: no broken requirements", "", "",
-                          ""});
+    r.findings.push_back(
+        {"pip-check", Status::ok, "", "pip check: no broken requirements", "", "", ""});
     return;
   }
   bool any = false;
@@ -172,16 +196,23 @@ void check_pip(const ProbeResult& probe, Report& r) {
     for (const std::string& p : pkgs) {
       subject += (subject.empty() ? "" : ", ") + p;
     }
-    r.findings.push_back({"pip-check", Status::fail, subject, "pip check: " + line,
+    r.findings.push_back({"pip-check",
+                          Status::fail,
+                          subject,
+                          "pip check: " + line,
                           "installed packages conflict: one requires a version the other "
                           "requirement or the image pinned differently",
                           "pin a compatible pair in the project's requirements and build again",
                           ""});
   }
   if (!any) {
-    r.findings.push_back({"pip-check", Status::warn, "",
+    r.findings.push_back({"pip-check",
+                          Status::warn,
+                          "",
                           fmt::format("pip check could not run (exit {})", *probe.pip_check_exit),
-                          "", "", ""});
+                          "",
+                          "",
+                          ""});
   }
 }
 
@@ -192,7 +223,8 @@ std::pair<std::string, std::string> import_advice(const ImportResult& i) {
     return {fmt::format("the distribution {} is not installed in the image", i.distribution),
             "check the build log: the requirement may have been skipped by a marker or an index"};
   }
-  if (e.find(".so") != std::string::npos && e.find("cannot open shared object") != std::string::npos) {
+  if (e.find(".so") != std::string::npos &&
+      e.find("cannot open shared object") != std::string::npos) {
     return {"a system library the wheel needs is missing from the image",
             "add the Debian package that provides it to furnace.yaml's 'apt' list"};
   }
@@ -204,9 +236,9 @@ std::pair<std::string, std::string> import_advice(const ImportResult& i) {
       return {fmt::format("{} needs the module '{}', which is not installed", i.module, missing),
               fmt::format("add the distribution that provides '{}' to the requirements", missing)};
     }
-    return {fmt::format("the module '{}' is not where {} should have put it", i.module,
-                        i.distribution),
-            "a distribution of that name may not be the package the code means; check the name"};
+    return {
+        fmt::format("the module '{}' is not where {} should have put it", i.module, i.distribution),
+        "a distribution of that name may not be the package the code means; check the name"};
   }
   if (e.rfind("ImportError: cannot import name", 0) == 0 || e.rfind("AttributeError", 0) == 0) {
     return {"an API this module uses is gone from the version of a dependency installed",
@@ -229,24 +261,36 @@ void check_imports(const ProbeResult& probe, const resolve::Plan& plan, Report& 
     const auto it = source.find(deps::normalize_name(i.distribution));
     const std::string where = it == source.end() ? std::string() : it->second;
     auto [cause, fix] = import_advice(i);
-    r.findings.push_back({"import", Status::fail, i.module,
-                          fmt::format("{}{}cannot import {} (from {}): {}", where,
-                                      where.empty() ? "" : ": ", i.module, i.distribution, i.error),
-                          std::move(cause), std::move(fix), where});
+    r.findings.push_back({"import",
+                          Status::fail,
+                          i.module,
+                          fmt::format("{}{}cannot import {} (from {}): {}",
+                                      where,
+                                      where.empty() ? "" : ": ",
+                                      i.module,
+                                      i.distribution,
+                                      i.error),
+                          std::move(cause),
+                          std::move(fix),
+                          where});
   }
   if (!probe.request.distributions.empty()) {
-    r.findings.push_back({"import", Status::ok, "",
-                          fmt::format("{} of {} modules of {} requirements import", ok,
-                                      probe.imports.size(), probe.request.distributions.size()),
-                          "", "", ""});
+    r.findings.push_back({"import",
+                          Status::ok,
+                          "",
+                          fmt::format("{} of {} modules of {} requirements import",
+                                      ok,
+                                      probe.imports.size(),
+                                      probe.request.distributions.size()),
+                          "",
+                          "",
+                          ""});
   }
 }
 
 // The framework's kernels against one GPU; returns the arch word for the summary.
-std::string check_gpu_arch(const ImageFacts& f,
-                           const gpu::Gpu& g,
-                           const resolve::Tables& tables,
-                           Report& r) {
+std::string
+check_gpu_arch(const ImageFacts& f, const gpu::Gpu& g, const resolve::Tables& tables, Report& r) {
   std::string joined;
   for (const std::string& a : f.arch_list) {
     joined += (joined.empty() ? "" : ";") + a;
@@ -254,78 +298,117 @@ std::string check_gpu_arch(const ImageFacts& f,
   const resolve::ArchList archs = resolve::parse_arch_list(joined);
   const std::string who = fmt::format("GPU {} ({}, {})", g.index, g.name, g.sm());
   if (const resolve::Arch* a = sass_for(archs, g.cc_major, g.cc_minor)) {
-    r.findings.push_back({"arch", Status::ok, g.sm(),
-                          fmt::format("{}: {} has kernels for it ({})", who, display_framework(f),
-                                      a->str()),
-                          "", "", ""});
+    r.findings.push_back(
+        {"arch",
+         Status::ok,
+         g.sm(),
+         fmt::format("{}: {} has kernels for it ({})", who, display_framework(f), a->str()),
+         "",
+         "",
+         ""});
     return "ok";
   }
   const resolve::CudaRow* row = tables.find_cuda(f.cuda);
-  const int max_major = row != nullptr ? resolve::parse_arch_list(row->sm_max.value).items.empty()
-                                             ? 0
-                                             : resolve::parse_arch_list(row->sm_max.value)
-                                                   .items.front()
-                                                   .major
-                                       : g.cc_major;
+  const int max_major = row != nullptr
+                            ? resolve::parse_arch_list(row->sm_max.value).items.empty()
+                                  ? 0
+                                  : resolve::parse_arch_list(row->sm_max.value).items.front().major
+                            : g.cc_major;
   const resolve::Arch* ptx = ptx_for(archs, g.cc_major, g.cc_minor);
   if (ptx != nullptr && max_major >= g.cc_major) {
     r.findings.push_back(
-        {"arch", Status::warn, g.sm(),
+        {"arch",
+         Status::warn,
+         g.sm(),
          fmt::format("{}: no {} kernels in {}; the driver JIT-compiles its {} PTX at the first "
                      "start (several minutes for a framework, then cached in ~/.nv/ComputeCache)",
-                     who, g.sm(), display_framework(f), ptx->str()),
-         "", "", ""});
+                     who,
+                     g.sm(),
+                     display_framework(f),
+                     ptx->str()),
+         "",
+         "",
+         ""});
     return "ok (PTX JIT)";
   }
   const std::string first = first_release_with_kernels(f.framework, g, tables);
   r.findings.push_back(
-      {"arch", Status::fail, g.sm(),
-       fmt::format("{}: {} (CUDA {}) has no kernels for {}; its arch list: {}", who,
-                   display_framework(f), f.cuda, g.sm(), archs.empty() ? "(none)" : archs.str()),
+      {"arch",
+       Status::fail,
+       g.sm(),
+       fmt::format("{}: {} (CUDA {}) has no kernels for {}; its arch list: {}",
+                   who,
+                   display_framework(f),
+                   f.cuda,
+                   g.sm(),
+                   archs.empty() ? "(none)" : archs.str()),
        fmt::format("the build predates {} or leaves it out: it would fail at the first CUDA "
                    "operation ('no kernel image is available')",
                    g.sm()),
        first.empty() ? fmt::format("a {} build with {} kernels", f.framework, g.sm())
                      : fmt::format("{} is the first release with {} kernels: allow it in the "
                                    "requirements and run 'furnace build'",
-                                   first, g.sm()),
+                                   first,
+                                   g.sm()),
        ""});
   return "not ok";
 }
 
-void check_driver(const ImageFacts& f, const gpu::GpuInfo& host, const resolve::Tables& tables,
+void check_driver(const ImageFacts& f,
+                  const gpu::GpuInfo& host,
+                  const resolve::Tables& tables,
                   Report& r) {
   const resolve::CudaRow* row = tables.find_cuda(f.cuda);
   if (row != nullptr && !row->min_driver.empty() && !host.driver_version.empty()) {
     if (!version_less(host.driver_version, row->min_driver.value)) {
-      r.findings.push_back({"driver", Status::ok, host.driver_version,
+      r.findings.push_back({"driver",
+                            Status::ok,
+                            host.driver_version,
                             fmt::format("driver {} >= {}, the minimum for CUDA {}",
-                                        host.driver_version, row->min_driver.value, f.cuda),
-                            "", "", ""});
+                                        host.driver_version,
+                                        row->min_driver.value,
+                                        f.cuda),
+                            "",
+                            "",
+                            ""});
       return;
     }
     if (row->version.at(0) >= 11 && !row->minor_compat_driver.empty() &&
         !version_less(host.driver_version, row->minor_compat_driver.value)) {
-      r.findings.push_back({"driver", Status::warn, host.driver_version,
+      r.findings.push_back({"driver",
+                            Status::warn,
+                            host.driver_version,
                             fmt::format("driver {} is older than {} (CUDA {}'s) but runs it "
                                         "through minor-version compatibility: no PTX JIT",
-                                        host.driver_version, row->min_driver.value, f.cuda),
-                            "", "", ""});
+                                        host.driver_version,
+                                        row->min_driver.value,
+                                        f.cuda),
+                            "",
+                            "",
+                            ""});
       return;
     }
   } else if (!host.cuda_version().empty() && !version_less(host.cuda_version(), f.cuda)) {
-    r.findings.push_back({"driver", Status::ok, host.driver_version,
-                          fmt::format("the driver supports CUDA {} (>= {})", host.cuda_version(),
-                                      f.cuda),
-                          "", "", ""});
+    r.findings.push_back(
+        {"driver",
+         Status::ok,
+         host.driver_version,
+         fmt::format("the driver supports CUDA {} (>= {})", host.cuda_version(), f.cuda),
+         "",
+         "",
+         ""});
     return;
   } else if (host.cuda_version().empty()) {
     return; // nothing known to compare
   }
   r.findings.push_back(
-      {"driver", Status::fail, host.driver_version,
-       fmt::format("driver {} (CUDA {}) is too old for the build's CUDA {}", host.driver_version,
-                   host.cuda_version(), f.cuda),
+      {"driver",
+       Status::fail,
+       host.driver_version,
+       fmt::format("driver {} (CUDA {}) is too old for the build's CUDA {}",
+                   host.driver_version,
+                   host.cuda_version(),
+                   f.cuda),
        "the framework was built with a newer CUDA than this driver runs",
        "update the NVIDIA driver, or allow a build for an older CUDA ('furnace resolve' picks one "
        "for this driver)",
@@ -346,9 +429,12 @@ void check_host(const ImageFacts& f,
   }
   if (f.cuda.empty()) {
     r.arch = "not ok";
-    r.findings.push_back({"arch", Status::fail, "cpu",
+    r.findings.push_back({"arch",
+                          Status::fail,
+                          "cpu",
                           fmt::format("{} is a CPU build: the {} GPU(s) here go unused",
-                                      display_framework(f), host->gpus.size()),
+                                      display_framework(f),
+                                      host->gpus.size()),
                           "the framework came from an index or a package without CUDA",
                           "'furnace resolve' shows the CUDA build and index to use; build again",
                           ""});
@@ -356,10 +442,14 @@ void check_host(const ImageFacts& f,
   }
   if (f.arch_list.empty() && f.framework != "jax") {
     r.arch = "unknown";
-    r.findings.push_back({"arch", Status::warn, "",
-                          fmt::format("{} did not report its GPU architectures",
-                                      display_framework(f)),
-                          "", "", ""});
+    r.findings.push_back(
+        {"arch",
+         Status::warn,
+         "",
+         fmt::format("{} did not report its GPU architectures", display_framework(f)),
+         "",
+         "",
+         ""});
   } else if (f.framework != "jax") {
     r.arch = "ok";
     for (const gpu::Gpu& g : host->gpus) {
@@ -387,9 +477,8 @@ const char* status_name(Status s) {
 } // namespace
 
 bool Report::ok() const {
-  return std::none_of(findings.begin(), findings.end(), [](const Finding& f) {
-    return f.status == Status::fail;
-  });
+  return std::none_of(
+      findings.begin(), findings.end(), [](const Finding& f) { return f.status == Status::fail; });
 }
 
 Report check(const ProbeResult& probe,
@@ -411,12 +500,16 @@ std::string summary_line(const Report& r) {
   const auto failed = std::count_if(r.findings.begin(), r.findings.end(), [](const Finding& x) {
     return x.status == Status::fail;
   });
-  std::string head = r.ok() ? fmt::format("verified {}", r.image)
-                            : fmt::format("verify failed for {} ({} problem{})", r.image, failed,
-                                          failed == 1 ? "" : "s");
-  return fmt::format("{}: Python {}, {} ({}), arch {}", head,
-                     f.python.empty() ? "none" : f.python, display_framework(f),
-                     f.cuda.empty() ? "CPU build" : "CUDA " + f.cuda, r.arch);
+  std::string head =
+      r.ok() ? fmt::format("verified {}", r.image)
+             : fmt::format(
+                   "verify failed for {} ({} problem{})", r.image, failed, failed == 1 ? "" : "s");
+  return fmt::format("{}: Python {}, {} ({}), arch {}",
+                     head,
+                     f.python.empty() ? "none" : f.python,
+                     display_framework(f),
+                     f.cuda.empty() ? "CPU build" : "CUDA " + f.cuda,
+                     r.arch);
 }
 
 json to_json(const Report& r) {
@@ -443,8 +536,8 @@ json to_json(const Report& r) {
 
 void print_report(const Report& r, core::Ui& ui) {
   for (const Finding& f : r.findings) {
-    const char* style = f.status == Status::ok ? "green" : (f.status == Status::warn ? "yellow"
-                                                                                     : "red");
+    const char* style =
+        f.status == Status::ok ? "green" : (f.status == Status::warn ? "yellow" : "red");
     ui.out() << ui.paint(fmt::format("{:<5}", status_name(f.status)), style)
              << fmt::format("{:<10}{}\n", f.check, f.message);
     if (!f.cause.empty()) {

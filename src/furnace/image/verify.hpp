@@ -22,13 +22,13 @@ namespace furnace::image {
 enum class Status { ok, warn, fail };
 
 struct Finding {
-  std::string check;   // "python", "framework", "pip-check", "import", "arch", "driver"
+  std::string check; // "python", "framework", "pip-check", "import", "arch", "driver"
   Status status = Status::ok;
   std::string subject; // the module, GPU or package it is about ("cv2", "sm_90")
   std::string message;
-  std::string cause;   // "" when furnace knows none
+  std::string cause; // "" when furnace knows none
   std::string fix;
-  std::string source;  // the requirement's file:line, for an import
+  std::string source; // the requirement's file:line, for an import
 };
 
 struct Report {
