@@ -54,14 +54,14 @@ void write_dist(const TempDir& d,
                 const std::string& name,
                 const std::string& version,
                 const std::string& init,
-                const std::string& requires = "") {
+                const std::string& requires_dist = "") {
   std::string module = name;
   std::replace(module.begin(), module.end(), '-', '_');
   d.write(dir + "/" + module + "/__init__.py", init);
   const std::string info = dir + "/" + module + "-" + version + ".dist-info/";
   d.write(info + "METADATA",
           "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n" +
-              (requires.empty() ? "" : "Requires-Dist: " + requires + "\n"));
+              (requires_dist.empty() ? "" : "Requires-Dist: " + requires_dist + "\n"));
   d.write(info + "top_level.txt", module + "\n");
   d.write(info + "INSTALLER", "pip\n");
 }
@@ -144,7 +144,7 @@ protected:
             {"FURNACE_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1"}};
   }
 
-  static nlohmann::json json_of(const Run& r) {
+  static nlohmann::json json_of(const ::furnace::testing::Run& r) {
     const auto j = nlohmann::json::parse(r.out, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
     return j;
@@ -227,7 +227,7 @@ TEST_F(VerifyCli, a_requirement_that_cannot_be_imported_names_module_line_and_ex
 }
 
 TEST_F(VerifyCli, a_conflicting_pair_fails_pip_check) {
-  const std::string dir = project("conflict", fixture("conflict"), "furnace-fixture-b\n");
+  const std::string dir = project("conflict", fixture("conflict"), "furnace-fixture-c\n");
   const auto r = run_furnace({"verify", "--json", dir}, env());
   EXPECT_EQ(r.exit_code, 1) << r.err;
   const auto report = json_of(r);

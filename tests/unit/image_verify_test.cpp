@@ -187,12 +187,12 @@ TEST(Verify, ptx_for_a_lower_arch_is_a_jit_warning) {
   ProbeResult p = read_probe_result(k_output, request());
   p.imports.pop_back();
   p.facts.cuda = "11.8";
-  p.facts.arch_list = {"sm_80", "compute_80"};
+  p.facts.arch_list = {"sm_70", "compute_70"};
   const Report r = check(p, plan(), host_with(8, 9, "NVIDIA L4"));
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.arch, "ok (PTX JIT)");
   ASSERT_NE(find(r, "arch", Status::warn), nullptr);
-  EXPECT_NE(find(r, "arch", Status::warn)->message.find("JIT-compiles its compute_80 PTX"),
+  EXPECT_NE(find(r, "arch", Status::warn)->message.find("JIT-compiles its compute_70 PTX"),
             std::string::npos);
 }
 
