@@ -196,6 +196,39 @@ TEST(Verify, ptx_for_a_lower_arch_is_a_jit_warning) {
             std::string::npos);
 }
 
+TEST(Verify, under_minor_version_compatibility_ptx_is_no_way_out) {
+  // the resolver's rules: CUDA 11.8 on driver 470 runs through minor-version compatibility,
+  // which cannot JIT-compile PTX, so compute_70 does not reach an sm_89 GPU
+  ProbeResult p = read_probe_result(k_output, request());
+  p.imports.pop_back();
+  p.facts.cuda = "11.8";
+  p.facts.arch_list = {"sm_70", "compute_70"};
+  gpu::GpuInfo host = host_with(8, 9, "NVIDIA L4");
+  host.driver_version = "470.82.01";
+  host.cuda_driver_version = 11040;
+  const Report r = check(p, plan(), host);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.arch, "not ok");
+  const Finding* a = find(r, "arch", Status::fail);
+  ASSERT_NE(a, nullptr);
+  EXPECT_NE(a->cause.find("minor-version compatibility"), std::string::npos) << a->cause;
+  EXPECT_NE(a->fix.find("update the NVIDIA driver"), std::string::npos) << a->fix;
+  const Finding* d = find(r, "driver", Status::warn);
+  ASSERT_NE(d, nullptr);
+  EXPECT_NE(d->message.find("older than 520.61.05 (CUDA 11.8's)"), std::string::npos) << d->message;
+}
+
+TEST(Verify, a_toolkit_the_tables_lack_is_judged_by_the_cuda_the_driver_reports) {
+  ProbeResult p = read_probe_result(k_output, request());
+  p.imports.pop_back();
+  p.facts.cuda = "12.7"; // no row in cuda.csv
+  p.facts.arch_list = {"sm_86"};
+  const Report r = check(p, plan(), host_with(8, 6, "RTX 3090"));
+  const Finding* d = find(r, "driver", Status::fail);
+  ASSERT_NE(d, nullptr); // the driver reports CUDA 12.4
+  EXPECT_NE(d->message.find("too old for the build's CUDA 12.7"), std::string::npos);
+}
+
 TEST(Verify, a_cpu_build_on_a_gpu_host_and_an_old_driver_fail) {
   ProbeResult p = read_probe_result(k_output, request());
   p.imports.pop_back();

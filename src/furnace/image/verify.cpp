@@ -3,6 +3,7 @@
 #include "verify.hpp"
 
 #include <furnace/deps/pep440.hpp>
+#include <furnace/resolve/compat_rules.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -16,40 +17,10 @@ namespace {
 
 using nlohmann::json;
 
-bool version_less(const std::string& a, const std::string& b) {
-  const auto va = deps::parse_version(a);
-  const auto vb = deps::parse_version(b);
-  return va && vb && *va < *vb;
-}
-
 std::string display_framework(const ImageFacts& f) {
   return f.framework.empty()
              ? std::string("no framework")
              : f.framework + (f.framework_version.empty() ? "" : " ") + f.framework_version;
-}
-
-// Whether `archs` has kernels (SASS) for compute capability major.minor.
-const resolve::Arch* sass_for(const resolve::ArchList& archs, int major, int minor) {
-  const resolve::Arch* best = nullptr;
-  for (const resolve::Arch& a : archs.items) {
-    const bool fits = a.suffix == 'a' ? a.minor == minor : a.minor <= minor;
-    if (!a.ptx && a.major == major && fits && (best == nullptr || a.minor > best->minor)) {
-      best = &a;
-    }
-  }
-  return best;
-}
-
-// The newest PTX at or below the GPU's capability, which the driver can JIT-compile for it.
-const resolve::Arch* ptx_for(const resolve::ArchList& archs, int major, int minor) {
-  const resolve::Arch* best = nullptr;
-  for (const resolve::Arch& a : archs.items) {
-    if (a.ptx && std::pair(a.major, a.minor) <= std::pair(major, minor) &&
-        (best == nullptr || std::pair(a.major, a.minor) > std::pair(best->major, best->minor))) {
-      best = &a;
-    }
-  }
-  return best;
 }
 
 // The first release of the framework (the compat tables) with kernels for the GPU: "torch 2.0.0
@@ -62,7 +33,7 @@ std::string first_release_with_kernels(const std::string& framework,
                       const std::string& text,
                       const std::string& cuda,
                       const resolve::ArchList& archs) {
-    if (sass_for(archs, g.cc_major, g.cc_minor) != nullptr && (!best || v < best->first)) {
+    if (resolve::sass_for(archs, g.cc_major, g.cc_minor) != nullptr && (!best || v < best->first)) {
       best = std::pair(v, fmt::format("{} {} (CUDA {})", framework, text, cuda));
     }
   };
@@ -288,34 +259,33 @@ void check_imports(const ProbeResult& probe, const resolve::Plan& plan, Report& 
   }
 }
 
-// The framework's kernels against one GPU; returns the arch word for the summary.
-std::string
-check_gpu_arch(const ImageFacts& f, const gpu::Gpu& g, const resolve::Tables& tables, Report& r) {
+// The framework's kernels against one GPU (the resolver's arch rule, compat_rules.hpp, on the
+// measured arch list); returns the arch word for the summary.
+std::string check_gpu_arch(const ImageFacts& f,
+                           const gpu::Gpu& g,
+                           resolve::DriverKind driver,
+                           const resolve::Tables& tables,
+                           Report& r) {
   std::string joined;
   for (const std::string& a : f.arch_list) {
     joined += (joined.empty() ? "" : ";") + a;
   }
   const resolve::ArchList archs = resolve::parse_arch_list(joined);
+  const resolve::CudaRow* toolkit = tables.find_cuda(f.cuda);
+  const resolve::ArchVerdict v = resolve::arch_rule(archs, toolkit, g.cc_major, g.cc_minor, driver);
   const std::string who = fmt::format("GPU {} ({}, {})", g.index, g.name, g.sm());
-  if (const resolve::Arch* a = sass_for(archs, g.cc_major, g.cc_minor)) {
+  if (v.kind == resolve::ArchKind::sass) {
     r.findings.push_back(
         {"arch",
          Status::ok,
          g.sm(),
-         fmt::format("{}: {} has kernels for it ({})", who, display_framework(f), a->str()),
+         fmt::format("{}: {} has kernels for it ({})", who, display_framework(f), v.via),
          "",
          "",
          ""});
     return "ok";
   }
-  const resolve::CudaRow* row = tables.find_cuda(f.cuda);
-  const int max_major = row != nullptr
-                            ? resolve::parse_arch_list(row->sm_max.value).items.empty()
-                                  ? 0
-                                  : resolve::parse_arch_list(row->sm_max.value).items.front().major
-                            : g.cc_major;
-  const resolve::Arch* ptx = ptx_for(archs, g.cc_major, g.cc_minor);
-  if (ptx != nullptr && max_major >= g.cc_major) {
+  if (v.kind == resolve::ArchKind::ptx) {
     r.findings.push_back(
         {"arch",
          Status::warn,
@@ -325,12 +295,17 @@ check_gpu_arch(const ImageFacts& f, const gpu::Gpu& g, const resolve::Tables& ta
                      who,
                      g.sm(),
                      display_framework(f),
-                     ptx->str()),
+                     v.via),
          "",
          "",
          ""});
     return "ok (PTX JIT)";
   }
+  // PTX that only minor-version compatibility keeps from running
+  const bool ptx_blocked =
+      driver == resolve::DriverKind::minor_compat &&
+      resolve::ptx_for(archs, toolkit, g.cc_major, g.cc_minor, resolve::DriverKind::full) !=
+          nullptr;
   const std::string first = first_release_with_kernels(f.framework, g, tables);
   r.findings.push_back(
       {"arch",
@@ -342,64 +317,65 @@ check_gpu_arch(const ImageFacts& f, const gpu::Gpu& g, const resolve::Tables& ta
                    f.cuda,
                    g.sm(),
                    archs.empty() ? "(none)" : archs.str()),
-       fmt::format("the build predates {} or leaves it out: it would fail at the first CUDA "
-                   "operation ('no kernel image is available')",
-                   g.sm()),
-       first.empty() ? fmt::format("a {} build with {} kernels", f.framework, g.sm())
-                     : fmt::format("{} is the first release with {} kernels: allow it in the "
-                                   "requirements and run 'furnace build'",
-                                   first,
-                                   g.sm()),
+       ptx_blocked
+           ? fmt::format("its PTX needs JIT compilation, which the driver cannot do while it runs "
+                         "CUDA {} through minor-version compatibility",
+                         f.cuda)
+           : fmt::format("the build predates {} or leaves it out: it would fail at the first "
+                         "CUDA operation ('no kernel image is available')",
+                         g.sm()),
+       ptx_blocked ? std::string("update the NVIDIA driver to at least the build's CUDA minimum")
+       : first.empty() ? fmt::format("a {} build with {} kernels", f.framework, g.sm())
+                       : fmt::format("{} is the first release with {} kernels: allow it in the "
+                                     "requirements and run 'furnace build'",
+                                     first,
+                                     g.sm()),
        ""});
   return "not ok";
 }
 
+// The driver against the build's CUDA (the resolver's driver rule, compat_rules.hpp).
 void check_driver(const ImageFacts& f,
                   const gpu::GpuInfo& host,
+                  const resolve::DriverVerdict& v,
                   const resolve::Tables& tables,
                   Report& r) {
   const resolve::CudaRow* row = tables.find_cuda(f.cuda);
-  if (row != nullptr && !row->min_driver.empty() && !host.driver_version.empty()) {
-    if (!version_less(host.driver_version, row->min_driver.value)) {
-      r.findings.push_back({"driver",
-                            Status::ok,
-                            host.driver_version,
-                            fmt::format("driver {} >= {}, the minimum for CUDA {}",
-                                        host.driver_version,
-                                        row->min_driver.value,
-                                        f.cuda),
-                            "",
-                            "",
-                            ""});
-      return;
-    }
-    if (row->version.at(0) >= 11 && !row->minor_compat_driver.empty() &&
-        !version_less(host.driver_version, row->minor_compat_driver.value)) {
-      r.findings.push_back({"driver",
-                            Status::warn,
-                            host.driver_version,
-                            fmt::format("driver {} is older than {} (CUDA {}'s) but runs it "
-                                        "through minor-version compatibility: no PTX JIT",
-                                        host.driver_version,
-                                        row->min_driver.value,
-                                        f.cuda),
-                            "",
-                            "",
-                            ""});
-      return;
-    }
-  } else if (!host.cuda_version().empty() && !version_less(host.cuda_version(), f.cuda)) {
+  const bool by_version = row != nullptr && !host.driver_version.empty();
+  switch (v.kind) {
+  case resolve::DriverKind::unknown:
+    return; // nothing known to compare
+  case resolve::DriverKind::full:
     r.findings.push_back(
         {"driver",
          Status::ok,
          host.driver_version,
-         fmt::format("the driver supports CUDA {} (>= {})", host.cuda_version(), f.cuda),
+         by_version
+             ? fmt::format("driver {} >= {}, the minimum for CUDA {}",
+                           host.driver_version,
+                           row->min_driver.value,
+                           f.cuda)
+             : fmt::format("the driver supports CUDA {} (>= {})", host.cuda_version(), f.cuda),
          "",
          "",
          ""});
     return;
-  } else if (host.cuda_version().empty()) {
-    return; // nothing known to compare
+  case resolve::DriverKind::minor_compat:
+    r.findings.push_back(
+        {"driver",
+         Status::warn,
+         host.driver_version,
+         fmt::format("driver {} is older than {} (CUDA {}'s) but runs it "
+                     "through minor-version compatibility: no PTX JIT",
+                     host.driver_version,
+                     row->min_driver.empty() ? std::string("its minimum") : row->min_driver.value,
+                     f.cuda),
+         "",
+         "",
+         ""});
+    return;
+  case resolve::DriverKind::too_old:
+    break;
   }
   r.findings.push_back(
       {"driver",
@@ -440,6 +416,8 @@ void check_host(const ImageFacts& f,
                           ""});
     return;
   }
+  const resolve::DriverVerdict driver = resolve::driver_rule(
+      f.cuda, tables.find_cuda(f.cuda), host->driver_version, host->cuda_version());
   if (f.arch_list.empty() && f.framework != "jax") {
     r.arch = "unknown";
     r.findings.push_back(
@@ -453,13 +431,13 @@ void check_host(const ImageFacts& f,
   } else if (f.framework != "jax") {
     r.arch = "ok";
     for (const gpu::Gpu& g : host->gpus) {
-      const std::string word = check_gpu_arch(f, g, tables, r);
+      const std::string word = check_gpu_arch(f, g, driver.kind, tables, r);
       if (word == "not ok" || (word != "ok" && r.arch == "ok")) {
         r.arch = word;
       }
     }
   }
-  check_driver(f, *host, tables, r);
+  check_driver(f, *host, driver, tables, r);
 }
 
 const char* status_name(Status s) {

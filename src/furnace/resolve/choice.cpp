@@ -17,58 +17,6 @@ std::string say(bool explain, fmt::format_string<Args...> f, Args&&... args) {
 
 } // namespace
 
-GpuCheck Resolver::check_arch(const Candidate& c, const HostGpu& g, bool minor_compat) const {
-  GpuCheck out;
-  if (c.archs.empty()) {
-    // Unknown arch list (TF 1.x, JAX): judge by what the CUDA toolkit can target.
-    if (c.cuda_row == nullptr) {
-      out.kind = ArchKind::none;
-      return out;
-    }
-    const auto [min_major, min_minor] = sm_of(c.cuda_row->sm_min);
-    const auto [max_major, max_minor] = sm_of(c.cuda_row->sm_max);
-    (void)max_minor;
-    const bool above_min = std::pair(g.cc_major, g.cc_minor) >= std::pair(min_major, min_minor);
-    if (above_min && g.cc_major <= max_major) {
-      out.kind = ArchKind::assumed;
-      out.via = fmt::format(
-          "CUDA {} targets {}..{}", c.cuda, c.cuda_row->sm_min.value, c.cuda_row->sm_max.value);
-      out.unverified = true;
-    }
-    return out;
-  }
-  const Arch* best = nullptr;
-  for (const Arch& a : c.archs.items) {
-    if (a.ptx || a.major != g.cc_major) {
-      continue;
-    }
-    const bool ok = a.suffix == 'a' ? a.minor == g.cc_minor : a.minor <= g.cc_minor;
-    if (ok && (best == nullptr || a.minor > best->minor)) {
-      best = &a;
-    }
-  }
-  if (best != nullptr) {
-    out.kind = ArchKind::sass;
-    out.via = best->str();
-    out.unverified = best->unverified;
-    return out;
-  }
-  // PTX: JIT-compiled by the driver, if the toolkit of the build knows the GPU's family (its
-  // cuBLAS/cuDNN have kernels for it) and the driver is not in minor-version-compat mode.
-  const auto [max_major, max_minor] =
-      c.cuda_row != nullptr ? sm_of(c.cuda_row->sm_max) : std::pair(0, 0);
-  (void)max_minor;
-  for (const Arch& a : c.archs.items) {
-    if (a.ptx && std::pair(a.major, a.minor) <= std::pair(g.cc_major, g.cc_minor) &&
-        max_major >= g.cc_major && !minor_compat) {
-      out.kind = ArchKind::ptx;
-      out.via = a.str();
-      out.unverified = a.unverified;
-    }
-  }
-  return out;
-}
-
 void Resolver::check_project(const Candidate& c, bool explain, Check& k) const {
   for (const Rule& r : m_rules) {
     bool ok = true;
@@ -238,56 +186,59 @@ void Resolver::check_driver(const Candidate& c, bool explain, Check& k) const {
   const CudaRow* row = c.cuda_row;
   if (row == nullptr) {
     k.host.push_back(say(explain, "CUDA {} is not in the CUDA table", c.cuda));
-  } else if (!m_host.driver.empty()) {
-    const Version d = ver(m_host.driver);
-    const bool has_min = !row->min_driver.empty();
-    if (has_min && !(d < ver(row->min_driver.value))) {
-      k.driver = DriverKind::full;
-      k.driver_unverified = row->min_driver.unverified;
-      k.driver_detail = fmt::format(
-          "driver {} >= {}, the minimum for CUDA {}", m_host.driver, row->min_driver.value, c.cuda);
-    } else if (row->version.at(0) >= 11 && !row->minor_compat_driver.empty() &&
-               !(d < ver(row->minor_compat_driver.value))) {
-      k.driver = DriverKind::minor_compat;
-      k.driver_unverified = row->minor_compat_driver.unverified || !has_min;
-      k.driver_detail =
-          fmt::format("driver {} is older than {} (CUDA {}'s) but runs it through minor-version "
-                      "compatibility (>= {}): no PTX JIT, some APIs unavailable",
-                      m_host.driver,
-                      has_min ? row->min_driver.value : std::string("unknown"),
-                      c.cuda,
-                      row->minor_compat_driver.value);
-    } else {
-      k.driver = DriverKind::too_old;
-      bool datacenter = false;
-      for (const HostGpu& g : m_gpus) {
-        const GpuRow* gr = explain ? m_t.find_gpu(g.name) : nullptr;
-        datacenter = datacenter || (gr != nullptr && gr->segment == "datacenter");
-      }
-      k.host.push_back(say(
-          explain,
-          "CUDA {} needs driver >= {}{}; this host has {}{}",
-          c.cuda,
-          has_min ? row->min_driver.value : std::string("(unknown)"),
-          row->minor_compat_driver.empty()
-              ? ""
-              : fmt::format(" (>= {} with minor-version compatibility)",
-                            row->minor_compat_driver.value),
-          m_host.driver,
-          datacenter ? "; datacenter GPUs can also use NVIDIA's cuda-compat forward-compatibility "
-                       "package"
-                     : ""));
-    }
-  } else if (!m_host.cuda_driver.empty()) {
-    if (ver(m_host.cuda_driver) < ver(c.cuda)) {
-      k.driver = DriverKind::too_old;
+    return;
+  }
+  const DriverVerdict v = driver_rule(c.cuda, row, m_host.driver, m_host.cuda_driver);
+  k.driver = v.kind;
+  if (m_host.driver.empty()) {
+    // judged by the CUDA version the driver reports
+    if (v.kind == DriverKind::too_old) {
       k.host.push_back(say(explain,
                            "CUDA {} is newer than the CUDA {} the driver supports",
                            c.cuda,
                            m_host.cuda_driver));
-    } else {
-      k.driver = DriverKind::full;
     }
+    return;
+  }
+  const bool has_min = !row->min_driver.empty();
+  switch (v.kind) {
+  case DriverKind::full:
+    k.driver_unverified = v.unverified;
+    k.driver_detail = fmt::format(
+        "driver {} >= {}, the minimum for CUDA {}", m_host.driver, row->min_driver.value, c.cuda);
+    break;
+  case DriverKind::minor_compat:
+    k.driver_unverified = v.unverified;
+    k.driver_detail =
+        fmt::format("driver {} is older than {} (CUDA {}'s) but runs it through minor-version "
+                    "compatibility (>= {}): no PTX JIT, some APIs unavailable",
+                    m_host.driver,
+                    has_min ? row->min_driver.value : std::string("unknown"),
+                    c.cuda,
+                    row->minor_compat_driver.value);
+    break;
+  case DriverKind::too_old: {
+    bool datacenter = false;
+    for (const HostGpu& g : m_gpus) {
+      const GpuRow* gr = explain ? m_t.find_gpu(g.name) : nullptr;
+      datacenter = datacenter || (gr != nullptr && gr->segment == "datacenter");
+    }
+    k.host.push_back(say(
+        explain,
+        "CUDA {} needs driver >= {}{}; this host has {}{}",
+        c.cuda,
+        has_min ? row->min_driver.value : std::string("(unknown)"),
+        row->minor_compat_driver.empty() ? ""
+                                         : fmt::format(" (>= {} with minor-version compatibility)",
+                                                       row->minor_compat_driver.value),
+        m_host.driver,
+        datacenter ? "; datacenter GPUs can also use NVIDIA's cuda-compat forward-compatibility "
+                     "package"
+                   : ""));
+    break;
+  }
+  case DriverKind::unknown:
+    break;
   }
 }
 
@@ -298,7 +249,7 @@ Check Resolver::evaluate(const Candidate& c, bool explain) const {
   check_driver(c, explain, k);
   // every GPU needs machine code
   for (const HostGpu& g : m_gpus) {
-    GpuCheck gc = check_arch(c, g, k.driver == DriverKind::minor_compat);
+    GpuCheck gc = arch_rule(c.archs, c.cuda_row, g.cc_major, g.cc_minor, k.driver);
     if (gc.kind == ArchKind::none) {
       k.arch_failed = true;
       std::string has =

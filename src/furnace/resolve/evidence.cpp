@@ -166,14 +166,6 @@ bool python_satisfies(const deps::SpecifierSet& set, const std::string& minor) {
   return set.contains(ver(minor)) || set.contains(ver(minor + ".99"));
 }
 
-std::pair<int, int> sm_of(const Cell& c) {
-  const ArchList l = parse_arch_list(c.value);
-  if (l.empty()) {
-    return {0, 0};
-  }
-  return {l.items[0].major, l.items[0].minor};
-}
-
 bool cuda_matches(const std::string& have, const std::string& want) {
   if (have == want) {
     return true;

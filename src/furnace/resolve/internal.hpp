@@ -8,6 +8,7 @@
 //   resolver.cpp     the pipeline that runs them, and the Host value
 // Each stage reads values and returns values; only `Resolver` ties them to one project.
 
+#include <furnace/resolve/compat_rules.hpp>
 #include <furnace/resolve/resolver.hpp>
 #include <furnace/util/strings.hpp>
 
@@ -37,7 +38,6 @@ bool compiles_cuda(const std::string& n);
 const std::vector<std::string>& python_minors();
 const std::vector<Version>& python_minor_versions();
 bool python_satisfies(const deps::SpecifierSet& set, const std::string& minor);
-std::pair<int, int> sm_of(const Cell& c);
 // Whether a build for CUDA `have` ("11.8") is what `want` asks for ("11.8", "11", "11.8.0").
 bool cuda_matches(const std::string& have, const std::string& want);
 // "10.1-cudnn7-devel-ubuntu18.04" <-> "-runtime"
@@ -96,14 +96,8 @@ struct Candidate {
   std::string table_source() const;
 };
 
-enum class DriverKind { full, minor_compat, too_old, unknown };
-enum class ArchKind { sass, ptx, assumed, none };
-
-struct GpuCheck {
-  ArchKind kind = ArchKind::none;
-  std::string via; // "sm_86", "compute_80"
-  bool unverified = false;
-};
+// One GPU against a candidate: the arch rule's verdict (compat_rules.hpp).
+using GpuCheck = ArchVerdict;
 
 struct Check {
   std::vector<std::string> project; // why the project's hard constraints rule it out
@@ -161,7 +155,6 @@ private:
   void check_python(const Candidate& c, bool explain, Check& k) const;
   void index_python_rules();
   void check_driver(const Candidate& c, bool explain, Check& k) const;
-  GpuCheck check_arch(const Candidate& c, const HostGpu& g, bool minor_compat) const;
   void fill(Plan& plan, const Candidate& c, const Check& k, bool runnable) const;
   void fill_version_reasons(Plan& plan, const Candidate& c, bool runnable) const;
   void fill_host_reasons(Plan& plan, const Candidate& c, const Check& k) const;
