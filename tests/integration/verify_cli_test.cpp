@@ -207,6 +207,25 @@ TEST_F(VerifyCli, the_example_verifies_after_its_build_and_again_without_a_conta
   // A no-op build says nothing of verify.
   const auto noop = run_furnace({"build", dir}, env());
   EXPECT_EQ(noop.err.find("verified"), std::string::npos) << noop.err;
+
+  // The cached facts where users look: furnace images --json and furnace show of a run.
+  const auto images = run_furnace({"images", "--json", s_prefix + "-mnist"}, env());
+  ASSERT_EQ(images.exit_code, 0) << images.err;
+  const auto listed = json_of(images);
+  ASSERT_EQ(listed["images"].size(), 1U) << listed.dump(2);
+  EXPECT_EQ(listed["images"][0]["tag"], tag);
+  EXPECT_EQ(listed["images"][0]["facts"]["framework"], "torch");
+  EXPECT_EQ(listed["images"][0]["facts"]["python"], report["facts"]["python"]);
+  EXPECT_EQ(listed["images"][0]["facts"]["cuda"], "");
+  const auto ran = run_furnace({"run", "-C", dir, "--", "true"}, env());
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  const auto shown = run_furnace({"show", "1"}, broken); // no container, no docker CLI
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("\npython:    3.11."), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("\nframework: torch 1.13"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("(CPU build)\n"), std::string::npos) << shown.out;
+  const auto shown_json = json_of(run_furnace({"show", "--json", "1"}, broken));
+  EXPECT_EQ(shown_json["run"]["image_facts"]["framework"], "torch");
 }
 
 TEST_F(VerifyCli, a_requirement_that_cannot_be_imported_names_module_line_and_exception) {

@@ -620,5 +620,25 @@ TEST_F(HistoryCommand, show_prints_one_run) {
                 "\n  hint: give a run's ID or container name; 'furnace history' lists them\n");
 }
 
+TEST_F(HistoryCommand, show_adds_what_a_step_above_knows_of_the_run) {
+  fill();
+  core::Context ctx = context();
+  auto extra = [](const RunRecord& r) {
+    ShowExtra e;
+    e.fields = {{"python", "3.10.8"}, {"arch list", "sm_86"}};
+    e.run_keys["image_facts"] = {{"seen", r.name}};
+    return e;
+  };
+  EXPECT_EQ(run_show(ctx, {"furnace-mn", false}, extra), 0);
+  const std::string out = m_out.str();
+  EXPECT_NE(out.find("\nlog:"), std::string::npos);
+  EXPECT_EQ(out.substr(out.size() - 35), "python:    3.10.8\narch list: sm_86\n");
+  m_out.str("");
+  EXPECT_EQ(run_show(ctx, {"2", true}, extra), 0);
+  const auto j = nlohmann::json::parse(m_out.str());
+  EXPECT_EQ(j.at("run").at("image_facts").at("seen"), "furnace-other-1");
+  EXPECT_EQ(j.at("run").at("name"), "furnace-other-1");
+}
+
 } // namespace
 } // namespace furnace::history

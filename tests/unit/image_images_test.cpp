@@ -5,10 +5,12 @@
 #include "support/fake_runner.hpp"
 #include "support/test_env.hpp"
 
+#include <furnace/image/facts.hpp>
 #include <furnace/image/images.hpp>
 #include <furnace/core/ui.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <sstream>
@@ -165,6 +167,35 @@ TEST_F(BuildImages, images_table) {
                 gone + "  furnace/gone:333333333333  1.0 GiB  1970-01-01 00:25  -\n" + gone +
                 "  furnace/gone:444444444444  1.0 GiB  1970-01-01 00:23  2 containers\n");
   EXPECT_EQ(m_engine.calls, (std::vector<std::string>{"list_images"}));
+}
+
+TEST_F(BuildImages, images_json_carries_the_cached_facts_and_null_without_them) {
+  const core::Env env{{"HOME", m_dir.path()}, {"XDG_CACHE_HOME", m_dir.path() + "/cache"}};
+  ProbeResult probe;
+  probe.facts_seen = true;
+  probe.facts.python = "3.10.8";
+  probe.facts.framework = "torch";
+  probe.facts.framework_version = "1.13.1";
+  probe.facts.cuda = "11.6";
+  probe.facts.arch_list = {"sm_70", "sm_86"};
+  write_cached_probe(env, "sha256:gone", probe);
+  core::Context ctx{m_ui, m_runner, env, "/"};
+  ImagesOptions o{{"gone"}};
+  o.json = true;
+  EXPECT_EQ(run_images(ctx, o, m_engine), 0);
+  const auto j = nlohmann::json::parse(m_out.str());
+  EXPECT_EQ(j.at("schema_version"), 1);
+  ASSERT_EQ(j.at("images").size(), 2U);
+  const auto& first = j.at("images")[0];
+  EXPECT_EQ(first.at("tag"), "furnace/gone:333333333333");
+  EXPECT_EQ(first.at("project_exists"), false);
+  EXPECT_EQ(first.at("facts").at("python"), "3.10.8");
+  EXPECT_EQ(first.at("facts").at("framework_version"), "1.13.1");
+  EXPECT_EQ(first.at("facts").at("cuda"), "11.6");
+  EXPECT_EQ(first.at("facts").at("arch_list"), nlohmann::json({"sm_70", "sm_86"}));
+  EXPECT_TRUE(j.at("images")[1].at("facts").is_null());
+  EXPECT_EQ(j.at("images")[1].at("containers"), 2);
+  EXPECT_EQ(m_err.str(), "");
 }
 
 TEST_F(BuildImages, engine_errors_are_reported) {

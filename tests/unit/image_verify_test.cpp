@@ -113,6 +113,29 @@ TEST(ImageFacts, cache_answers_only_the_same_request_of_the_same_image) {
   EXPECT_FALSE(read_cached_probe(env, "sha256:abc", other).has_value());
 }
 
+TEST(ImageFacts, cached_facts_answer_any_request_and_read_as_lines) {
+  testing::TempDir dir;
+  const core::Env env{{"HOME", dir.path()}, {"XDG_CACHE_HOME", dir.path() + "/cache"}};
+  EXPECT_FALSE(read_cached_facts(env, "sha256:abc").has_value());
+  EXPECT_FALSE(read_cached_facts(env, "").has_value());
+  write_cached_probe(env, "sha256:abc", read_probe_result(k_output, request()));
+  const auto f = read_cached_facts(env, "sha256:abc");
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->framework_version, "1.13.1");
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(facts_fields(*f),
+            (Fields{{"python", "3.10.8 (/opt/conda/bin/python)"},
+                    {"framework", "torch 1.13.1 (CUDA 11.6, cuDNN 8302)"},
+                    {"arch list", "sm_37, sm_50, sm_60, sm_70, sm_75, sm_80, sm_86, compute_37"}}));
+  ImageFacts cpu;
+  cpu.python = "3.11.2";
+  cpu.framework = "torch";
+  EXPECT_EQ(facts_fields(cpu), (Fields{{"python", "3.11.2"}, {"framework", "torch (CPU build)"}}));
+  // a probe that saw no facts caches none
+  write_cached_probe(env, "sha256:def", ProbeResult{});
+  EXPECT_FALSE(read_cached_facts(env, "sha256:def").has_value());
+}
+
 TEST(ImageFacts, lock_records_the_facts_and_old_locks_still_parse) {
   Lock l;
   l.image = "furnace/x:1";

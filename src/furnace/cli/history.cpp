@@ -4,6 +4,7 @@
 
 #include <furnace/history/command.hpp>
 #include <furnace/project/load.hpp>
+#include <furnace/run/command.hpp>
 
 #include <memory>
 
@@ -36,7 +37,7 @@ void register_show(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_option("run", opts->run, "The run's ID, container name, or a unique name prefix")
       ->required();
   cmd->add_flag("--json", opts->json, "Print JSON (docs/history.md) instead of the details");
-  cmd->callback([&ctx, &exit_code, opts] { exit_code = history::run_show(ctx, *opts); });
+  cmd->callback([&ctx, &exit_code, opts] { exit_code = run::run_show(ctx, *opts); });
 }
 
 } // namespace furnace::cli

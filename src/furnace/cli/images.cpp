@@ -13,6 +13,9 @@ void register_images(CLI::App& app, core::Context& ctx, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "images", "List furnace's images: project, tag, size, created, in use by a container");
   cmd->add_option("name", opts->names, "Only the images furnace/NAME");
+  cmd->add_flag("--json",
+                opts->json,
+                "Print JSON (docs/build.md) with each image's cached facts instead of the table");
   cmd->callback([&ctx, &exit_code, opts] {
     exit_code = with_engine(
         ctx, [&](engine::DockerApi& api) { return image::run_images(ctx, *opts, api); });

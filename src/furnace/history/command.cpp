@@ -53,7 +53,9 @@ int run_history(core::Context& ctx, const HistoryOptions& options) {
   return 0;
 }
 
-int run_show(core::Context& ctx, const ShowOptions& options) {
+int run_show(core::Context& ctx,
+             const ShowOptions& options,
+             const std::function<ShowExtra(const RunRecord&)>& extra) {
   auto store = Store::open(default_path(ctx.env));
   if (!store) {
     return report(ctx, store.error());
@@ -62,7 +64,18 @@ int run_show(core::Context& ctx, const ShowOptions& options) {
   if (!run) {
     return report(ctx, run.error());
   }
-  ctx.ui.out() << (options.json ? run_json(*run).dump(2) + '\n' : render_details(*run));
+  const ShowExtra more = extra ? extra(*run) : ShowExtra{};
+  if (options.json) {
+    nlohmann::json j = run_json(*run);
+    j["run"].update(more.run_keys);
+    ctx.ui.out() << j.dump(2) << '\n';
+    return 0;
+  }
+  std::string out = render_details(*run);
+  for (const auto& [key, value] : more.fields) {
+    out += fmt::format("{:<11}{}\n", key + ":", value);
+  }
+  ctx.ui.out() << out;
   return 0;
 }
 

@@ -3,9 +3,15 @@
 // full. The CLI parses into these options; everything else happens here.
 
 #include <furnace/core/context.hpp>
+#include <furnace/history/store.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace furnace::history {
 
@@ -26,7 +32,17 @@ struct ShowOptions {
 // Exit code: 0, or 1 when the database cannot be read (the error names it and the fix).
 int run_history(core::Context& ctx, const HistoryOptions& options);
 
-// Prints one run. Exit code: 0, or 1 when it is not there, ambiguous, or the database fails.
-int run_show(core::Context& ctx, const ShowOptions& options);
+// What a step above the history adds to `furnace show` of a run (the history knows runs, not
+// images): "key: value" lines after the run's own, and keys added to its JSON object "run".
+struct ShowExtra {
+  std::vector<std::pair<std::string, std::string>> fields;
+  nlohmann::json run_keys = nlohmann::json::object();
+};
+
+// Prints one run, with what `extra` (when set) adds to it. Exit code: 0, or 1 when it is not
+// there, ambiguous, or the database fails.
+int run_show(core::Context& ctx,
+             const ShowOptions& options,
+             const std::function<ShowExtra(const RunRecord&)>& extra = {});
 
 } // namespace furnace::history

@@ -329,8 +329,10 @@ std::string facts_cache_path(const core::Env& env, const std::string& image_id) 
   return core::dirs_from_env(env).cache + "/verify/" + key + ".json";
 }
 
-std::optional<ProbeResult>
-read_cached_probe(const core::Env& env, const std::string& image_id, const ProbeRequest& request) {
+namespace {
+
+// Whatever result is cached for `image_id`; nullopt when none (or unreadable).
+std::optional<ProbeResult> read_cache(const core::Env& env, const std::string& image_id) {
   if (image_id.empty()) {
     return std::nullopt;
   }
@@ -339,11 +341,51 @@ read_cached_probe(const core::Env& env, const std::string& image_id, const Probe
     return std::nullopt;
   }
   const auto j = parse_json(*text);
-  auto r = j ? probe_result_from_json(*j) : std::nullopt;
+  return j ? probe_result_from_json(*j) : std::nullopt;
+}
+
+} // namespace
+
+std::optional<ProbeResult>
+read_cached_probe(const core::Env& env, const std::string& image_id, const ProbeRequest& request) {
+  auto r = read_cache(env, image_id);
   if (!r || !(r->request == request)) {
     return std::nullopt;
   }
   return r;
+}
+
+std::optional<ImageFacts> read_cached_facts(const core::Env& env, const std::string& image_id) {
+  auto r = read_cache(env, image_id);
+  if (!r || !r->facts_seen) {
+    return std::nullopt;
+  }
+  return std::move(r->facts);
+}
+
+std::vector<std::pair<std::string, std::string>> facts_fields(const ImageFacts& f) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!f.python.empty()) {
+    out.emplace_back("python",
+                     f.python_path.empty() ? f.python
+                                           : fmt::format("{} ({})", f.python, f.python_path));
+  }
+  if (!f.framework.empty()) {
+    std::string build = f.cuda.empty() ? "CPU build" : "CUDA " + f.cuda;
+    if (!f.cudnn.empty()) {
+      build += ", cuDNN " + f.cudnn;
+    }
+    out.emplace_back("framework",
+                     fmt::format("{}{}{} ({})",
+                                 f.framework,
+                                 f.framework_version.empty() ? "" : " ",
+                                 f.framework_version,
+                                 f.framework_error.empty() ? build : "import fails"));
+  }
+  if (!f.arch_list.empty()) {
+    out.emplace_back("arch list", fmt::format("{}", fmt::join(f.arch_list, ", ")));
+  }
+  return out;
 }
 
 void write_cached_probe(const core::Env& env, const std::string& image_id, const ProbeResult& r) {

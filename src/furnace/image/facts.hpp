@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace furnace::image {
@@ -85,6 +86,13 @@ std::string facts_cache_path(const core::Env& env, const std::string& image_id);
 // The cached result for `image_id`, when it answered `request`; nullopt otherwise.
 std::optional<ProbeResult>
 read_cached_probe(const core::Env& env, const std::string& image_id, const ProbeRequest& request);
+// The facts cached for `image_id` whatever request they answered (`furnace show`, `furnace images
+// --json`): no container runs. nullopt when nothing is cached or the probe saw no facts.
+std::optional<ImageFacts> read_cached_facts(const core::Env& env, const std::string& image_id);
+// The facts as "key: value" lines for people: "python" ("3.10.8 (/opt/conda/bin/python)"),
+// "framework" ("torch 1.13.1 (CUDA 11.6, cuDNN 8302)"; "CPU build" without CUDA) and "arch list"
+// ("sm_70, sm_80, compute_80"); a field the facts lack is left out.
+std::vector<std::pair<std::string, std::string>> facts_fields(const ImageFacts& facts);
 // Best effort: a cache that cannot be written only costs a container later.
 void write_cached_probe(const core::Env& env, const std::string& image_id, const ProbeResult& r);
 

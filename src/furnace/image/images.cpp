@@ -207,11 +207,34 @@ std::vector<PruneCandidate> prune_candidates(const std::vector<FurnaceImage>& im
   return out;
 }
 
+nlohmann::json to_json(const FurnaceImage& img, const std::optional<ImageFacts>& facts) {
+  return {{"id", img.id},
+          {"tag", img.tag},
+          {"name", img.name},
+          {"project", img.project},
+          {"project_exists", img.project_exists},
+          {"size", img.size},
+          {"created", img.created},
+          {"containers", img.containers},
+          {"user_layers", img.user_layers},
+          {"facts", facts ? to_json(*facts) : nlohmann::json()}};
+}
+
 int run_images(core::Context& ctx, const ImagesOptions& options, engine::Engine& engine) {
   auto images = list(ctx, engine);
   if (!images) {
     ctx.ui.error(images.error());
     return images.error().exit_code;
+  }
+  if (options.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const FurnaceImage& img : *images) {
+      if (wanted(img, options.names)) {
+        list.push_back(to_json(img, read_cached_facts(ctx.env, img.id)));
+      }
+    }
+    ctx.ui.out() << nlohmann::json{{"schema_version", 1}, {"images", list}}.dump(2) << '\n';
+    return 0;
   }
   std::vector<std::vector<std::string>> rows{{"PROJECT", "IMAGE", "SIZE", "CREATED", "IN USE"}};
   for (const FurnaceImage& img : *images) {

@@ -7,9 +7,13 @@
 
 #include <furnace/core/context.hpp>
 #include <furnace/engine/engine.hpp>
+#include <furnace/image/facts.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,14 +52,21 @@ std::vector<PruneCandidate> prune_candidates(const std::vector<FurnaceImage>& im
 
 struct ImagesOptions {
   std::vector<std::string> names; // only furnace/<name> images; empty = all
+  bool json = false;              // --json: the images as JSON instead of the table
 };
+
+// One image for `furnace images --json` (docs/build.md): its fields, and `facts` (the image's
+// cached verify facts, facts.hpp's to_json) or null when nothing is cached for it.
+nlohmann::json to_json(const FurnaceImage& image, const std::optional<ImageFacts>& facts);
 
 struct PruneOptions {
   std::vector<std::string> names; // only furnace/<name> images; empty = all
   bool dry_run = false;           // print the `docker rmi` commands, remove nothing
 };
 
-// Prints the table of furnace's images to stdout. Exit code: 0, or 1 when the engine fails.
+// Prints the table of furnace's images to stdout, or with `json` {"schema_version": 1, "images":
+// [to_json(image, its cached facts), ...]} (no container runs). Exit code: 0, or 1 when the engine
+// fails.
 int run_images(core::Context& ctx, const ImagesOptions& options, engine::Engine& engine);
 
 // Removes the prune candidates with `remover` (ctx.runner, or a DryRunRunner for --dry-run);

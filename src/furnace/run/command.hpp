@@ -5,6 +5,7 @@
 #include <furnace/core/context.hpp>
 #include <furnace/engine/engine.hpp>
 #include <furnace/gpu/gpu_probe.hpp>
+#include <furnace/history/command.hpp>
 #include <furnace/run/launcher.hpp>
 
 #include <optional>
@@ -67,5 +68,10 @@ struct RerunOptions {
 };
 int run_rerun(core::Context& ctx, const RerunOptions& options, engine::Engine& engine,
               gpu::GpuProbe& probe, Launcher& launcher);
+
+// `furnace show RUN`: the recorded run (history::run_show) with its image's facts from the verify
+// cache (image::read_cached_facts; no container runs): "python", "framework" and "arch list"
+// lines, and `image_facts` in the JSON (null when nothing is cached for the image).
+int run_show(core::Context& ctx, const history::ShowOptions& options);
 
 } // namespace furnace::run

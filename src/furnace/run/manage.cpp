@@ -3,6 +3,7 @@
 #include "command.hpp"
 
 #include <furnace/image/builder.hpp>
+#include <furnace/image/facts.hpp>
 #include <furnace/gpu/gpu_lock.hpp>
 #include <furnace/history/render.hpp>
 #include <furnace/project/load.hpp>
@@ -315,6 +316,18 @@ int run_rerun(core::Context& ctx, const RerunOptions& options, engine::Engine& e
   ctx.ui.info(fmt::format("rerunning {} (run {}): {}", rec->name, rec->id, util::shell_join(rec->command)));
   store.reset(); // an SQLite connection must not cross the fork of a detached run
   return run_run(ctx, o, engine, probe, launcher);
+}
+
+int run_show(core::Context& ctx, const history::ShowOptions& options) {
+  return history::run_show(ctx, options, [&ctx](const history::RunRecord& r) {
+    history::ShowExtra extra;
+    const auto facts = image::read_cached_facts(ctx.env, r.image_id);
+    extra.run_keys["image_facts"] = facts ? image::to_json(*facts) : nlohmann::json();
+    if (facts) {
+      extra.fields = image::facts_fields(*facts);
+    }
+    return extra;
+  });
 }
 
 } // namespace furnace::run
