@@ -279,5 +279,27 @@ TEST_F(VerifyCli, a_build_without_kernels_for_the_h200_fails_the_arch_check) {
       << (*c)["fix"];
 }
 
+// --gpus: the test engine's stand-in NVIDIA hook starts the container with --gpus, but there is no
+// GPU behind it, and the stand-in image's torch is a CPU build: the device check fails with
+// torch's own words, and a bad --gpus is a usage error before anything is built.
+TEST_F(VerifyCli, gpus_runs_a_matrix_multiply_and_a_cpu_torch_fails_with_its_message) {
+  const std::string dir = project("gpus", k_base, "torch\n");
+  const auto r = run_furnace({"verify", "--json", "--gpus", "all", dir}, env());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto report = json_of(r);
+  const auto* c = failed(report, "device");
+  ASSERT_NE(c, nullptr) << report.dump(2);
+  EXPECT_NE((*c)["message"].get<std::string>().find(
+                "torch on the GPU (--gpus all) failed: torch.cuda.is_available() is False"),
+            std::string::npos)
+      << (*c)["message"];
+  EXPECT_NE((*c)["cause"].get<std::string>().find("is a CPU build"), std::string::npos);
+  // without --gpus the same image verifies (no device check)
+  EXPECT_EQ(run_furnace({"verify", dir}, env()).exit_code, 0);
+  const auto bad = run_furnace({"verify", "--gpus", "auto:0", dir}, env());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("the count must be at least 1"), std::string::npos) << bad.err;
+}
+
 } // namespace
 } // namespace furnace::testing

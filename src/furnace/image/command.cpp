@@ -2,6 +2,7 @@
 
 #include "command.hpp"
 
+#include <furnace/image/device.hpp>
 #include <furnace/image/probe.hpp>
 #include <furnace/image/verify.hpp>
 
@@ -38,6 +39,42 @@ core::Result<Report> verify_image(core::Context& ctx, const BuiltImage& img, gpu
   report.image = img.tag;
   report.image_id = img.image_id;
   return report;
+}
+
+// The matrix multiply on the GPUs of `gpus` (none: nothing), as a `device` finding of `report`.
+// An error when the GPUs cannot be chosen or the docker CLI is missing; a container the engine
+// cannot start becomes a failed finding with the engine's message.
+std::optional<core::Error> check_on_device(core::Context& ctx,
+                                           const BuiltImage& img,
+                                           const gpu::GpuRequest& gpus,
+                                           gpu::GpuProbe& probe,
+                                           const std::string& user,
+                                           Report& report) {
+  std::optional<gpu::GpuInfo> host;
+  if (auto info = probe.probe()) {
+    host = std::move(*info);
+  }
+  auto args = device_gpu_args(gpus, host, user);
+  if (!args) {
+    return args.error();
+  }
+  if (args->empty()) {
+    return std::nullopt;
+  }
+  const std::string framework = device_framework(plan_from_json(img.plan_json), report.facts);
+  auto ran = run_device_check(ctx, img.tag, report.facts.python_path, framework, *args);
+  if (!ran && ran.error().kind != core::ErrorKind::remote) {
+    return ran.error();
+  }
+  DeviceResult result;
+  if (ran) {
+    result = std::move(*ran);
+  } else {
+    result.framework = framework;
+    result.error = ran.error().message;
+  }
+  add_device_finding(result, report.facts, gpus.text, report);
+  return std::nullopt;
 }
 
 } // namespace
@@ -83,6 +120,15 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
 
 int run_verify(core::Context& ctx, const VerifyOptions& options, engine::Engine& engine,
                gpu::GpuProbe& probe) {
+  std::optional<gpu::GpuRequest> gpus;
+  if (!options.gpus.empty()) {
+    auto parsed = gpu::parse_gpu_request(options.gpus);
+    if (!parsed) {
+      ctx.ui.error(parsed.error());
+      return parsed.error().exit_code;
+    }
+    gpus = std::move(*parsed);
+  }
   ImageRequest request;
   request.path = options.path;
   request.announce = Announce::builds_only;
@@ -96,6 +142,12 @@ int run_verify(core::Context& ctx, const VerifyOptions& options, engine::Engine&
   if (!report) {
     ctx.ui.error(report.error());
     return report.error().exit_code;
+  }
+  if (gpus) {
+    if (auto failed = check_on_device(ctx, *img, *gpus, memo, options.user, *report); failed) {
+      ctx.ui.error(*failed);
+      return failed->exit_code;
+    }
   }
   if (options.json) {
     ctx.ui.out() << to_json(*report).dump(2) << '\n';

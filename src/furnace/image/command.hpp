@@ -30,12 +30,16 @@ int run_build(core::Context& ctx, const BuildOptions& options, engine::Engine& e
 struct VerifyOptions {
   std::string path = ".";
   bool json = false;
+  std::string gpus; // --gpus all|N[,M]|auto:N: also a matrix multiply on them; "" / "none": not
+  std::string user; // who asks (auto:N's choice names other users' processes)
 };
 
 // `furnace verify`: the project's image (built first when it is not there), its facts and checks
 // (cached by image id: a second verify of the same image runs no container) against the plan and
-// this host's GPUs. The report on stdout (JSON with --json, docs/verify.md); exit 0 when every
-// check passed, 1 when one failed, else the error's (see ensure_image).
+// this host's GPUs. With `gpus`, one more container on those GPUs runs a matrix multiply with the
+// plan's framework (device.hpp; never cached). The report on stdout (JSON with --json,
+// docs/verify.md); exit 0 when every check passed, 1 when one failed, 2 for a bad --gpus, else the
+// error's (see ensure_image).
 int run_verify(core::Context& ctx, const VerifyOptions& options, engine::Engine& engine,
                gpu::GpuProbe& probe);
 
