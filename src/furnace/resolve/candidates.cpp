@@ -62,6 +62,23 @@ void set_image_python(Candidate& c, const Tables& t, const Host& host) {
   }
 }
 
+// What every candidate of a torch.csv or tensorflow.csv row shares.
+template <typename Row>
+Candidate
+from_row(Fw fw, const Row& r, const Version& v, const std::string& text, const Tables& t) {
+  Candidate c;
+  c.fw = fw;
+  c.version = v;
+  c.version_text = text;
+  c.cuda = r.cuda;
+  c.cuda_row = t.find_cuda(r.cuda);
+  c.cudnn = r.cudnn;
+  c.python_min = r.python_min;
+  c.python_max = r.python_max;
+  c.table_line = r.line;
+  return c;
+}
+
 } // namespace
 
 void Resolver::date_candidate(Candidate& c) const {
@@ -84,17 +101,8 @@ void Resolver::torch_candidates(bool devel, std::vector<Candidate>& out) const {
     if (r.cuda == "cpu") {
       continue;
     }
-    Candidate c;
-    c.fw = Fw::torch;
-    c.version = r.version;
-    c.version_text = r.version_text;
-    c.cuda = r.cuda;
-    c.cuda_row = m_t.find_cuda(r.cuda);
+    Candidate c = from_row(Fw::torch, r, r.version, r.version_text, m_t);
     c.torch = &r;
-    c.cudnn = r.cudnn;
-    c.python_min = r.python_min;
-    c.python_max = r.python_max;
-    c.table_line = r.line;
     date_candidate(c);
     const Cell* tag = nullptr;
     for (const Cell& t : r.docker_tags) {
@@ -142,18 +150,9 @@ void Resolver::tf_candidates(std::vector<Candidate>& out) const {
       }
     }
     for (const auto& [v, text] : versions) {
-      Candidate c;
-      c.fw = Fw::tensorflow;
-      c.version = v;
-      c.version_text = text;
-      c.cuda = r.cuda;
-      c.cuda_row = m_t.find_cuda(r.cuda);
+      Candidate c = from_row(Fw::tensorflow, r, v, text, m_t);
       c.tf = &r;
-      c.cudnn = r.cudnn;
-      c.python_min = r.python_min;
-      c.python_max = r.python_max;
       c.archs = r.cuda_archs;
-      c.table_line = r.line;
       date_candidate(c);
       for (const Cell& t : r.docker_tags) {
         if (t.value.find("-jupyter") != std::string::npos && r.docker_tags.size() > 1) {
