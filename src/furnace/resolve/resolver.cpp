@@ -40,18 +40,14 @@ void record_evidence(const deps::Spec& spec, Plan& plan) {
   }
 }
 
-// A plain Python image for a project without a framework.
-std::string plain_python(const std::vector<Rule>& rules) {
+// A plain Python image for a project without a framework: the newest of 3.8-3.12 that every hard
+// Python rule allows (`hard`: index_python_rules' answer per python_minors()).
+std::string plain_python(const std::vector<char>& hard) {
   std::string python;
-  for (const std::string& p : python_minors()) {
-    bool ok = !(ver(p) < ver("3.8")) && ver(p) < ver("3.13");
-    for (const Rule& r : rules) {
-      if (r.kind == Rule::python_kind && r.hard && !python_satisfies(r.set, p)) {
-        ok = false;
-      }
-    }
-    if (ok) {
-      python = p;
+  for (std::size_t i = 0; i < python_minors().size(); ++i) {
+    const Version& v = python_minor_versions()[i];
+    if (!(v < ver("3.8")) && v < ver("3.13") && hard[i] != 0) {
+      python = python_minors()[i];
     }
   }
   return python.empty() ? "3.12" : python;
@@ -96,7 +92,7 @@ Plan Resolver::run() {
     }
     // No framework: a plain Python image.
     build_rules(Fw::torch, plan);
-    const std::string python = plain_python(m_rules);
+    const std::string python = plain_python(m_py_hard);
     plan.python = python;
     plan.base_image = fmt::format("python:{}-slim", python);
     plan.ok = true;
