@@ -13,7 +13,8 @@
 #   * a CNCF Distribution registry on 127.0.0.1:$PORT (default 5757) whose storage lives in the
 #     cache dir, acting as the engine's Docker Hub mirror;
 #   * `debian:<codename>` (debootstrap --variant=minbase from the host's own apt archive) and
-#     stand-in images under the official names (pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime,
+#     stand-in images under the official names (pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime and
+#     pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime,
 #     Debian's CPU python3-torch) -- present in the engine and pushed to the registry as
 #     library/debian:<codename> and pytorch/pytorch:<tag>, so
 #     `docker rmi pytorch/pytorch:TAG && docker pull pytorch/pytorch:TAG` works offline.
@@ -43,8 +44,11 @@ LABEL_HASH=org.furnace.test.hash
 BASE_RECIPE_VERSION=1
 
 # Stand-in images: official name -> built from STANDIN_DOCKERFILE below.
+# The example (examples/mnist, torch==2.9.1) resolves to the 2.9.1 CUDA 13.0 image on a host
+# without a GPU; the older tag stays for the tests that pin the old stack.
 STANDIN_IMAGES=(
   "pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime"
+  "pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime"
 )
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }

@@ -67,6 +67,35 @@ TEST(Doctor, a_healthy_cpu_host_passes_with_one_gpu_warning) {
   EXPECT_EQ(r.count(Status::fail), 0);
 }
 
+TEST(Doctor, stand_in_images_are_named_with_how_to_remove_them) {
+  Fixture f;
+  engine::ImageSummary official;
+  official.id = "sha256:a";
+  official.repo_tags = {"ubuntu:22.04"};
+  engine::ImageSummary stand_in;
+  stand_in.id = "sha256:b";
+  stand_in.repo_tags = {"pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime"};
+  stand_in.labels = {{"org.furnace.stand-in", "true"}};
+  engine::ImageSummary built_on_it = stand_in; // a project image inherits the label
+  built_on_it.id = "sha256:c";
+  built_on_it.repo_tags = {"furnace/mnist:0123456789ab"};
+  f.engine.images = {official};
+  Report clean = run_checks(f.host, {});
+  for (const auto& c : clean.checks) {
+    EXPECT_NE(c.id, "images.stand_in");
+  }
+  f.engine.images = {official, stand_in, built_on_it};
+  Report r = run_checks(f.host, {});
+  const Check& c = f.check(r, "images.stand_in");
+  EXPECT_EQ(c.status, Status::warn);
+  EXPECT_EQ(c.summary,
+            "1 stand-in image under official names (Debian's CPU builds from furnace's test "
+            "engine, no CUDA): pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime");
+  EXPECT_NE(c.fix.find("'docker rmi pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime'"),
+            std::string::npos)
+      << c.fix;
+}
+
 TEST(Doctor, engine_not_installed_gives_the_install_command) {
   Fixture f;
   f.engine.down = core::make_error(core::ErrorKind::unavailable,

@@ -294,4 +294,34 @@ TEST(Command, runs_against_a_directory_and_a_fake_probe) {
   std::filesystem::remove_all(dir);
 }
 
+// README command 1 runs examples/mnist on whatever the lab has: its pin must have an official
+// image for every GPU generation from Maxwell to Blackwell (issue 12, item 14).
+TEST(Command, the_example_resolves_from_maxwell_to_blackwell) {
+  const std::string dir = std::string(FURNACE_SOURCE_DIR) + "/examples/mnist";
+  util::SystemRunner runner;
+  furnace::testing::FakeGpuProbe probe;
+  const std::vector<std::pair<std::string, std::string>> hosts = {
+      {"GTX 980", "570.86.15"}, {"P100", "570.86.15"}, {"V100", "570.86.15"},
+      {"A100", "570.86.15"},    {"H100", "570.86.15"}, {"H200", "580.95.05"},
+      {"B200", "570.86.15"},    {"B200", "580.95.05"}, {"RTX 5090", "575.51.02"}};
+  for (const auto& [gpu, driver] : hosts) {
+    std::ostringstream out;
+    std::ostringstream err;
+    core::Ui ui(out, err, false);
+    core::Context ctx{ui, runner, {}, "/"};
+    project::ResolveOptions o;
+    o.path = dir;
+    o.json = true;
+    o.gpus = {gpu};
+    o.driver = driver;
+    EXPECT_EQ(project::run_resolve(ctx, o, probe), 0) << gpu << " " << driver << ": " << err.str();
+    const auto j = nlohmann::json::parse(out.str());
+    EXPECT_EQ(j["ok"], true) << gpu;
+    EXPECT_EQ(j["framework_version"], "2.9.1") << gpu;
+    EXPECT_EQ(j["base_image"].get<std::string>().rfind("pytorch/pytorch:2.9.1-cuda", 0), 0U)
+        << gpu << ": " << j["base_image"];
+  }
+  EXPECT_EQ(probe.probes, 0);
+}
+
 }  // namespace

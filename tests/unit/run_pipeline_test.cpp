@@ -142,6 +142,28 @@ TEST_F(RunPipeline, returns_the_commands_exit_code_and_records_the_run) {
             m_engine.calls.end());
 }
 
+// A base image from the test engine (label org.furnace.stand-in) is named as what it is on every
+// run, also when nothing is built: it must never pass for the official image.
+TEST_F(RunPipeline, a_stand_in_base_image_is_said_on_every_run) {
+  EXPECT_EQ(run(command({"true"})), 0) << m_err.str();
+  EXPECT_EQ(m_err.str().find("STAND-IN"), std::string::npos) << m_err.str();
+  for (auto& img : m_engine.images) {
+    if (img.id == "sha256:base") {
+      img.labels["org.furnace.stand-in"] = "true";
+      img.labels["org.furnace.stand-in.note"] = "Debian's CPU torch";
+    }
+  }
+  for (int i = 0; i < 2; ++i) { // the full path, then the no-op cache
+    m_err.str("");
+    EXPECT_EQ(run(command({"true"})), 0) << m_err.str();
+    EXPECT_NE(m_err.str().find(std::string("warning: ") + k_base +
+                               " is a STAND-IN made by furnace's test engine (Debian's CPU "
+                               "torch), not the official image"),
+              std::string::npos)
+        << i << ": " << m_err.str();
+  }
+}
+
 TEST_F(RunPipeline, a_relayed_signal_is_recorded_and_said) {
   m_launcher.result = SessionResult{130, SIGINT, false};
   EXPECT_EQ(run(command({"sleep", "100"})), 130);

@@ -2,14 +2,17 @@
 
 #include <furnace/engine/docker_api.hpp>
 #include <furnace/engine/endpoint.hpp>
+#include <furnace/engine/stand_in.hpp>
 #include <furnace/gpu/probe_factory.hpp>
 #include <furnace/host/system.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -318,6 +321,44 @@ void check_mirrors(Host& host, Report& r, const engine::EngineInfo& info) {
   }
 }
 
+// Stand-in images (scripts/test-engine.sh) under official names: fine for the tests, wrong for
+// real work, and easy to mistake for the real thing.
+void check_stand_ins(Host& host, Report& r) {
+  auto images = host.engine->list_images();
+  if (!images) {
+    return; // engine.reachable already says what is wrong
+  }
+  std::vector<std::string> names;
+  for (const auto& img : *images) {
+    if (!engine::is_stand_in(img.labels)) {
+      continue;
+    }
+    for (const auto& t : img.repo_tags) {
+      if (t.rfind("furnace/", 0) != 0 && t.rfind("furnace-user/", 0) != 0) {
+        names.push_back(t); // the stand-in itself, not the projects built on it
+      }
+    }
+  }
+  if (names.empty()) {
+    return;
+  }
+  std::sort(names.begin(), names.end());
+  Check c = make("images.stand_in",
+                 "engine",
+                 Status::warn,
+                 fmt::format("{} stand-in image{} under official names (Debian's CPU builds from "
+                             "furnace's test engine, no CUDA): {}",
+                             names.size(),
+                             names.size() == 1 ? "" : "s",
+                             fmt::join(names, ", ")),
+                 fmt::format("not for real work: 'docker rmi {}', stop the test engine ('sudo "
+                             "scripts/test-engine.sh down') and pull the "
+                             "official images",
+                             fmt::join(names, " ")));
+  c.details = {{"images", names}};
+  r.checks.push_back(std::move(c));
+}
+
 // ---- GPUs --------------------------------------------------------------------------------
 
 json gpu_json(const gpu::GpuInfo& g) {
@@ -599,6 +640,7 @@ Report run_checks(Host& host, const DoctorOptions& options) {
   auto info = check_engine(host, r, distro);
   if (info) {
     check_mirrors(host, r, *info);
+    check_stand_ins(host, r);
   }
   auto g = check_gpus(host, r);
   check_toolkit(host, r, info, g && !g->gpus.empty(), distro);

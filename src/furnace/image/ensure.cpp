@@ -5,6 +5,7 @@
 #include <furnace/core/dirs.hpp>
 #include <furnace/core/version.hpp>
 #include <furnace/dockerfile/dockerfile.hpp>
+#include <furnace/engine/stand_in.hpp>
 #include <furnace/image/build_log.hpp>
 #include <furnace/image/builder.hpp>
 #include <furnace/image/lock.hpp>
@@ -232,6 +233,9 @@ std::optional<BuiltImage> noop_from_cache(core::Context& ctx,
   for (const std::string& w : entry->warnings) {
     ctx.ui.warn(w);
   }
+  if (engine::is_stand_in(base->labels)) {
+    ctx.ui.warn(engine::stand_in_warning(entry->base_image, base->labels));
+  }
   if (request.announce == Announce::always) {
     for (const std::string& n : entry->notes) {
       ctx.ui.info(n);
@@ -414,6 +418,9 @@ core::Result<void> Job::find_base() {
   }
   if (base) {
     m_base = *base;
+    if (engine::is_stand_in(m_base->labels)) {
+      m_ctx.ui.warn(engine::stand_in_warning(m_canonical.base_image, m_base->labels));
+    }
   } else if (m_request.dry_run && base.error().kind == core::ErrorKind::not_found) {
     m_ctx.ui.warn(fmt::format("{} is not pulled yet: the tag below changes once it is",
                               m_canonical.base_image));
