@@ -36,6 +36,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* k_base = "pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime";
+// What examples/mnist (torch==2.9.1) resolves to without a GPU: the test engine's stand-in.
+constexpr const char* k_example_base = "pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime";
 constexpr const char* k_user = "furnace-it";
 constexpr unsigned k_uid = 4242;
 
@@ -149,7 +151,7 @@ protected:
     for (const char* f : {"train.py", "requirements.txt"}) {
       s_dir->write(std::string("project/") + f, read_text(src + "/" + f));
     }
-    s_dir->write("project/furnace.yaml", "name: " + s_name + "\nbase: " + k_base +
+    s_dir->write("project/furnace.yaml", "name: " + s_name + "\nbase: " + k_example_base +
                                              "\ncommand: [python, train.py, --samples, '1200']\n");
     s_dir->write("project/sub/dir/.keep", "");
     s_dir->write("home/.keep", "");
@@ -229,7 +231,7 @@ TEST_F(RunCli, the_example_trains_as_the_caller_and_the_history_records_it) {
   EXPECT_EQ(run["project"], fs::canonical(s_project).string());
   EXPECT_EQ(run["command"], (nlohmann::json{"python", "train.py", "--samples", "1200"}));
   EXPECT_EQ(run["image_tag"].get<std::string>().rfind("furnace/" + s_name + ":", 0), 0U) << run;
-  EXPECT_EQ(run["base_image"], k_base);
+  EXPECT_EQ(run["base_image"], k_example_base);
   EXPECT_FALSE(run["image_id"].get<std::string>().empty());
   // The output is in the run's log too.
   EXPECT_NE(read_text(run["log_path"].get<std::string>()).find("epoch 1: accuracy"),
@@ -562,6 +564,30 @@ TEST_F(RunCli, shell_attach_opens_a_shell_in_the_running_container) {
   const auto none = furnace({"shell", "--attach", "-C", s_project});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_NE(none.err.find("no running container of"), std::string::npos) << none.err;
+}
+
+// sudo -E furnace build / run with the caller's HOME, in the caller's project: the lock, the
+// build's staging and log, the history (with SQLite's WAL files), the run's log and the caches
+// are the caller's, who goes on without furnace failing on a root-owned file (issue 12, item 4).
+TEST_F(RunCli, under_sudo_what_furnace_writes_for_the_caller_stays_theirs) {
+  auto e = env();
+  e["SUDO_UID"] = std::to_string(k_uid);
+  e["SUDO_GID"] = std::to_string(k_uid);
+  e["SUDO_USER"] = k_user;
+  const auto built = run_furnace({"build", "--force", "--no-verify", s_project}, e); // as root
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  const auto ran = run_furnace({"run", "-C", s_project, "--", "true"}, e);
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  EXPECT_EQ(last_run()["exit_code"], 0);
+  const auto left = sh("find " + s_dir->path() + " -mindepth 1 ! -uid " + std::to_string(k_uid) +
+                       " -o -mindepth 1 ! -gid " + std::to_string(k_uid));
+  EXPECT_EQ(left.out, "") << "root-owned after sudo";
+  EXPECT_NE(sh("find " + s_dir->path() + "/home -name '*.db-wal'").out, "") << "the WAL was checked";
+  EXPECT_TRUE(fs::exists(s_project + "/furnace.lock"));
+  // The caller goes on as themselves.
+  EXPECT_EQ(furnace({"history", "-n", "1"}).exit_code, 0);
+  const auto again = furnace({"run", "-C", s_project, "--", "true"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
 } // namespace

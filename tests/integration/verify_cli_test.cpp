@@ -30,6 +30,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* k_base = "pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime";
+// What examples/mnist (torch==2.9.1) resolves to without a GPU: the test engine's stand-in.
+constexpr const char* k_example_base = "pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime";
 
 util::ProcessOutput docker(const std::vector<std::string>& args) {
   std::vector<std::string> argv{"docker"};
@@ -166,7 +168,7 @@ protected:
 
 TEST_F(VerifyCli, the_example_verifies_after_its_build_and_again_without_a_container) {
   const std::string src = std::string(FURNACE_SOURCE_DIR) + "/examples/mnist";
-  const std::string dir = project("mnist", k_base, read_text(src + "/requirements.txt"));
+  const std::string dir = project("mnist", k_example_base, read_text(src + "/requirements.txt"));
   m_dir.write("mnist/train.py", read_text(src + "/train.py"));
   const auto built = run_furnace({"build", dir}, env());
   ASSERT_EQ(built.exit_code, 0) << built.err;

@@ -1,12 +1,15 @@
 #include "support/test_env.hpp"
 
 #include <furnace/core/error.hpp>
+#include <furnace/util/atomic_file.hpp>
+#include <furnace/util/ownership.hpp>
 #include <furnace/util/process.hpp>
 #include <furnace/util/sha256.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,3 +175,60 @@ TEST(SystemRunner, can_send_a_childs_stdout_to_stderr) {
 
 }  // namespace
 }  // namespace furnace
+
+namespace furnace::util {
+namespace {
+
+struct stat stat_of(const std::string& p) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
+  return st;
+}
+
+// sudo furnace build/init/run in a user's project or with the user's HOME: what furnace creates
+// there is the user's, while what it writes under root's own directories stays root's.
+TEST(Ownership, root_gives_what_it_creates_in_a_users_directory_to_that_user) {
+  if (::geteuid() != 0) {
+    if (std::getenv("CI") != nullptr) {
+      FAIL() << "needs root (as in CI)";
+    }
+    GTEST_SKIP() << "needs root";
+  }
+  testing::TempDir dir;
+  const std::string user = dir.path() + "/home";
+  ASSERT_EQ(::mkdir(user.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(user.c_str(), 4242, 4343), 0);
+
+  ASSERT_TRUE(write_file_atomic(user + "/furnace.lock", "x\n").has_value());
+  EXPECT_EQ(stat_of(user + "/furnace.lock").st_uid, 4242U);
+  EXPECT_EQ(stat_of(user + "/furnace.lock").st_gid, 4343U);
+  std::error_code ec;
+  ASSERT_TRUE(make_directories(user + "/.cache/furnace/build/", ec)) << ec.message();
+  for (const char* d : {"/.cache", "/.cache/furnace", "/.cache/furnace/build"}) {
+    EXPECT_EQ(stat_of(user + d).st_uid, 4242U) << d;
+  }
+  // A file SQLite (or the docker CLI) made: given over afterwards; a symlink is not followed.
+  std::ofstream(user + "/.cache/furnace/db") << "x";
+  EXPECT_TRUE(give_to_directory_owner(user + "/.cache/furnace/db"));
+  EXPECT_EQ(stat_of(user + "/.cache/furnace/db").st_uid, 4242U);
+  const std::string target = dir.path() + "/root-file";
+  std::ofstream(target) << "x";
+  ASSERT_EQ(::symlink(target.c_str(), (user + "/link").c_str()), 0);
+  EXPECT_TRUE(give_to_directory_owner(user + "/link"));
+  EXPECT_EQ(stat_of(target).st_uid, 0U);
+
+  // Root's own directory: nothing changes hands.
+  ASSERT_TRUE(write_file_atomic(dir.path() + "/mine", "x\n").has_value());
+  EXPECT_EQ(stat_of(dir.path() + "/mine").st_uid, 0U);
+  ASSERT_TRUE(make_directories(dir.path() + "/a/b", ec));
+  EXPECT_EQ(stat_of(dir.path() + "/a/b").st_uid, 0U);
+  // An explicit owner wins (a backup keeps the original's).
+  AtomicWriteOptions o;
+  o.owner = 0;
+  o.group = 0;
+  ASSERT_TRUE(write_file_atomic(user + "/backup", "x\n", o).has_value());
+  EXPECT_EQ(stat_of(user + "/backup").st_uid, 0U);
+}
+
+} // namespace
+} // namespace furnace::util

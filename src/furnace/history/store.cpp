@@ -1,6 +1,7 @@
 #include "store.hpp"
 
 #include <furnace/core/dirs.hpp>
+#include <furnace/util/ownership.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -349,7 +350,9 @@ core::Result<void> make_parents(const std::string& path) {
   fs::path dir;
   for (const fs::path& part : fs::path(path).parent_path()) {
     dir /= part;
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+      (void)util::give_to_directory_owner(dir.string()); // under sudo: the caller's
+    } else if (errno != EEXIST) {
       return core::fail(core::ErrorKind::io,
                         fmt::format("cannot create {}: {}", dir.string(), errno_text(errno)),
                         "set XDG_DATA_HOME to a directory you can write");
@@ -550,6 +553,11 @@ core::Result<Store> Store::open(const std::string& path, std::chrono::millisecon
   sqlite3_file_control(raw, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   if (auto ok = prepare_db(raw, path, busy_timeout); !ok) {
     return core::fail(ok.error());
+  }
+  // Root (sudo -E) opening a user's history: the file and the WAL files SQLite made stay theirs,
+  // or the user's next run could not open them.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    (void)util::give_to_directory_owner(path + suffix);
   }
   return store;
 }

@@ -1,5 +1,7 @@
 #include "builder.hpp"
 
+#include <furnace/util/ownership.hpp>
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -9,6 +11,16 @@ namespace furnace::image {
 std::string docker_cli(const core::Env& env) {
   const auto docker = env.find("FURNACE_DOCKER");
   return docker != env.end() && !docker->second.empty() ? docker->second : "docker";
+}
+
+void give_docker_config_to_its_owner(const core::Env& env) {
+  const auto config = env.find("DOCKER_CONFIG");
+  const auto home = env.find("HOME");
+  if (config != env.end() && !config->second.empty()) {
+    util::give_tree_to_directory_owner(config->second);
+  } else if (home != env.end() && !home->second.empty()) {
+    util::give_tree_to_directory_owner(home->second + "/.docker");
+  }
 }
 
 core::Result<Builder> probe_builder(util::ProcessRunner& runner, const core::Env& env) {

@@ -26,6 +26,11 @@ struct Builder {
 // The docker CLI to run: $FURNACE_DOCKER, else "docker" (looked up in PATH).
 std::string docker_cli(const core::Env& env);
 
+// After the docker CLI ran as root for a user (sudo -E: HOME is theirs), what it wrote in its
+// config directory ($DOCKER_CONFIG, else ~/.docker: .buildNodeID, buildx state) goes back to the
+// directory's owner (util/ownership.hpp); else the user's own docker commands fail on it.
+void give_docker_config_to_its_owner(const core::Env& env);
+
 // Probes `docker buildx version`, then `docker version` (client). $FURNACE_BUILDER (buildx,
 // buildkit, legacy) skips the probe; $FURNACE_DOCKER names the CLI. Errors: the CLI cannot run.
 core::Result<Builder> probe_builder(util::ProcessRunner& runner, const core::Env& env);

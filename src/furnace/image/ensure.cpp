@@ -16,6 +16,7 @@
 #include <furnace/resolve/report.hpp>
 #include <furnace/setup/user_config.hpp>
 #include <furnace/util/atomic_file.hpp>
+#include <furnace/util/ownership.hpp>
 #include <furnace/util/sha256.hpp>
 #include <furnace/util/strings.hpp>
 
@@ -499,7 +500,7 @@ core::Result<BuiltImage> Job::no_op(const engine::ImageDetails& existing, timesp
 core::Result<std::string> Job::stage(const dockerfile::Rendered& staged) {
   const std::string dir = cache_dir(m_ctx.env) + "/build/" + m_hash.substr(0, 12);
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  util::make_directories(dir, ec);
   if (ec) {
     return core::fail(core::ErrorKind::io, fmt::format("cannot create {}: {}", dir, ec.message()));
   }
@@ -520,8 +521,9 @@ core::Result<void>
 Job::run_builder(const Builder& builder, const BuildCommand& cmd, const std::string& dir) {
   const std::string log_file = log_path(m_ctx.env, m_project.name, m_hash.substr(0, 12));
   std::error_code ec;
-  fs::create_directories(fs::path(log_file).parent_path(), ec);
+  util::make_directories(fs::path(log_file).parent_path().string(), ec);
   std::ofstream log_out(log_file, std::ios::binary | std::ios::trunc);
+  (void)util::give_to_directory_owner(log_file);
   if (!log_out) {
     m_ctx.ui.warn(fmt::format("cannot write the build log {}", log_file));
   }
@@ -663,7 +665,9 @@ core::Result<BuiltImage> Job::build() {
     img.build_command = cmd.display;
     return img;
   }
-  if (auto ran = run_builder(*builder, cmd, *dir); !ran) {
+  auto ran = run_builder(*builder, cmd, *dir);
+  give_docker_config_to_its_owner(m_ctx.env);
+  if (!ran) {
     return core::fail(ran.error());
   }
   if (m_base && m_lock) {

@@ -4,6 +4,7 @@
 
 #include <furnace/core/dirs.hpp>
 #include <furnace/util/atomic_file.hpp>
+#include <furnace/util/ownership.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -394,7 +395,7 @@ void write_cached_probe(const core::Env& env, const std::string& image_id, const
   }
   const std::string path = facts_cache_path(env, image_id);
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  util::make_directories(std::filesystem::path(path).parent_path().string(), ec);
   (void)util::write_file_atomic(path, to_json(r).dump(2) + "\n");
 }
 

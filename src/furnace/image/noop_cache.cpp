@@ -4,6 +4,7 @@
 #include <furnace/project/furnace_yaml.hpp>
 #include <furnace/deps/project.hpp>
 #include <furnace/util/atomic_file.hpp>
+#include <furnace/util/ownership.hpp>
 #include <furnace/util/sha256.hpp>
 
 #include <fmt/format.h>
@@ -221,7 +222,7 @@ bool write_noop_entry(const std::string& path,
   j["warnings"] = entry.warnings;
   j["notes"] = entry.notes;
   std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
+  util::make_directories(fs::path(path).parent_path().string(), ec);
   return !ec && util::write_file_atomic(path, j.dump() + "\n").has_value();
 }
 

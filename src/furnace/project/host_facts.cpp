@@ -1,6 +1,7 @@
 #include "host_facts.hpp"
 
 #include <furnace/util/atomic_file.hpp>
+#include <furnace/util/ownership.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -131,7 +132,7 @@ void record_image_python(const std::string& cache_dir,
   }
   j["images"][image] = {{"id", image_id}, {"python", python}};
   std::error_code ec;
-  std::filesystem::create_directories(cache_dir, ec);
+  util::make_directories(cache_dir, ec);
   (void)util::write_file_atomic(cache_file(cache_dir), j.dump(2) + "\n");
 }
 

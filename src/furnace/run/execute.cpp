@@ -2,6 +2,7 @@
 
 #include <furnace/run/git.hpp>
 #include <furnace/util/atomic_file.hpp>
+#include <furnace/util/ownership.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -59,8 +60,11 @@ void make_sure_removed(engine::Engine& engine, const std::string& name) {
 int open_log(core::Ui& ui, const RunPlan& p) {
   const std::string& path = p.record.log_path;
   std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
+  util::make_directories(fs::path(path).parent_path().string(), ec);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    (void)util::give_fd_to_directory_owner(fd, fs::path(path).parent_path().string());
+  }
   if (fd < 0) {
     ui.warn(fmt::format("cannot write the run's log {}: {}", path, std::strerror(errno)),
             "check the permissions of that directory (XDG_DATA_HOME)");

@@ -2,6 +2,7 @@
 
 #include <furnace/image/builder.hpp>
 #include <furnace/util/atomic_file.hpp>
+#include <furnace/util/ownership.hpp>
 #include <furnace/util/sha256.hpp>
 #include <furnace/util/strings.hpp>
 
@@ -121,7 +122,7 @@ core::Result<std::string> ensure_user_image(core::Context& ctx, engine::Engine& 
   }
   const std::string dir = cache_dir + "/user/" + tag.substr(tag.find(':') + 1);
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  util::make_directories(dir, ec);
   auto w = util::write_file_atomic(dir + "/Dockerfile", user_dockerfile(base_image, user));
   if (!w) {
     return core::fail(core::ErrorKind::io, w.error().message);
@@ -136,6 +137,7 @@ core::Result<std::string> ensure_user_image(core::Context& ctx, engine::Engine& 
                                       "--label", "org.furnace.user-layer-of=" + base_image_id,
                                       "--tag", tag, dir};
   auto ran = ctx.runner.run(argv, o);
+  image::give_docker_config_to_its_owner(ctx.env);
   if (!ran) {
     return core::fail(core::ErrorKind::not_found, ran.error().message,
                       "install the docker CLI, or set FURNACE_DOCKER");

@@ -1,4 +1,5 @@
 #include "atomic_file.hpp"
+#include "ownership.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -90,6 +91,8 @@ Expected<void, SysError> write_file_atomic(const std::string& path,
                  options.group.value_or(static_cast<gid_t>(-1))) != 0) {
       return fail("chown", tmp);
     }
+  } else if (!give_fd_to_directory_owner(fd.get(), dir_of(path))) {
+    return fail("chown", tmp); // root writing into a user's directory: the file is theirs
   }
   if (::fchmod(fd.get(), options.mode) != 0) {
     return fail("chmod", tmp);

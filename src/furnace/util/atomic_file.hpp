@@ -16,7 +16,9 @@ namespace furnace::util {
 
 struct AtomicWriteOptions {
   mode_t mode = 0644;         // applied to the temporary file before the rename
-  std::optional<uid_t> owner; // chown when set (a backup keeps the original's owner)
+  // chown when set (a backup keeps the original's owner); when neither is set, a root process
+  // writing into a directory someone else owns gives the file to them (util/ownership.hpp)
+  std::optional<uid_t> owner;
   std::optional<gid_t> group;
   // Called at "after-temp-write" (temp synced, not yet renamed) and "after-rename" (renamed, the
   // directory not yet synced); tests use it to crash there.
