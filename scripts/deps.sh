@@ -12,6 +12,8 @@ packages=(
   # tests, fuzzers, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   python3 curl util-linux iproute2 hyperfine socat
+  # man pages and shell completions (generated, then checked with groff and each shell)
+  groff-base zsh fish
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,6 +1,7 @@
 // furnace: a working GPU environment for any paper's code, in one command.
 
 #include "commands.hpp"
+#include "help_format.hpp"
 
 #include <furnace/core/context.hpp>
 #include <furnace/core/version.hpp>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version",
                        fmt::format("furnace {} (commit {})", core::version(), core::commit()),
                        "Print the version and the git commit furnace was built from");
+  app.formatter(std::make_shared<cli::WrappingFormatter>()); // before the subcommands copy it
   app.require_subcommand(1);
   app.footer("Run 'furnace CMD --help' for a command's options.");
 
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
   cli::register_history(app, ctx, exit_code);
   cli::register_show(app, ctx, exit_code);
   cli::register_rerun(app, ctx, exit_code);
+  cli::register_describe(app, ctx, exit_code);
 
   try {
     // "furnace run [OPTIONS] -- CMD ARGS": CMD and its ARGS are not furnace's to parse.
