@@ -14,6 +14,8 @@ packages=(
   python3 curl util-linux iproute2 hyperfine socat
   # man pages and shell completions (generated, then checked with groff and each shell)
   groff-base zsh fish
+  # the Debian package (scripts/package.sh) and its check
+  dpkg-dev lintian
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -185,7 +185,7 @@ TEST(DoctorCli, gpu_test_reports_the_engine_refusing_gpus) {
 TEST(Cli, version_help_and_usage_errors) {
   auto v = run_furnace({"--version"});
   EXPECT_EQ(v.exit_code, 0);
-  EXPECT_EQ(v.out.rfind("furnace 0.1.0 (commit ", 0), 0U) << v.out;
+  EXPECT_EQ(v.out.rfind("furnace 0.2.0 (commit ", 0), 0U) << v.out;
   auto h = run_furnace({"doctor", "--help"});
   EXPECT_EQ(h.exit_code, 0);
   EXPECT_NE(h.out.find("--gpu-test"), std::string::npos);
