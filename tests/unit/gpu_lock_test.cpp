@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +16,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <set>
 
 namespace furnace::gpu {
@@ -52,8 +55,27 @@ GpuLocks::Chooser chooser(const std::string& text, const GpuInfo& info) {
   };
 }
 
-bool everyone_alive(const LockOwner& /*owner*/) {
-  return true;
+// Every pid counts as alive (the flock rule still applies: a line no process holds the file for
+// is stale).
+Liveness everyone_alive() {
+  Liveness l;
+  l.process = [](int /*pid*/) { return true; };
+  return l;
+}
+
+// Alive except `dead`.
+Liveness all_but(int dead) {
+  Liveness l;
+  l.process = [dead](int pid) { return pid != dead; };
+  return l;
+}
+
+// The mode furnace gives a lock directory it makes as root, and the files in it.
+unsigned made_dir_mode() {
+  return ::geteuid() == 0 && lock_group() ? 03770U : 0700U;
+}
+unsigned made_file_mode() {
+  return ::geteuid() == 0 && lock_group() ? 0660U : 0600U;
 }
 
 std::string read(const std::string& path) {
@@ -76,7 +98,7 @@ owner_line(int pid, const std::string& run, unsigned index, const std::string& u
 
 TEST(GpuLocks, acquire_writes_the_owner_and_release_frees_the_gpu) {
   TempDir dir;
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   ASSERT_TRUE(locks) << locks.error().message;
   EXPECT_EQ(locks->dir(), dir.path() + "/locks");
   const GpuInfo info = gpus(2);
@@ -115,7 +137,7 @@ TEST(GpuLocks, acquire_writes_the_owner_and_release_frees_the_gpu) {
 
 TEST(GpuLocks, acquiring_again_does_not_claim_twice) {
   TempDir dir;
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   ASSERT_TRUE(locks);
   ASSERT_TRUE(locks->acquire(owner(101, "furnace-a-1"), chooser("0", gpus(1))));
   auto again = locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", gpus(1)));
@@ -125,7 +147,7 @@ TEST(GpuLocks, acquiring_again_does_not_claim_twice) {
 
 TEST(GpuLocks, all_and_lists_take_locks_that_auto_avoids) {
   TempDir dir;
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   ASSERT_TRUE(locks);
   const GpuInfo info = gpus(2);
   ASSERT_TRUE(locks->acquire(owner(101, "furnace-a-1"), chooser("1", info)));
@@ -148,7 +170,7 @@ TEST(GpuLocks, all_and_lists_take_locks_that_auto_avoids) {
 
 TEST(GpuLocks, a_stale_owner_is_cleared_and_noted) {
   TempDir dir;
-  auto locks = GpuLocks::open(lock_env(dir), [](const LockOwner& o) { return o.pid != 4242; });
+  auto locks = GpuLocks::open(lock_env(dir), all_but(4242));
   ASSERT_TRUE(locks);
   const GpuInfo info = gpus(1);
   ASSERT_TRUE(locks->acquire(owner(4242, "furnace-dead-1", "bob"), chooser("auto:1", info)));
@@ -165,8 +187,9 @@ TEST(GpuLocks, a_stale_owner_is_cleared_and_noted) {
 
 TEST(GpuLocks, unreadable_lines_are_cleared) {
   TempDir dir;
-  dir.write("locks/gpu-GPU-0000.lock", R"({"uid":1000,"us)", 0666);
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  dir.write("locks/gpu-GPU-0000.lock", R"({"uid":1000,"us)", 0600);
+  ASSERT_EQ(::chmod((dir.path() + "/locks").c_str(), 0700), 0);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   ASSERT_TRUE(locks);
   auto s = locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", gpus(1)));
   ASSERT_TRUE(s) << s.error().message;
@@ -176,7 +199,7 @@ TEST(GpuLocks, unreadable_lines_are_cleared) {
 
 TEST(GpuLocks, release_never_frees_another_owners_lock) {
   TempDir dir;
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   ASSERT_TRUE(locks);
   const GpuInfo info = gpus(2);
   ASSERT_TRUE(locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", info)));
@@ -192,7 +215,7 @@ TEST(GpuLocks, release_never_frees_another_owners_lock) {
 
 TEST(GpuLocks, transfer_relabels_only_the_named_owner) {
   TempDir dir;
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   ASSERT_TRUE(locks);
   const GpuInfo info = gpus(2);
   ASSERT_TRUE(locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", info)));
@@ -209,7 +232,7 @@ TEST(GpuLocks, transfer_relabels_only_the_named_owner) {
 
 TEST(GpuLocks, a_gpu_without_uuid_is_locked_by_index) {
   TempDir dir;
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   ASSERT_TRUE(locks);
   GpuInfo info = gpus(2);
   info.gpus[0].uuid.clear();
@@ -232,7 +255,7 @@ TEST(GpuLocks, odd_uuid_characters_are_escaped_in_the_file_name) {
   EXPECT_EQ(lock_file_name(0, "MIG-GPU-ab/1/0"), "gpu-MIG-GPU-ab%2F1%2F0.lock");
 
   TempDir dir;
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   ASSERT_TRUE(locks);
   GpuInfo info = gpus(1);
   info.gpus[0].uuid = "MIG-GPU-ab/1/0";
@@ -243,102 +266,370 @@ TEST(GpuLocks, odd_uuid_characters_are_escaped_in_the_file_name) {
   EXPECT_EQ((*held)[0].uuid, "MIG-GPU-ab/1/0");
 }
 
-TEST(GpuLocks, files_are_shared_whatever_the_umask) {
+constexpr uid_t k_nobody = 65534;
+constexpr gid_t k_nogroup = 65534;
+
+// Runs `body` in a child process as user nobody (supplementary groups: `groups`) and returns
+// what it returned, or "<child failed: …>".
+std::string as_nobody(const std::function<std::string()>& body, const std::vector<gid_t>& groups) {
+  std::array<int, 2> out{};
+  EXPECT_EQ(::pipe(out.data()), 0);
+  ::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(out[0]);
+    if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(k_nogroup) != 0 ||
+        ::setuid(k_nobody) != 0) {
+      ::_exit(3);
+    }
+    const std::string text = body();
+    if (::write(out[1], text.data(), text.size()) < 0) {
+      ::_exit(2);
+    }
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  std::string text;
+  std::array<char, 512> buf{};
+  ssize_t got = 0;
+  while ((got = ::read(out[0], buf.data(), buf.size())) > 0) {
+    text.append(buf.data(), static_cast<std::size_t>(got));
+  }
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return "<child failed: " + std::to_string(status) + ">";
+  }
+  return text;
+}
+
+#define REQUIRE_ROOT()                                                                             \
+  if (::geteuid() != 0) {                                                                          \
+    GTEST_SKIP() << "needs root to act as a second user (the tests run as root in CI)";            \
+  }
+
+TEST(GpuLocks, files_are_private_to_the_directory_whatever_the_umask) {
   TempDir dir;
   const mode_t old = ::umask(077);
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   const bool acquired =
       locks && locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", gpus(1))).has_value();
   ::umask(old);
   ASSERT_TRUE(locks) << locks.error().message;
   ASSERT_TRUE(acquired);
-  EXPECT_EQ(mode_of(locks->dir()), 01777U);
-  EXPECT_EQ(mode_of(locks->dir() + "/gpu-GPU-0000.lock"), 0666U);
-  EXPECT_EQ(mode_of(locks->dir() + "/.mutex"), 0666U);
+  EXPECT_EQ(mode_of(locks->dir()), made_dir_mode());
+  EXPECT_EQ(mode_of(locks->dir() + "/gpu-GPU-0000.lock"), made_file_mode());
+  EXPECT_EQ(mode_of(locks->dir() + "/.mutex"), made_file_mode());
 }
 
-TEST(GpuLocks, another_user_frees_a_stale_lock_and_takes_the_gpu) {
-  if (::geteuid() != 0) {
-    GTEST_SKIP() << "needs root to act as a second user";
-  }
+TEST(GpuLocks, a_member_of_the_directorys_group_frees_a_stale_lock_and_takes_the_gpu) {
+  REQUIRE_ROOT();
   TempDir dir;
   ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  const std::string d = dir.path() + "/locks";
+  ASSERT_TRUE(make_lock_dir(d, k_nogroup)); // as `furnace setup` makes /run/furnace/gpu
+  EXPECT_EQ(mode_of(d), 03770U);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
+  ASSERT_TRUE(locks) << locks.error().message;
+  ASSERT_TRUE(locks->acquire(owner(4242, "furnace-root-1", "root"), chooser("auto:1", gpus(1))));
+  EXPECT_EQ(mode_of(d + "/gpu-GPU-0000.lock"), 0660U);
+  const auto take = [&] {
+    auto theirs = GpuLocks::open(lock_env(dir), all_but(4242));
+    if (!theirs) {
+      return theirs.error().message;
+    }
+    auto s = theirs->acquire(owner(101, "furnace-nobody-1", "nobody"), chooser("auto:1", gpus(1)));
+    return s ? std::string("ok") : s.error().message;
+  };
+  EXPECT_EQ(as_nobody(take, {k_nogroup}), "ok");
+  EXPECT_EQ(read(d + "/gpu-GPU-0000.lock"), owner_line(101, "furnace-nobody-1", 0, "nobody"));
+}
+
+TEST(GpuLocks, a_user_outside_the_directorys_group_cannot_touch_the_locks) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  const std::string d = dir.path() + "/locks";
+  ASSERT_TRUE(make_lock_dir(d, 0)); // root:root 3770
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   ASSERT_TRUE(locks);
   ASSERT_TRUE(locks->acquire(owner(4242, "furnace-root-1", "root"), chooser("auto:1", gpus(1))));
+  const auto take = [&] {
+    auto theirs = GpuLocks::open(lock_env(dir), all_but(4242));
+    if (!theirs) {
+      return theirs.error().message;
+    }
+    auto s = theirs->acquire(owner(101, "furnace-nobody-1", "nobody"), chooser("auto:1", gpus(1)));
+    return s ? std::string("ok") : s.error().message;
+  };
+  EXPECT_EQ(as_nobody(take, {}), "cannot open " + d + "/.mutex: Permission denied");
+  EXPECT_EQ(read(d + "/gpu-GPU-0000.lock"), owner_line(4242, "furnace-root-1", 0, "root"));
+}
+
+TEST(GpuLocks, a_directory_owned_by_another_user_is_refused) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  const std::string d = dir.path() + "/locks";
+  ASSERT_EQ(::mkdir(d.c_str(), 0700), 0);
+  ASSERT_EQ(::chown(d.c_str(), k_nobody, k_nogroup), 0);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
+  ASSERT_FALSE(locks);
+  EXPECT_EQ(locks.error().kind, core::ErrorKind::permission);
+  EXPECT_EQ(locks.error().message,
+            "refusing the GPU lock directory " + d +
+                " (owner nobody, group nogroup, mode 0700): it belongs to nobody, not to root or "
+                "you: its owner could forge or remove locks");
+  EXPECT_EQ(locks.error().hint,
+            "remove it ('sudo rm -r " + d +
+                "') when no furnace run is active; 'sudo furnace setup' makes /run/furnace/gpu "
+                "for every user, or set FURNACE_LOCK_DIR to a directory of your own");
+}
+
+TEST(GpuLocks, a_directory_every_user_may_write_is_refused) {
+  TempDir dir;
+  const std::string d = dir.path() + "/locks";
+  ASSERT_EQ(::mkdir(d.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(d.c_str(), 01777), 0);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
+  ASSERT_FALSE(locks);
+  EXPECT_EQ(locks.error().kind, core::ErrorKind::permission);
+  EXPECT_NE(locks.error().message.find("refusing the GPU lock directory " + d), std::string::npos)
+      << locks.error().message;
+  EXPECT_NE(locks.error().message.find("mode 1777): every user may enter it"), std::string::npos)
+      << locks.error().message;
+  EXPECT_EQ(mode_of(d), 01777U); // not "fixed" behind the admin's back
+}
+
+TEST(GpuLocks, a_symbolic_link_as_the_directory_is_refused) {
+  TempDir dir;
+  ASSERT_EQ(::mkdir((dir.path() + "/elsewhere").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink("elsewhere", (dir.path() + "/locks").c_str()), 0);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
+  ASSERT_FALSE(locks);
+  EXPECT_NE(locks.error().message.find("it is a symbolic link"), std::string::npos)
+      << locks.error().message;
+}
+
+// A lock directory of ours with `name` in it made by `make`; acquire must refuse it and leave
+// `victim` (content and mode) alone.
+void expect_refused_lock_file(const std::function<void(const std::string& lock)>& make,
+                              const std::string& why) {
+  TempDir dir;
+  const std::string d = dir.path() + "/locks";
+  ASSERT_EQ(::mkdir(d.c_str(), 0700), 0);
+  const std::string victim = dir.write("victim", "precious\n", 0644);
+  const std::string lock = d + "/gpu-GPU-0000.lock";
+  make(lock);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
+  ASSERT_TRUE(locks) << locks.error().message;
+  auto s = locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", gpus(1)));
+  ASSERT_FALSE(s) << "a lock file that " << why << " was used";
+  EXPECT_EQ(s.error().kind, core::ErrorKind::permission);
+  EXPECT_NE(s.error().message.find("refusing the GPU lock file " + lock), std::string::npos)
+      << s.error().message;
+  EXPECT_NE(s.error().message.find(why), std::string::npos) << s.error().message;
+  EXPECT_EQ(s.error().hint,
+            "remove it ('sudo rm " + lock + "') when no furnace run is active" +
+                (why == "it is a symbolic link" ? "" : ": furnace makes a new one"));
+  EXPECT_EQ(read(victim), "precious\n");
+  EXPECT_EQ(mode_of(victim), 0644U);
+}
+
+TEST(GpuLocks, a_hard_linked_lock_file_is_refused_and_its_other_name_untouched) {
+  expect_refused_lock_file(
+      [](const std::string& lock) {
+        const std::string victim =
+            std::filesystem::path(lock).parent_path().parent_path().string() + "/victim";
+        ASSERT_EQ(::link(victim.c_str(), lock.c_str()), 0);
+      },
+      "it has another name (a hard link)");
+}
+
+TEST(GpuLocks, a_symbolic_link_as_a_lock_file_is_refused) {
+  expect_refused_lock_file(
+      [](const std::string& lock) { ASSERT_EQ(::symlink("../victim", lock.c_str()), 0); },
+      "it is a symbolic link");
+}
+
+TEST(GpuLocks, a_lock_file_every_user_may_write_is_refused) {
+  expect_refused_lock_file(
+      [](const std::string& lock) {
+        const int fd = ::open(lock.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(::fchmod(fd, 0666), 0);
+        ::close(fd);
+      },
+      "every user may write it");
+}
+
+TEST(GpuLocks, a_lock_file_of_another_user_is_refused) {
+  REQUIRE_ROOT();
+  expect_refused_lock_file(
+      [](const std::string& lock) {
+        const int fd = ::open(lock.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(::fchown(fd, k_nobody, k_nogroup), 0);
+        ::close(fd);
+      },
+      "it belongs to nobody, who is neither root, you, nor in the directory's group");
+}
+
+TEST(GpuLocks, a_lock_file_it_did_not_make_keeps_its_mode) {
+  TempDir dir;
+  const std::string d = dir.path() + "/locks";
+  ASSERT_EQ(::mkdir(d.c_str(), 0700), 0);
+  dir.write("locks/gpu-GPU-0000.lock", "", 0640);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
+  ASSERT_TRUE(locks);
+  ASSERT_TRUE(locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", gpus(1))));
+  EXPECT_EQ(mode_of(d + "/gpu-GPU-0000.lock"), 0640U);
+  EXPECT_EQ(read(d + "/gpu-GPU-0000.lock"), owner_line(101, "furnace-a-1", 0));
+}
+
+TEST(GpuLocks, a_forged_lock_naming_pid_1_is_stale_without_a_holder) {
+  TempDir dir;
+  const std::string d = dir.path() + "/locks";
+  ASSERT_EQ(::mkdir(d.c_str(), 0700), 0);
+  dir.write("locks/gpu-GPU-0000.lock", owner_line(1, "furnace-forged-1", 0, "mallory"), 0600);
+  auto locks = GpuLocks::open(lock_env(dir), Liveness{}); // pid 1 is alive: kill(1, 0) works
+  ASSERT_TRUE(locks);
+  auto s = locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", gpus(1)));
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->indices, std::vector<unsigned>{0});
+  EXPECT_EQ(
+      s->notes,
+      std::vector<std::string>{"GPU 0: cleared a stale lock (run furnace-forged-1 of mallory, "
+                               "pid 1, since " +
+                               clock_time(k_since) + ")"});
+  EXPECT_EQ(read(d + "/gpu-GPU-0000.lock"), owner_line(101, "furnace-a-1", 0));
+}
+
+TEST(GpuLocks, a_line_whose_container_runs_stays_without_a_holder) {
+  TempDir dir;
+  const std::string d = dir.path() + "/locks";
+  ASSERT_EQ(::mkdir(d.c_str(), 0700), 0);
+  // A foreground furnace killed with -9: its container goes on, nobody holds the file.
+  dir.write("locks/gpu-GPU-0000.lock", owner_line(999999, "furnace-left-1", 0, "bob"), 0600);
+  Liveness alive;
+  alive.container = [](const std::string& run) { return run == "furnace-left-1"; };
+  auto locks = GpuLocks::open(lock_env(dir), alive);
+  ASSERT_TRUE(locks);
+  auto s = locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", gpus(1)));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, core::ErrorKind::unavailable);
+  EXPECT_NE(s.error().message.find("locked by bob's run furnace-left-1"), std::string::npos)
+      << s.error().message;
+}
+
+TEST(GpuLocks, a_holder_killed_with_sigkill_leaves_a_stale_lock) {
+  TempDir dir;
+  std::array<int, 2> ready{};
+  ASSERT_EQ(::pipe(ready.data()), 0);
   ::fflush(nullptr);
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
-      ::_exit(3);
+    auto locks = GpuLocks::open(lock_env(dir), Liveness{});
+    const bool ok =
+        locks && locks->acquire(owner(::getpid(), "furnace-k-1"), chooser("auto:1", gpus(1)));
+    if (::write(ready[1], ok ? "y" : "n", 1) < 0) {
+      ::_exit(2);
     }
-    auto theirs = GpuLocks::open(lock_env(dir), [](const LockOwner& o) { return o.pid != 4242; });
-    auto s = theirs ? theirs->acquire(owner(101, "furnace-nobody-1", "nobody"),
-                                      chooser("auto:1", gpus(1)))
-                    : core::Result<Selection>(core::fail(theirs.error()));
-    if (!s) {
-      std::fprintf(stderr, "%s\n", s.error().message.c_str());
-    }
-    ::_exit(s ? 0 : 1);
+    ::pause();
+    ::_exit(0);
   }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the second user failed";
-  EXPECT_EQ(read(locks->dir() + "/gpu-GPU-0000.lock"),
-            owner_line(101, "furnace-nobody-1", 0, "nobody"));
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  ASSERT_EQ(c, 'y');
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive()); // even a reused pid
+  ASSERT_TRUE(locks);
+  auto busy = locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", gpus(1)));
+  EXPECT_FALSE(busy) << "the live holder's GPU was given away";
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  auto s = locks->acquire(owner(101, "furnace-a-1"), chooser("auto:1", gpus(1)));
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->notes.size(), 1U);
 }
 
 TEST(GpuLocks, an_existing_directory_keeps_its_mode) {
   TempDir dir;
-  ASSERT_EQ(::mkdir((dir.path() + "/locks").c_str(), 0755), 0);
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
-  ASSERT_TRUE(locks);
-  EXPECT_EQ(mode_of(locks->dir()), 0755U);
+  ASSERT_EQ(::mkdir((dir.path() + "/locks").c_str(), 0750), 0);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
+  ASSERT_TRUE(locks) << locks.error().message;
+  EXPECT_EQ(mode_of(locks->dir()), 0750U);
 }
 
 TEST(GpuLocks, the_default_directory_is_made_under_run) {
+  REQUIRE_ROOT();
   TempDir root;
-  auto locks = GpuLocks::open({}, everyone_alive, root.path());
+  auto locks = GpuLocks::open({}, everyone_alive(), root.path());
   ASSERT_TRUE(locks) << locks.error().message;
   EXPECT_EQ(locks->dir(), root.path() + "/run/furnace/gpu");
-  EXPECT_EQ(mode_of(locks->dir()), 01777U);
+  EXPECT_EQ(mode_of(locks->dir()), made_dir_mode());
+  EXPECT_FALSE(locks->warning());
 }
 
-TEST(GpuLocks, an_existing_tmp_directory_wins_over_making_one_under_run) {
+TEST(GpuLocks, an_existing_tmp_directory_is_never_used) {
   TempDir root;
-  ASSERT_EQ(::mkdir((root.path() + "/tmp").c_str(), 0755), 0);
-  ASSERT_EQ(::mkdir((root.path() + "/tmp/furnace-gpu-locks").c_str(), 0755), 0);
-  auto locks = GpuLocks::open({}, everyone_alive, root.path());
+  ASSERT_EQ(::mkdir((root.path() + "/tmp").c_str(), 01777), 0);
+  ASSERT_EQ(::mkdir((root.path() + "/tmp/furnace-gpu-locks").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((root.path() + "/run").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((root.path() + "/run/furnace").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((root.path() + "/run/furnace/gpu").c_str(), 0700), 0);
+  auto locks = GpuLocks::open({}, everyone_alive(), root.path());
   ASSERT_TRUE(locks) << locks.error().message;
-  EXPECT_EQ(locks->dir(), root.path() + "/tmp/furnace-gpu-locks");
+  EXPECT_EQ(locks->dir(), root.path() + "/run/furnace/gpu");
 }
 
-TEST(GpuLocks, without_run_the_directory_is_made_under_tmp) {
+TEST(GpuLocks, another_user_without_the_run_directory_gets_private_locks_and_a_warning) {
+  REQUIRE_ROOT();
   TempDir root;
-  root.write("run", "not a directory");
-  auto locks = GpuLocks::open({}, everyone_alive, root.path());
-  ASSERT_TRUE(locks) << locks.error().message;
-  EXPECT_EQ(locks->dir(), root.path() + "/tmp/furnace-gpu-locks");
-  EXPECT_EQ(mode_of(locks->dir()), 01777U);
+  ASSERT_EQ(::chmod(root.path().c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((root.path() + "/home").c_str(), 0700), 0);
+  ASSERT_EQ(::chown((root.path() + "/home").c_str(), k_nobody, k_nogroup), 0);
+  const core::Env env{{"HOME", root.path() + "/home"}};
+  const auto open = [&] {
+    auto locks = GpuLocks::open(env, everyone_alive(), root.path());
+    if (!locks) {
+      return locks.error().message;
+    }
+    const bool got =
+        locks->acquire(owner(101, "furnace-n-1"), chooser("auto:1", gpus(1))).has_value();
+    return fmt::format("{}|{}|{}|{}",
+                       locks->dir(),
+                       got,
+                       locks->warning() ? locks->warning()->message : "",
+                       locks->warning() ? locks->warning()->hint : "");
+  };
+  const std::string mine = root.path() + "/home/.local/state/furnace/gpu-locks";
+  EXPECT_EQ(as_nobody(open, {}),
+            mine + "|true|" + root.path() + "/run/furnace/gpu does not exist: the GPU locks in " +
+                mine +
+                " are yours alone, and other users' furnace runs do not see them|'sudo furnace "
+                "setup' makes /run/furnace/gpu for every user");
+  EXPECT_EQ(mode_of(mine), 0700U);
 }
 
 TEST(GpuLocks, a_directory_it_cannot_make_is_named_with_a_fix) {
   TempDir root;
   const std::string file = root.write("file", "x");
-  auto locks = GpuLocks::open({{"FURNACE_LOCK_DIR", file + "/locks"}}, everyone_alive);
+  auto locks = GpuLocks::open({{"FURNACE_LOCK_DIR", file + "/locks"}}, everyone_alive());
   ASSERT_FALSE(locks);
   EXPECT_EQ(locks.error().kind, core::ErrorKind::io);
   EXPECT_EQ(locks.error().message,
             "cannot create the GPU lock directory " + file + "/locks: Not a directory");
   EXPECT_EQ(locks.error().hint,
-            "set FURNACE_LOCK_DIR to a directory every user can write, or create " + file +
-                "/locks with mode 1777");
+            "'sudo furnace setup' makes /run/furnace/gpu for every user, or set FURNACE_LOCK_DIR "
+            "to a directory of your own");
 }
 
 TEST(GpuLocks, a_held_mutex_times_out_naming_the_file) {
   TempDir dir;
-  auto locks = GpuLocks::open(lock_env(dir), everyone_alive);
+  auto locks = GpuLocks::open(lock_env(dir), everyone_alive());
   ASSERT_TRUE(locks);
   const std::string mutex = locks->dir() + "/.mutex";
   const int fd = ::open(mutex.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
@@ -396,7 +687,7 @@ race(const core::Env& env, unsigned n, const std::string& text, const GpuInfo& i
       ::close(answer[0]);
       wait_for_eof(start[0]); // the parent let everyone go
       std::string out;
-      auto locks = GpuLocks::open(env, [](const LockOwner& o) { return pid_alive(o.pid); });
+      auto locks = GpuLocks::open(env, Liveness{});
       if (!locks) {
         out = "error: " + locks.error().message;
       } else {

@@ -104,15 +104,17 @@ core::Result<GpuChoice> choose_gpus(core::Context& ctx, engine::Engine& engine,
   if (dry_run) {
     chosen = chooser({});
   } else {
-    auto locks = gpu::GpuLocks::open(ctx.env, [&engine](const gpu::LockOwner& o) {
-      if (gpu::pid_alive(o.pid)) {
-        return true;
-      }
-      auto c = engine.inspect_container(o.run);
+    gpu::Liveness alive;
+    alive.container = [&engine](const std::string& run) {
+      auto c = engine.inspect_container(run);
       return c && c->running;
-    });
+    };
+    auto locks = gpu::GpuLocks::open(ctx.env, std::move(alive));
     if (!locks) {
       return core::fail(locks.error());
+    }
+    if (const auto& w = locks->warning()) {
+      ctx.ui.warn(w->message, w->hint);
     }
     lease.locks = std::move(*locks);
     chosen = lease.locks->acquire(owner, chooser);
