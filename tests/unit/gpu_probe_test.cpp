@@ -122,6 +122,43 @@ TEST(NvmlProbe, eight_mixed_gpus_with_their_compute_capabilities) {
   });
 }
 
+TEST(NvmlProbe, reads_each_gpus_compute_mode) {
+  in_child([] {
+    std::string calls;
+    auto r = probe_with(R"({"init": "ok", "driver_version": "570.86.15", "gpus": [
+        {"name": "A", "uuid": "GPU-a", "cc": [9, 0]},
+        {"name": "B", "uuid": "GPU-b", "cc": [9, 0], "compute_mode": "exclusive_process",
+         "processes": [{"pid": 1, "used_mib": 10}]},
+        {"name": "C", "uuid": "GPU-c", "cc": [9, 0], "compute_mode": "prohibited"},
+        {"name": "D", "uuid": "GPU-d", "cc": [9, 0], "compute_mode": 1}]})",
+                        FURNACE_FAKE_NVML,
+                        &calls);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->gpus.size(), 4U);
+    EXPECT_EQ(r->gpus[0].compute_mode, ComputeMode::shared);
+    EXPECT_EQ(r->gpus[1].compute_mode, ComputeMode::exclusive_process);
+    EXPECT_EQ(r->gpus[2].compute_mode, ComputeMode::prohibited);
+    EXPECT_EQ(r->gpus[3].compute_mode, ComputeMode::exclusive_thread);
+    EXPECT_TRUE(r->gpus[1].exclusive());
+    EXPECT_TRUE(r->gpus[3].exclusive());
+    EXPECT_FALSE(r->gpus[0].exclusive());
+    EXPECT_EQ(compute_mode_name(r->gpus[1].compute_mode), "exclusive_process");
+    EXPECT_NE(calls.find("nvmlDeviceGetComputeMode"), std::string::npos);
+  });
+}
+
+TEST(NvidiaSmi, parses_the_compute_mode_when_present) {
+  auto r = parse_query_gpu("0, NVIDIA H200, GPU-aaaa, 9.0, 143771, 1024, 550.54.15, "
+                           "Exclusive_Process\n"
+                           "1, NVIDIA H200, GPU-bbbb, 9.0, 143771, 0, 550.54.15, Prohibited\n"
+                           "2, NVIDIA H200, GPU-cccc, 9.0, 143771, 0, 550.54.15, Default\n");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->gpus.size(), 3U);
+  EXPECT_EQ(r->gpus[0].compute_mode, ComputeMode::exclusive_process);
+  EXPECT_EQ(r->gpus[1].compute_mode, ComputeMode::prohibited);
+  EXPECT_EQ(r->gpus[2].compute_mode, ComputeMode::shared);
+}
+
 TEST(NvidiaSmi, parses_query_output) {
   const std::string csv = "0, NVIDIA H200, GPU-aaaa, 9.0, 143771, 1024, 550.54.15\n"
                           "1, Tesla V100-PCIE-16GB, GPU-bbbb, 7.0, 16384, 0, 550.54.15\n";

@@ -255,6 +255,101 @@ TEST(GpuChoose, all_on_a_host_without_gpus_and_none_take_nothing) {
   EXPECT_TRUE(none->uuids.empty());
 }
 
+Gpu exclusive(unsigned index, std::vector<GpuProcess> processes = {}) {
+  Gpu g = gpu(index, processes.empty() ? 0.0 : 1.0, std::move(processes));
+  g.compute_mode = ComputeMode::exclusive_process;
+  return g;
+}
+
+TEST(GpuChoose, auto_skips_an_exclusive_process_gpu_in_use_even_by_the_user) {
+  // RELIABILITY case 31: a GPU in EXCLUSIVE_PROCESS takes one process; a second one fails.
+  const GpuInfo info = host({exclusive(0, {process("me", "python", 1.0)}), gpu(1, 30.0)});
+  auto s = choose(request("auto:1"), info, "me", {});
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->indices, std::vector<unsigned>{1});
+  EXPECT_EQ(
+      s->notes,
+      std::vector<std::string>{"GPU 0 (NVIDIA H200): compute mode EXCLUSIVE_PROCESS and in use "
+                               "by me (python, 1.0 GiB): it takes one process at a time"});
+}
+
+TEST(GpuChoose, auto_takes_an_idle_exclusive_process_gpu) {
+  const GpuInfo info = host({exclusive(0), gpu(1, 30.0)});
+  auto s = choose(request("auto:1"), info, "me", {});
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->indices, std::vector<unsigned>{0});
+  EXPECT_TRUE(s->notes.empty());
+}
+
+TEST(GpuChoose, auto_refuses_when_only_busy_exclusive_gpus_remain_naming_their_users) {
+  const GpuInfo info = host({exclusive(0, {process("alice", "python", 2.0)})});
+  auto s = choose(request("auto:1"), info, "me", {});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, core::ErrorKind::unavailable);
+  EXPECT_EQ(s.error().message,
+            "--gpus 'auto:1': not enough free GPUs (0 of 1 free, 1 wanted)\n"
+            "  GPU 0 (NVIDIA H200): compute mode EXCLUSIVE_PROCESS and in use by alice (python, "
+            "2.0 GiB): it takes one process at a time");
+}
+
+TEST(GpuChoose, a_listed_exclusive_gpu_in_use_is_refused_never_shared) {
+  const GpuInfo info = host({gpu(0, 0.0), exclusive(1, {process("alice", "python", 2.0)})});
+  auto s = choose(request("0,1"), info, "me", {});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, core::ErrorKind::unavailable);
+  EXPECT_EQ(s.error().message,
+            "--gpus '0,1': GPU 1 (NVIDIA H200): compute mode EXCLUSIVE_PROCESS and in use by alice "
+            "(python, 2.0 GiB): it takes one process at a time");
+  EXPECT_EQ(s.error().hint,
+            "choose another GPU ('--gpus auto:1' takes a free one), or wait until it is free "
+            "('furnace ps', 'nvidia-smi')");
+}
+
+TEST(GpuChoose, a_prohibited_gpu_is_never_handed_out) {
+  Gpu off = gpu(1, 0.0);
+  off.compute_mode = ComputeMode::prohibited;
+  const GpuInfo info = host({gpu(0, 50.0), off});
+  auto a = choose(request("auto:1"), info, "me", {});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->indices, std::vector<unsigned>{0});
+  auto l = choose(request("1"), info, "me", {});
+  ASSERT_FALSE(l);
+  EXPECT_EQ(l.error().message,
+            "--gpus '1': GPU 1 (NVIDIA H200): compute mode PROHIBITED: no process may use it");
+}
+
+TEST(GpuChoose, all_leaves_out_a_busy_exclusive_gpu_and_says_so) {
+  const GpuInfo info =
+      host({gpu(0, 0.0), exclusive(1, {process("alice", "python", 2.0)}), gpu(2, 0.0)});
+  auto s = choose(request("all"), info, "me", {});
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->indices, (std::vector<unsigned>{0, 2}));
+  EXPECT_EQ(s->uuids, (std::vector<std::string>{"GPU-0", "GPU-2"}));
+  EXPECT_EQ(
+      s->notes,
+      std::vector<std::string>{"GPU 1 (NVIDIA H200): compute mode EXCLUSIVE_PROCESS and in use "
+                               "by alice (python, 2.0 GiB): it takes one process at a time: "
+                               "left out of this run"});
+  auto none =
+      choose(request("all"), host({exclusive(0, {process("alice", "python", 2.0)})}), "me", {});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().kind, core::ErrorKind::unavailable);
+  EXPECT_EQ(
+      none.error().message.rfind("--gpus 'all': no GPU of this host can take another process\n"
+                                 "  GPU 0 (NVIDIA H200): compute mode EXCLUSIVE_PROCESS",
+                                 0),
+      0U)
+      << none.error().message;
+}
+
+TEST(GpuDevices, docker_gets_the_gpus_by_uuid) {
+  EXPECT_EQ(docker_gpus_value({0, 2}, {"GPU-aaaa", "GPU-cccc"}), "\"device=GPU-aaaa,GPU-cccc\"");
+  // A GPU without a UUID (or one docker's CSV could not carry): by index, for all of them.
+  EXPECT_EQ(docker_gpus_value({0, 2}, {"GPU-aaaa", ""}), "\"device=0,2\"");
+  EXPECT_EQ(docker_gpus_value({1}, {}), "\"device=1\"");
+  EXPECT_EQ(docker_gpus_value({1}, {"GPU-a\"b"}), "\"device=1\"");
+}
+
 TEST(GpuChoose, a_request_built_in_code_is_named_in_messages) {
   GpuRequest r;
   r.kind = GpuRequest::Kind::automatic;

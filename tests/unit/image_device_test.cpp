@@ -37,10 +37,11 @@ using Args = std::vector<std::string>;
 TEST(VerifyDevice, the_gpus_asked_for_become_docker_arguments) {
   EXPECT_EQ(*device_gpu_args(request("all"), std::nullopt, "me"), (Args{"--gpus", "all"}));
   EXPECT_EQ(*device_gpu_args(request("none"), two_gpus(), "me"), Args{});
-  EXPECT_EQ(*device_gpu_args(request("1,0"), two_gpus(), "me"), (Args{"--gpus", "\"device=0,1\""}));
+  EXPECT_EQ(*device_gpu_args(request("1,0"), two_gpus(), "me"),
+            (Args{"--gpus", "\"device=GPU-0,GPU-1\""})); // by UUID, like a run
   // auto: the GPU least in use
   EXPECT_EQ(*device_gpu_args(request("auto:1"), two_gpus(), "me"),
-            (Args{"--gpus", "\"device=1\""}));
+            (Args{"--gpus", "\"device=GPU-1\""}));
   const auto missing = device_gpu_args(request("3"), two_gpus(), "me");
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("3"), std::string::npos) << missing.error().message;

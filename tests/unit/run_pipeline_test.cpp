@@ -277,6 +277,7 @@ TEST(RunPlan, the_plan_is_a_value_of_its_inputs) {
   in.image = "furnace-user/paper:fedcba987654";
   in.gpus.mode = GpuMode::devices;
   in.gpus.indices = {1};
+  in.gpus.uuids = {"GPU-11111111-2222-3333-4444-555555555555"};
   in.gpus.request = "1";
   in.host.user = HostUser{1000, 1000, "alice", "/home/alice"};
   in.host.memory_bytes = 64ULL << 30U;
@@ -307,6 +308,10 @@ TEST(RunPlan, the_plan_is_a_value_of_its_inputs) {
   // The secret's value is never in argv.
   const EngineCommand cmd = docker_run_command(s);
   EXPECT_EQ(std::find(cmd.argv.begin(), cmd.argv.end(), "SECRET=s3cret"), cmd.argv.end());
+  // The container gets the locked GPU by UUID, not by an index the runtime may number otherwise.
+  const auto gpus = std::find(cmd.argv.begin(), cmd.argv.end(), "--gpus");
+  ASSERT_NE(gpus, cmd.argv.end());
+  EXPECT_EQ(*std::next(gpus), "\"device=GPU-11111111-2222-3333-4444-555555555555\"");
   in.rootless = true;
   auto rootless = plan_run(img, o, in);
   ASSERT_TRUE(rootless.has_value());

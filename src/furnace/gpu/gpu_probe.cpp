@@ -12,6 +12,20 @@ std::string Gpu::sm() const {
   return fmt::format("sm_{}{}", cc_major, cc_minor);
 }
 
+std::string compute_mode_name(ComputeMode mode) {
+  switch (mode) {
+  case ComputeMode::shared:
+    return "default";
+  case ComputeMode::exclusive_thread:
+    return "exclusive_thread";
+  case ComputeMode::prohibited:
+    return "prohibited";
+  case ComputeMode::exclusive_process:
+    return "exclusive_process";
+  }
+  return "default";
+}
+
 std::string cuda_version_string(int v) {
   if (v <= 0) {
     return "";

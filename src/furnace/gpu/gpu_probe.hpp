@@ -19,6 +19,17 @@ struct GpuProcess {
   std::string command;                // short name from /proc, "" when unknown
 };
 
+// Who may create CUDA contexts on a GPU (NVML's nvmlComputeMode_t, in its order).
+enum class ComputeMode {
+  shared,            // NVML "Default": any number of processes
+  exclusive_thread,  // deprecated; treated like exclusive_process
+  prohibited,        // no process at all
+  exclusive_process, // one process at a time
+};
+
+// "default", "exclusive_thread", "prohibited", "exclusive_process" (doctor --json).
+std::string compute_mode_name(ComputeMode mode);
+
 struct Gpu {
   unsigned index = 0;
   std::string name; // "NVIDIA H200"
@@ -28,9 +39,15 @@ struct Gpu {
   unsigned long long memory_total = 0; // bytes
   unsigned long long memory_used = 0;  // bytes
   std::vector<GpuProcess> processes;
+  ComputeMode compute_mode = ComputeMode::shared;
 
   std::string compute_capability() const; // "9.0"
   std::string sm() const;                 // "sm_90"
+  // EXCLUSIVE_PROCESS (or the old EXCLUSIVE_THREAD): a second process cannot use it.
+  bool exclusive() const {
+    return compute_mode == ComputeMode::exclusive_process ||
+           compute_mode == ComputeMode::exclusive_thread;
+  }
 };
 
 struct GpuInfo {

@@ -18,6 +18,20 @@ unsigned long long parse_mib(const std::string& s) {
   return end == s.c_str() ? 0 : v * k_mib;
 }
 
+// nvidia-smi's compute_mode: "Default", "Exclusive_Process", "Prohibited", "Exclusive_Thread".
+ComputeMode compute_mode_from_smi(const std::string& text) {
+  if (text == "Exclusive_Process") {
+    return ComputeMode::exclusive_process;
+  }
+  if (text == "Exclusive_Thread") {
+    return ComputeMode::exclusive_thread;
+  }
+  if (text == "Prohibited") {
+    return ComputeMode::prohibited;
+  }
+  return ComputeMode::shared;
+}
+
 } // namespace
 
 core::Result<GpuInfo> parse_query_gpu(const std::string& csv) {
@@ -53,6 +67,9 @@ core::Result<GpuInfo> parse_query_gpu(const std::string& csv) {
     g.memory_total = parse_mib(f[4]);
     g.memory_used = parse_mib(f[5]);
     info.driver_version = f[6];
+    if (f.size() > 7) {
+      g.compute_mode = compute_mode_from_smi(f[7]);
+    }
     info.gpus.push_back(std::move(g));
   }
   return info;
@@ -98,7 +115,7 @@ core::Result<GpuInfo> NvidiaSmiProbe::probe() {
   const std::string smi = util::find_in_path("nvidia-smi", m_path).value_or("nvidia-smi");
   auto q = m_runner.run({smi,
                          "--query-gpu=index,name,uuid,compute_cap,memory.total,memory.used,"
-                         "driver_version",
+                         "driver_version,compute_mode",
                          "--format=csv,noheader,nounits"},
                         opts);
   if (!q) {

@@ -22,8 +22,8 @@ private:
 };
 
 // Parsers for nvidia-smi's output (pure, tested on recorded output).
-// `--query-gpu=index,name,uuid,compute_cap,memory.total,memory.used,driver_version
-//  --format=csv,noheader,nounits`
+// `--query-gpu=index,name,uuid,compute_cap,memory.total,memory.used,driver_version,compute_mode
+//  --format=csv,noheader,nounits` (compute_mode optional: older output has 7 fields)
 core::Result<GpuInfo> parse_query_gpu(const std::string& csv);
 // "CUDA Version: 12.4" in the banner of a plain `nvidia-smi`; 0 when absent.
 int parse_cuda_version_banner(const std::string& text);

@@ -69,6 +69,7 @@ using HandleFn = nvmlReturn_t (*)(unsigned, nvmlDevice_t*);
 using StringFn = nvmlReturn_t (*)(nvmlDevice_t, char*, unsigned);
 using CcFn = nvmlReturn_t (*)(nvmlDevice_t, int*, int*);
 using MemoryFn = nvmlReturn_t (*)(nvmlDevice_t, NvmlMemory*);
+using ComputeModeFn = nvmlReturn_t (*)(nvmlDevice_t, int*);
 using ProcsV2Fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned*, NvmlProcessInfoV2*);
 using ProcsV1Fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned*, NvmlProcessInfoV1*);
 
@@ -91,6 +92,19 @@ template <class Info, class Fn> std::vector<GpuProcess> read_processes(Fn fn, nv
 }
 
 } // namespace
+
+ComputeMode compute_mode_from_nvml(int mode) {
+  switch (mode) {
+  case 1:
+    return ComputeMode::exclusive_thread;
+  case 2:
+    return ComputeMode::prohibited;
+  case 3:
+    return ComputeMode::exclusive_process;
+  default:
+    return ComputeMode::shared;
+  }
+}
 
 void describe_process(GpuProcess& p, const std::string& proc_root) {
   const std::string dir = fmt::format("{}/{}", proc_root, p.pid);
@@ -123,7 +137,7 @@ core::Result<GpuInfo> NvmlProbe::probe() {
     const char* why = ::dlerror();
     std::string reason = why != nullptr ? why : "not found";
     if (reason.find("cannot open shared object file") != std::string::npos) {
-      reason = "not found";  // dlerror repeats the name; say it once
+      reason = "not found"; // dlerror repeats the name; say it once
     }
     return core::fail(core::ErrorKind::not_found,
                       fmt::format("no NVIDIA driver: cannot load {} ({})", m_library, reason),
@@ -187,6 +201,7 @@ core::Result<GpuInfo> NvmlProbe::probe() {
   auto uuid_fn = lib.symbol<StringFn>("nvmlDeviceGetUUID");
   auto cc_fn = lib.symbol<CcFn>("nvmlDeviceGetCudaComputeCapability");
   auto mem_fn = lib.symbol<MemoryFn>("nvmlDeviceGetMemoryInfo");
+  auto mode_fn = lib.symbol<ComputeModeFn>("nvmlDeviceGetComputeMode");
   auto procs_v3 = lib.symbol<ProcsV2Fn>("nvmlDeviceGetComputeRunningProcesses_v3");
   auto procs_v2 = lib.symbol<ProcsV2Fn>("nvmlDeviceGetComputeRunningProcesses_v2");
   auto procs_v1 = lib.symbol<ProcsV1Fn>("nvmlDeviceGetComputeRunningProcesses");
@@ -212,6 +227,9 @@ core::Result<GpuInfo> NvmlProbe::probe() {
     if (mem_fn != nullptr && mem_fn(dev, &mem) == k_nvml_success) {
       g.memory_total = mem.total;
       g.memory_used = mem.used;
+    }
+    if (int mode = 0; mode_fn != nullptr && mode_fn(dev, &mode) == k_nvml_success) {
+      g.compute_mode = compute_mode_from_nvml(mode);
     }
     if (procs_v3 != nullptr) {
       g.processes = read_processes<NvmlProcessInfoV2>(procs_v3, dev);

@@ -22,6 +22,10 @@ private:
   std::string m_proc_root;
 };
 
+// NVML's nvmlComputeMode_t value (0 default, 1 exclusive thread, 2 prohibited, 3 exclusive
+// process); an unknown value counts as the default.
+ComputeMode compute_mode_from_nvml(int mode);
+
 // Fills user and command of a process from /proc/<pid>/status and /proc/<pid>/comm.
 void describe_process(GpuProcess& p, const std::string& proc_root);
 

@@ -107,9 +107,32 @@ std::string describe_claim(const Claim& claim, const std::string& me) {
   return fmt::format("{} run {} since {}", whose, claim.run_name, clock_time(claim.since_ms));
 }
 
+// Why no process of a new run can use `gpu` at all, or nothing: its compute mode forbids it
+// (PROHIBITED), or takes one process at a time (EXCLUSIVE_PROCESS) and one has it, whoever it is.
+std::optional<std::string> unusable_reason(const Gpu& gpu) {
+  if (gpu.compute_mode == ComputeMode::prohibited) {
+    return fmt::format("{}: compute mode PROHIBITED: no process may use it", gpu_label(gpu));
+  }
+  if (!gpu.exclusive() || gpu.processes.empty()) {
+    return std::nullopt;
+  }
+  std::vector<std::string> users;
+  for (const GpuProcess& p : gpu.processes) {
+    users.push_back(describe_process(p));
+  }
+  return fmt::format("{}: compute mode {} and in use by {}: it takes one process at a time",
+                     gpu_label(gpu),
+                     gpu.compute_mode == ComputeMode::exclusive_thread ? "EXCLUSIVE_THREAD"
+                                                                       : "EXCLUSIVE_PROCESS",
+                     fmt::join(users, ", "));
+}
+
 // Why `gpu` is not free for `me` ("in use by alice (…); locked by bob's run …"), or nothing.
 std::optional<std::string>
 busy_reason(const Gpu& gpu, const std::string& me, const std::vector<Claim>& claims) {
+  if (auto unusable = unusable_reason(gpu)) {
+    return unusable;
+  }
   std::vector<std::string> users;
   for (const GpuProcess& p : gpu.processes) {
     if (p.user != me) {
@@ -174,9 +197,47 @@ core::Result<Selection> choose_list(const GpuRequest& request,
                                     have),
                         "run 'furnace doctor' to see the GPUs");
     }
+    if (auto unusable = unusable_reason(*it)) {
+      return core::fail(ErrorKind::unavailable,
+                        fmt::format("--gpus '{}': {}", request_text(request), *unusable),
+                        "choose another GPU ('--gpus auto:1' takes a free one), or wait until it "
+                        "is free ('furnace ps', 'nvidia-smi')");
+    }
     chosen.push_back(&*it);
   }
   return take(std::move(chosen), me, claims);
+}
+
+// Every GPU a process of this run can use; the others are left out and noted. Error
+// (unavailable) when that leaves none of a host's GPUs.
+core::Result<Selection> choose_all(const GpuRequest& request,
+                                   const GpuInfo& info,
+                                   const std::string& me,
+                                   const std::vector<Claim>& claims) {
+  std::vector<const Gpu*> usable;
+  std::vector<std::string> left_out;
+  for (const Gpu& g : info.gpus) {
+    if (auto unusable = unusable_reason(g)) {
+      left_out.push_back(std::move(*unusable));
+    } else {
+      usable.push_back(&g);
+    }
+  }
+  if (usable.empty() && !left_out.empty()) {
+    std::string message = fmt::format("--gpus '{}': no GPU of this host can take another process",
+                                      request_text(request));
+    for (const std::string& l : left_out) {
+      message += "\n  " + l;
+    }
+    return core::fail(ErrorKind::unavailable,
+                      std::move(message),
+                      "wait until one is free ('furnace ps', 'nvidia-smi'), or use --gpus none");
+  }
+  Selection s = take(std::move(usable), me, claims);
+  for (const std::string& l : left_out) {
+    s.notes.push_back(l + ": left out of this run");
+  }
+  return s;
 }
 
 core::Result<Selection> choose_free(const GpuRequest& request,
@@ -256,19 +317,24 @@ core::Result<Selection> choose(const GpuRequest& request,
   switch (request.kind) {
   case GpuRequest::Kind::none:
     return Selection{};
-  case GpuRequest::Kind::all: {
-    std::vector<const Gpu*> all;
-    for (const Gpu& g : info.gpus) {
-      all.push_back(&g);
-    }
-    return take(std::move(all), me, claims);
-  }
+  case GpuRequest::Kind::all:
+    return choose_all(request, info, me, claims);
   case GpuRequest::Kind::list:
     return choose_list(request, info, me, claims);
   case GpuRequest::Kind::automatic:
     return choose_free(request, info, me, claims);
   }
   return Selection{};
+}
+
+std::string docker_gpus_value(const std::vector<unsigned>& indices,
+                              const std::vector<std::string>& uuids) {
+  const bool by_uuid = !indices.empty() && uuids.size() == indices.size() &&
+                       std::none_of(uuids.begin(), uuids.end(), [](const std::string& u) {
+                         return u.empty() || u.find_first_of(",\"") != std::string::npos;
+                       });
+  return by_uuid ? fmt::format("\"device={}\"", fmt::join(uuids, ","))
+                 : fmt::format("\"device={}\"", fmt::join(indices, ","));
 }
 
 std::string clock_time(std::int64_t since_ms) {

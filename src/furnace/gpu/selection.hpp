@@ -45,11 +45,15 @@ struct Claim {
   std::int64_t since_ms = 0; // Unix time in milliseconds
 };
 
-// Which GPUs `request` gets on `info` for the user `me`, given the `claims` of other runs:
-// - all: every GPU (none on a host without GPUs); locks and other users' processes are noted.
+// Which GPUs `request` gets on `info` for the user `me`, given the `claims` of other runs. A GPU
+// no process of the run could use is never handed out: compute mode PROHIBITED, or
+// EXCLUSIVE_PROCESS with a process on it (anyone's, the caller's too).
+// - all: every other GPU (none on a host without GPUs); the left-out ones, locks and other
+//   users' processes are noted. Error (unavailable) when every GPU is left out.
 // - none: no GPU.
 // - list: those GPUs, busy ones noted. Error (not_found) naming the index and the GPUs present
-//   when an index does not exist.
+//   when an index does not exist; (unavailable) naming the GPU, its mode and its user when one
+//   cannot be used.
 // - automatic: the `count` GPUs without other users' processes and without another run's lock,
 //   least memory in use first (ties: lower index); the skipped ones are noted. Error
 //   (unavailable) when fewer are free: how many are, each busy GPU and why.
@@ -57,6 +61,13 @@ core::Result<Selection> choose(const GpuRequest& request,
                                const GpuInfo& info,
                                const std::string& me,
                                const std::vector<Claim>& claims);
+
+// The value of docker's `--gpus` for these GPUs: "\"device=GPU-…,GPU-…\"" when every GPU has a
+// UUID (`uuids` as long as `indices`), else "\"device=0,2\"". By UUID, the GPU locked (locks are
+// by UUID) is the GPU the container sees, whatever order the container runtime numbers them in.
+// The CLI reads --gpus as CSV: a list needs the quotes inside the value.
+std::string docker_gpus_value(const std::vector<unsigned>& indices,
+                              const std::vector<std::string>& uuids);
 
 // "14:02": the local time of day of `since_ms`.
 std::string clock_time(std::int64_t since_ms);

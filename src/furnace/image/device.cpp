@@ -124,9 +124,8 @@ core::Result<std::vector<std::string>> device_gpu_args(const gpu::GpuRequest& re
   if (!chosen) {
     return core::fail(chosen.error());
   }
-  // The CLI reads --gpus as CSV: a list needs the quotes inside the value.
   return std::vector<std::string>{"--gpus",
-                                  fmt::format("\"device={}\"", fmt::join(chosen->indices, ","))};
+                                  gpu::docker_gpus_value(chosen->indices, chosen->uuids)};
 }
 
 core::Result<DeviceResult> run_device_check(core::Context& ctx,

@@ -38,7 +38,8 @@ std::string device_program();
 std::optional<DeviceResult> read_device_result(std::string_view output);
 
 // `docker run` arguments for the GPUs `request` names on this host (`host` from the GPU probe,
-// nullopt without one): {"--gpus", "all"}, or {"--gpus", "\"device=0,2\""} for a list or for
+// nullopt without one): {"--gpus", "all"}, or {"--gpus", "\"device=GPU-…,GPU-…\""} (by UUID;
+// "\"device=0,2\"" for GPUs without one, gpu::docker_gpus_value) for a list or for
 // `auto:N` (the N GPUs least in use, gpu::choose; other runs' locks are not taken for a check
 // this short). Empty for `none`. Errors: those of gpu::choose (an index not present, too few free
 // GPUs).

@@ -128,7 +128,11 @@ core::Result<GpuChoice> choose_gpus(core::Context& ctx, engine::Engine& engine,
   plan.indices = chosen->indices;
   plan.uuids = chosen->uuids;
   lease.uuids = chosen->uuids;
-  plan.mode = request->kind == gpu::GpuRequest::Kind::all ? GpuMode::all : GpuMode::devices;
+  // `all` with a GPU left out (its compute mode takes no other process) names the rest.
+  plan.mode = request->kind == gpu::GpuRequest::Kind::all &&
+                      chosen->indices.size() == info->gpus.size()
+                  ? GpuMode::all
+                  : GpuMode::devices;
   return plan;
 }
 

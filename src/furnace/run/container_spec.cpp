@@ -1,5 +1,7 @@
 #include "container_spec.hpp"
 
+#include <furnace/gpu/selection.hpp>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -105,8 +107,7 @@ EngineCommand docker_run_command(const ContainerSpec& spec) {
   if (spec.gpus == GpuMode::all) {
     a.insert(a.end(), {"--gpus", "all"});
   } else if (spec.gpus == GpuMode::devices) {
-    // The CLI reads --gpus as CSV: a list needs the quotes inside the value.
-    a.insert(a.end(), {"--gpus", fmt::format("\"device={}\"", fmt::join(spec.gpu_indices, ","))});
+    a.insert(a.end(), {"--gpus", gpu::docker_gpus_value(spec.gpu_indices, spec.gpu_uuids)});
   }
   if (!spec.network.empty()) {
     a.insert(a.end(), {"--network", spec.network});

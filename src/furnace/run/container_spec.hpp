@@ -40,6 +40,9 @@ struct ContainerSpec {
   std::string workdir;
   GpuMode gpus = GpuMode::none;
   std::vector<unsigned> gpu_indices; // GpuMode::devices
+  // Their UUIDs, same order: what the container is given when every one has one, so that the
+  // GPU locked (by UUID) is the GPU the container sees whatever the index order.
+  std::vector<std::string> gpu_uuids;
   std::string shm_size;              // "6g"; ignored with ipc_host
   bool ipc_host = false;
   bool memlock_unlimited = true; // --ulimit memlock=-1 (not where the engine cannot raise it)

@@ -142,6 +142,7 @@ core::Result<RunPlan> plan_run(const image::BuiltImage& img, const RunOptions& o
   add_command(s, y, o, in.host);
   s.gpus = in.gpus.mode;
   s.gpu_indices = in.gpus.indices;
+  s.gpu_uuids = in.gpus.uuids;
   s.labels = {{k_label_run, s.name},
               {k_label_project, root},
               {k_label_user, s.user ? s.user->name : "root"},

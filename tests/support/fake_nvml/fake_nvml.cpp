@@ -4,6 +4,8 @@
 //    "driver_version": "550.54.15", "cuda_driver_version": 12040,
 //    "gpus": [{"name": "NVIDIA H200", "uuid": "GPU-…", "cc": [9, 0],
 //              "memory_total_mib": 143771, "memory_used_mib": 1024,
+//              "compute_mode": "default" | "exclusive_process" | "prohibited" |
+//                              "exclusive_thread" (or NVML's number; default when absent),
 //              "processes": [{"pid": 4242, "used_mib": 512}]}]}
 // A missing file behaves like a driver that is not loaded. Calls are appended to
 // $FAKE_NVML_LOG when set, so tests can check what furnace asked.
@@ -188,6 +190,25 @@ __attribute__((visibility("default"))) int nvmlDeviceGetMemoryInfo(void* h, Memo
   m->total = g->value("memory_total_mib", 0ULL) * k_mib;
   m->used = g->value("memory_used_mib", 0ULL) * k_mib;
   m->free = m->total - m->used;
+  return 0;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetComputeMode(void* h, int* mode) {
+  log_call("nvmlDeviceGetComputeMode");
+  const json* g = gpu_at(h);
+  if (g == nullptr || mode == nullptr) {
+    return 2;
+  }
+  const json m = g->value("compute_mode", json("default"));
+  if (m.is_number_integer()) {
+    *mode = m.get<int>();
+    return 0;
+  }
+  const std::string name = m.is_string() ? m.get<std::string>() : "default";
+  *mode = name == "exclusive_thread"    ? 1
+          : name == "prohibited"        ? 2
+          : name == "exclusive_process" ? 3
+                                        : 0;
   return 0;
 }
 
