@@ -3,9 +3,14 @@
 #include "support/test_env.hpp"
 
 #include <furnace/doctor/doctor.hpp>
+#include <furnace/gpu/gpu_lock.hpp>
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <sstream>
 
 namespace furnace::doctor {
@@ -155,12 +160,51 @@ TEST(Doctor, a_complete_gpu_host_is_all_ok) {
   f.root.write("etc/cdi/nvidia.yaml", "cdiVersion: 0.5.0\n");
   f.engine.engine_info.runtimes = {"io.containerd.runc.v2", "nvidia", "runc"};
   f.engine.engine_info.default_runtime = "nvidia";
+  const std::string locks = f.root.path() + "/run/furnace/gpu";
+  ASSERT_TRUE(gpu::make_lock_dir(locks, 0)); // as setup makes it (root, group 0: shared)
   Report r = run_checks(f.host, {});
   EXPECT_TRUE(r.ok());
+  EXPECT_EQ(f.check(r, "gpu.locks").status, ::geteuid() == 0 ? Status::ok : Status::warn);
   EXPECT_EQ(f.check(r, "toolkit.runtime").status, Status::ok);
   EXPECT_EQ(f.check(r, "toolkit.default-runtime").summary, "default runtime is nvidia");
   EXPECT_EQ(f.check(r, "toolkit.cdi").summary, "CDI specifications: /etc/cdi/nvidia.yaml");
-  EXPECT_EQ(r.count(Status::warn), 0);
+  EXPECT_EQ(r.count(Status::warn), ::geteuid() == 0 ? 0 : 1);
+}
+
+TEST(Doctor, gpu_locks_missing_warns_and_an_unsafe_directory_fails_with_the_fix) {
+  Fixture f;
+  f.gpu.error.reset();
+  f.gpu.info = FakeGpuProbe::one_h200();
+  Report missing = run_checks(f.host, {});
+  const std::string dir = f.root.path() + "/run/furnace/gpu";
+  EXPECT_EQ(f.check(missing, "gpu.locks").status, Status::warn);
+  EXPECT_EQ(f.check(missing, "gpu.locks").summary,
+            dir + " does not exist: until root's first run makes it, each user's GPU locks are "
+                  "private (two users' 'auto' runs may pick the same GPU)");
+  EXPECT_EQ(f.check(missing, "gpu.locks").fix,
+            "sudo furnace setup (makes it now, and at every boot through "
+            "/etc/tmpfiles.d/furnace.conf)");
+  // What an older furnace (or another user) left: a directory every user may write.
+  std::filesystem::create_directories(dir);
+  ASSERT_EQ(::chmod(dir.c_str(), 01777), 0);
+  Report unsafe = run_checks(f.host, {});
+  EXPECT_EQ(f.check(unsafe, "gpu.locks").status, Status::fail);
+  EXPECT_NE(f.check(unsafe, "gpu.locks").summary.find("refusing the GPU lock directory " + dir),
+            std::string::npos)
+      << f.check(unsafe, "gpu.locks").summary;
+  EXPECT_NE(f.check(unsafe, "gpu.locks").fix.find("sudo rm -r " + dir), std::string::npos);
+}
+
+TEST(Doctor, a_gpu_in_exclusive_process_mode_is_shown_with_its_mode) {
+  Fixture f;
+  f.gpu.error.reset();
+  f.gpu.info = FakeGpuProbe::one_h200();
+  f.gpu.info.gpus[0].compute_mode = gpu::ComputeMode::exclusive_process;
+  Report r = run_checks(f.host, {});
+  const Check& c = f.check(r, "gpu.devices");
+  ASSERT_FALSE(c.lines.empty());
+  EXPECT_NE(c.lines[0].find("compute mode EXCLUSIVE_PROCESS"), std::string::npos) << c.lines[0];
+  EXPECT_EQ(to_json(r)["gpu"]["gpus"][0]["compute_mode"], "exclusive_process");
 }
 
 TEST(Doctor, runtime_not_registered_is_a_warning_when_the_hook_exists) {

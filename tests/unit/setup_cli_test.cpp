@@ -4,6 +4,8 @@
 
 #include "support/test_env.hpp"
 
+#include <furnace/gpu/gpu_lock.hpp>
+#include <furnace/setup/gpu_lock_dir.hpp>
 #include <furnace/setup/host_steps.hpp>
 #include <furnace/setup/setup.hpp>
 #include <furnace/util/atomic_file.hpp>
@@ -11,7 +13,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <grp.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <thread>
@@ -205,6 +209,70 @@ TEST_F(SetupCli, the_nvidia_runtime_without_its_binary_is_refused_with_install_s
   EXPECT_NE(r.err.find("nvidia-container-runtime is not installed"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("apt-get install -y nvidia-container-toolkit"), std::string::npos) << r.err;
   EXPECT_EQ(read_daemon_json(), "{}");
+}
+
+TEST_F(SetupCli, makes_the_shared_gpu_lock_directory_and_its_boot_entry_once) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "setup makes the directory root's (the tests run as root in CI)";
+  }
+  write_daemon_json("{}");
+  const std::string dir = root() + "/run/furnace/gpu";
+  const auto gid = gpu::lock_group();
+  const std::string group = gid ? std::string(::getgrgid(*gid)->gr_name) : std::string();
+  auto r = setup({"--live-restore"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("created " + dir + " (" +
+                       (gid ? "root:" + group + " 3770: the GPU locks of every user in group " +
+                                  group + ")"
+                            : std::string("root:root 0700: the GPU locks of every user)"))),
+            std::string::npos)
+      << r.out;
+  struct stat sb {};
+  ASSERT_EQ(::lstat(dir.c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 07777U, gid ? 03770U : 0700U);
+  EXPECT_EQ(sb.st_uid, 0U);
+  EXPECT_EQ(util::read_file(root() + "/etc/tmpfiles.d/furnace.conf").value_or("<missing>"),
+            "# furnace: the GPU lock directory, made again at every boot (furnace setup wrote "
+            "this)\n" +
+                setup::tmpfiles_line(group) + "\n");
+  auto again = setup({"--live-restore"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out.find("/run/furnace/gpu"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("tmpfiles.d"), std::string::npos) << again.out;
+}
+
+TEST_F(SetupCli, an_old_world_writable_lock_directory_of_root_gets_the_safe_mode) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "setup makes the directory root's (the tests run as root in CI)";
+  }
+  const std::string dir = root() + "/run/furnace/gpu";
+  fs::create_directories(dir);
+  ASSERT_EQ(::chmod(dir.c_str(), 01777), 0);
+  auto r = setup({"--live-restore"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("set " + dir + " to root:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(was root:root 1777)"), std::string::npos) << r.out;
+  struct stat sb {};
+  ASSERT_EQ(::lstat(dir.c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 07777U, gpu::lock_group() ? 03770U : 0700U);
+}
+
+TEST_F(SetupCli, a_lock_directory_of_another_user_is_refused_not_taken_over) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to give the directory to another user";
+  }
+  const std::string dir = root() + "/run/furnace/gpu";
+  fs::create_directories(dir);
+  ASSERT_EQ(::chown(dir.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
+  auto r = setup({"--live-restore"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("refusing the GPU lock directory " + dir + " (owner nobody"),
+            std::string::npos)
+      << r.err;
+  struct stat sb {};
+  ASSERT_EQ(::lstat(dir.c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_uid, 65534U);
 }
 
 TEST_F(SetupCli, default_needs_the_runtime_flag) {

@@ -3,6 +3,7 @@
 #include <furnace/engine/docker_api.hpp>
 #include <furnace/engine/endpoint.hpp>
 #include <furnace/engine/stand_in.hpp>
+#include <furnace/gpu/gpu_lock.hpp>
 #include <furnace/gpu/probe_factory.hpp>
 #include <furnace/host/system.hpp>
 #include <furnace/util/strings.hpp>
@@ -10,9 +11,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <grp.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -378,6 +382,7 @@ json gpu_json(const gpu::GpuInfo& g) {
                     {"sm", d.sm()},
                     {"memory_total", d.memory_total},
                     {"memory_used", d.memory_used},
+                    {"compute_mode", gpu::compute_mode_name(d.compute_mode)},
                     {"processes", procs}});
   }
   return {{"source", g.source},
@@ -396,6 +401,14 @@ std::string gpu_line(const gpu::Gpu& d) {
                                  util::human_bytes(d.memory_total),
                                  util::human_bytes(d.memory_used),
                                  d.uuid);
+  if (d.compute_mode != gpu::ComputeMode::shared) {
+    // Only one process at a time (or none): furnace never hands such a GPU to a second one.
+    std::string mode = gpu::compute_mode_name(d.compute_mode);
+    std::transform(mode.begin(), mode.end(), mode.begin(), [](unsigned char c) {
+      return static_cast<char>(std::toupper(c));
+    });
+    line += "  compute mode " + mode;
+  }
   for (const auto& p : d.processes) {
     line += fmt::format("\n  process {} {} ({}) {}",
                         p.pid,
@@ -456,6 +469,51 @@ std::optional<gpu::GpuInfo> check_gpus(Host& host, Report& r) {
   devs.details = {{"count", g->gpus.size()}};
   r.checks.push_back(std::move(devs));
   return g.value();
+}
+
+// The shared GPU lock directory: there, and safe (gpu/gpu_lock.hpp's rules).
+void check_gpu_locks(Host& host, Report& r) {
+  const std::string dir = host::Paths(host.host_root).host("/run/furnace/gpu");
+  struct stat sb {};
+  if (::lstat(dir.c_str(), &sb) != 0) {
+    r.checks.push_back(make("gpu.locks",
+                            "gpu",
+                            Status::warn,
+                            fmt::format("{} does not exist: until root's first run makes it, each "
+                                        "user's GPU locks are private (two users' 'auto' runs may "
+                                        "pick the same GPU)",
+                                        dir),
+                            "sudo furnace setup (makes it now, and at every boot through "
+                            "/etc/tmpfiles.d/furnace.conf)"));
+    return;
+  }
+  if (auto ok = gpu::check_lock_dir(dir); !ok) {
+    r.checks.push_back(make("gpu.locks", "gpu", Status::fail, ok.error().message, ok.error().hint));
+    return;
+  }
+  const bool shared = (sb.st_mode & S_IWGRP) != 0;
+  std::string group = std::to_string(sb.st_gid);
+  if (const ::group* g = ::getgrgid(sb.st_gid); g != nullptr) {
+    group = g->gr_name;
+  }
+  const std::string mode = fmt::format("{:04o}", sb.st_mode & 07777U);
+  Check c = make("gpu.locks",
+                 "gpu",
+                 Status::ok,
+                 shared ? fmt::format("GPU locks in {} (mode {}): shared by root and group {}",
+                                      dir,
+                                      mode,
+                                      group)
+                        : fmt::format("GPU locks in {} (mode {}): root's runs only; other users' "
+                                      "locks are private to each",
+                                      dir,
+                                      mode));
+  if (!shared) {
+    c.status = Status::warn;
+    c.fix = "sudo furnace setup (gives the directory the group furnace, else docker)";
+  }
+  c.details = {{"path", dir}, {"group", group}, {"mode", mode}};
+  r.checks.push_back(std::move(c));
 }
 
 // ---- NVIDIA Container Toolkit ------------------------------------------------------------
@@ -643,6 +701,9 @@ Report run_checks(Host& host, const DoctorOptions& options) {
     check_stand_ins(host, r);
   }
   auto g = check_gpus(host, r);
+  if (g && !g->gpus.empty()) {
+    check_gpu_locks(host, r);
+  }
   check_toolkit(host, r, info, g && !g->gpus.empty(), distro);
   if (options.gpu_test) {
     if (info) {

@@ -7,6 +7,7 @@
 #include <furnace/host/engine_flags.hpp>
 #include <furnace/host/system_file.hpp>
 #include <furnace/setup/engine_control.hpp>
+#include <furnace/setup/gpu_lock_dir.hpp>
 #include <furnace/setup/host_steps.hpp>
 #include <furnace/setup/registry_check.hpp>
 #include <furnace/util/atomic_file.hpp>
@@ -881,7 +882,19 @@ int run_setup(core::Context& ctx, const SetupOptions& o) {
   if (auto ok = add_users(ctx, o, users); !ok) {
     return report(ui, ok.error());
   }
-  if (nothing_asked && edit.changes.empty() && users.empty()) {
+  // The GPU lock directory every user's runs share (gpu/gpu_lock.hpp), and its tmpfiles.d entry.
+  std::vector<std::string> lock_dir_changes;
+  if (!rootless) {
+    auto prepared = prepare_gpu_lock_dir(paths, o.dry_run);
+    if (!prepared) {
+      return report(ui, prepared.error());
+    }
+    lock_dir_changes = std::move(*prepared);
+    for (const std::string& line : lock_dir_changes) {
+      ui.out() << line << '\n';
+    }
+  }
+  if (nothing_asked && edit.changes.empty() && users.empty() && lock_dir_changes.empty()) {
     ui.out() << "nothing to change: run 'furnace doctor' to see the state of this host\n";
   }
   return 0;
