@@ -375,16 +375,68 @@ TEST_F(RunCli, two_concurrent_auto_runs_get_different_gpus) {
     ASSERT_NE(at, std::string::npos) << out;
     seen.insert(out.substr(at, out.find('\n', at) - at));
   }
-  EXPECT_EQ(seen, (std::set<std::string>{"gpus=0", "gpus=1"}));
+  // By UUID: the GPU each run locked is the GPU its container was given.
+  EXPECT_EQ(seen, (std::set<std::string>{"gpus=GPU-aaaaaaaa-0000-0000-0000-000000000000",
+                                         "gpus=GPU-aaaaaaaa-1111-1111-1111-111111111111"}));
   // Both locks were released: two more runs get a GPU each again.
   const auto again = run_furnace({"run", "-C", s_project, "--gpus", "auto:2", "--", "sh", "-c",
                                   "echo gpus=$NVIDIA_VISIBLE_DEVICES"}, e, as_user());
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.out.find("gpus=0,1"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("gpus=GPU-aaaaaaaa-0000-0000-0000-000000000000,"
+                          "GPU-aaaaaaaa-1111-1111-1111-111111111111"),
+            std::string::npos)
+      << again.out;
   const auto run = last_run();
   EXPECT_EQ(run["gpu_request"], "auto:2");
   EXPECT_EQ(run["gpu_indices"], (nlohmann::json{0, 1}));
   EXPECT_EQ(run["driver_version"], "570.86.15");
+}
+
+TEST_F(RunCli, a_gpu_in_exclusive_process_mode_with_a_process_is_never_shared) {
+  // RELIABILITY case 31: GPU 0 takes one process at a time and pid 1 (root's) has it.
+  auto e = env();
+  const std::string gpus = R"({"init": "ok", "driver_version": "570.86.15", "cuda_driver_version": 12080,
+    "gpus": [
+      {"name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-eeeeeeee-0000-0000-0000-000000000000", "cc": [9, 0],
+       "memory_total_mib": 81920, "memory_used_mib": 1024, "compute_mode": "exclusive_process",
+       "processes": [{"pid": 1, "used_mib": 1024}]},
+      {"name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-eeeeeeee-1111-1111-1111-111111111111", "cc": [9, 0],
+       "memory_total_mib": 81920, "memory_used_mib": 30000}]})";
+  for (const auto& [k, v] : fake_nvml_env(*s_dir, gpus)) {
+    e[k] = v;
+  }
+  sh("chmod 0644 " + s_dir->path() + "/nvml.json");
+  const char* state = std::getenv("FURNACE_TEST_STATE"); // NOLINT(concurrency-mt-unsafe)
+  const std::string hook_dir =
+      std::string(state != nullptr && *state != '\0' ? state : "/run/furnace-test") +
+      "/fake-nvidia-toolkit";
+  ASSERT_TRUE(fs::exists(hook_dir + "/nvidia-container-runtime-hook"))
+      << "the test engine was started without its NVIDIA hook: 'scripts/test-engine.sh down && up'";
+  e["PATH"] = hook_dir + ":" + process_env()["PATH"];
+  e["FURNACE_LOCK_DIR"] = s_dir->path() + "/exclusive-locks";
+  const std::string busy = "GPU 0 (NVIDIA H100 80GB HBM3): compute mode EXCLUSIVE_PROCESS and in "
+                           "use by root (";
+  // auto: the other GPU, although more of its memory is in use; the busy one is named.
+  const auto picked = run_furnace({"run", "-C", s_project, "--gpus", "auto:1", "--", "sh", "-c",
+                                   "echo gpus=$NVIDIA_VISIBLE_DEVICES"},
+                                  e, as_user());
+  EXPECT_EQ(picked.exit_code, 0) << picked.err;
+  EXPECT_NE(picked.out.find("gpus=GPU-eeeeeeee-1111-1111-1111-111111111111"), std::string::npos)
+      << picked.out;
+  EXPECT_NE(picked.err.find(busy), std::string::npos) << picked.err;
+  // Asked for by index: refused before any container, naming the GPU's user.
+  const auto asked = run_furnace({"run", "-C", s_project, "--gpus", "0", "--", "true"}, e, as_user());
+  EXPECT_EQ(asked.exit_code, 125) << asked.err;
+  EXPECT_NE(asked.err.find("furnace: error: --gpus '0': " + busy), std::string::npos) << asked.err;
+  EXPECT_NE(asked.err.find("it takes one process at a time"), std::string::npos) << asked.err;
+  // all: the free GPU only, by UUID.
+  const auto all = run_furnace({"run", "-C", s_project, "--gpus", "all", "--", "sh", "-c",
+                                "echo gpus=$NVIDIA_VISIBLE_DEVICES"},
+                               e, as_user());
+  EXPECT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("gpus=GPU-eeeeeeee-1111-1111-1111-111111111111\n"), std::string::npos)
+      << all.out;
+  EXPECT_NE(all.err.find("left out of this run"), std::string::npos) << all.err;
 }
 
 TEST_F(RunCli, explicit_gpus_without_a_gpu_is_an_error_and_default_runs_on_the_cpu) {
