@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <furnace/doctor/doctor.hpp>
+#include <furnace/doctor/gpu_selftest.hpp>
 
 #include <memory>
 
@@ -20,7 +21,16 @@ void register_doctor(CLI::App& app, core::Context& ctx, int& exit_code) {
                   opts->gpu_test_image,
                   "Image for --gpu-test (needs nothing but a shell; the toolkit adds nvidia-smi)")
       ->capture_default_str();
-  cmd->callback([&ctx, &exit_code, opts] { exit_code = doctor::run_doctor(ctx, *opts); });
+  // Diagnostic (scripts/gpu-check.sh, docs/doctor.md): the NVML probe on its own, checked.
+  auto selftest = std::make_shared<bool>(false);
+  cmd->add_flag("--gpu-selftest",
+                *selftest,
+                "Run the NVML probe alone and check what it sees (exit 1 on a doubtful value)")
+      ->group("");
+  cmd->callback([&ctx, &exit_code, opts, selftest] {
+    exit_code =
+        *selftest ? doctor::run_gpu_selftest(ctx, opts->json) : doctor::run_doctor(ctx, *opts);
+  });
 }
 
 } // namespace furnace::cli
