@@ -32,7 +32,8 @@ constexpr const char* k_a100 =
 
 testing::Run run_script(const TempDir& dir,
                         const std::string& nvml_json,
-                        std::map<std::string, std::string> extra = {}) {
+                        std::map<std::string, std::string> extra = {},
+                        const std::vector<std::string>& args = {}) {
   std::map<std::string, std::string> env = testing::fake_nvml_env(dir, nvml_json);
   env["FURNACE"] = FURNACE_BINARY;
   env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"; // no engine is needed
@@ -45,7 +46,9 @@ testing::Run run_script(const TempDir& dir,
   util::ProcessOptions opts;
   opts.env = testing::changed_env(env);
   opts.timeout = std::chrono::milliseconds(120000);
-  auto r = runner.run({"bash", std::string(FURNACE_SOURCE_DIR) + "/scripts/gpu-check.sh"}, opts);
+  std::vector<std::string> argv{"bash", std::string(FURNACE_SOURCE_DIR) + "/scripts/gpu-check.sh"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = runner.run(argv, opts);
   testing::Run out;
   if (!r) {
     out.err = r.error().message;
@@ -73,9 +76,7 @@ TEST(GpuCheckScript, passes_against_the_fake_driver_without_an_engine) {
   EXPECT_NE(r.out.find("host     driver 570.86.15, CUDA 12.8, NVIDIA A100-SXM4-80GB (sm_80)"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("image    pytorch/pytorch:1.13.1-cuda11.6-cudnn8-runtime"),
-            std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("image    pytorch/pytorch:2.9.1-cuda"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("gpu-check: PASS"), std::string::npos) << r.out;
 }
 
@@ -93,19 +94,37 @@ TEST(GpuCheckScript, fails_and_says_why_when_the_driver_is_not_loaded) {
       << r.out;
 }
 
-TEST(GpuCheckScript, a_gpu_resolve_has_no_plan_for_fails) {
-  // What a Hopper GPU makes of the example's old pins (issue 12 item 14): said, not hidden.
-  TempDir dir;
-  std::string h100 = k_a100;
-  for (auto at = h100.find("[8, 0]"); at != std::string::npos; at = h100.find("[8, 0]")) {
-    h100.replace(at, 6, "[9, 0]");
+std::string hopper(std::string json) {
+  for (auto at = json.find("[8, 0]"); at != std::string::npos; at = json.find("[8, 0]")) {
+    json.replace(at, 6, "[9, 0]");
   }
-  const auto r = run_script(dir, h100);
+  for (auto at = json.find("A100-SXM4-80GB"); at != std::string::npos;
+       at = json.find("A100-SXM4-80GB")) {
+    json.replace(at, 14, "H100 80GB HBM3");
+  }
+  return json;
+}
+
+TEST(GpuCheckScript, passes_on_an_h100_like_the_lent_machine) {
+  TempDir dir;
+  const auto r = run_script(dir, hopper(k_a100));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("NVIDIA H100 80GB HBM3 (sm_90)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gpu-check: PASS"), std::string::npos) << r.out;
+}
+
+TEST(GpuCheckScript, a_project_no_build_of_which_runs_on_the_gpus_fails_with_the_reasons) {
+  // torch 1.13.1 with CUDA 11.6 has no kernels for Hopper: said, not hidden.
+  TempDir dir;
+  dir.write("old/requirements.txt", "torch==1.13.1\n");
+  dir.write("old/furnace.yaml", "name: old\ncuda: \"11.6\"\n");
+  const auto r = run_script(dir, hopper(k_a100), {}, {dir.path() + "/old"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("NVML self-test passed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("has no kernels for sm_90"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("gpu-check: FAIL: resolve: no plan for this host's GPUs"), std::string::npos)
       << r.out;
+  EXPECT_EQ(r.out.find("gpu-check: FAIL: NVML"), std::string::npos) << r.out;
 }
 
 TEST(GpuCheckScript, without_a_furnace_binary_it_exits_2_and_builds_nothing) {
