@@ -309,6 +309,12 @@ TEST_F(SetupCli, dry_run_prints_the_diff_and_writes_nothing) {
       << r.out;
   EXPECT_NE(r.out.find("dry run: nothing written"), std::string::npos) << r.out;
   EXPECT_EQ(read_daemon_json(), "{\n  \"debug\": true\n}\n");
+  // The GPU lock directory and its boot entry are announced, not made.
+  EXPECT_NE(r.out.find("would create " + root() + "/run/furnace/gpu"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("would write " + root() + "/etc/tmpfiles.d/furnace.conf"), std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(root() + "/run/furnace/gpu"));
+  EXPECT_FALSE(fs::exists(root() + "/etc/tmpfiles.d/furnace.conf"));
 }
 
 TEST_F(SetupCli, repeated_runs_are_byte_identical_and_backups_are_capped) {

@@ -303,8 +303,10 @@ core::Result<void> check_file(int fd, const std::string& path, const DirFacts& d
 // the directory's file mode) when `create` and it is missing, and checks it (check_file). Without
 // O_CREAT first: with fs.protected_regular, O_CREAT on another user's file in a sticky directory
 // fails (EACCES) even when its mode lets us write.
+enum class Create { no, yes };
+
 core::Result<Fd>
-open_lock_file(const std::string& dir, const std::string& name, int flags, bool create) {
+open_lock_file(const std::string& dir, const std::string& name, int flags, Create create) {
   auto facts = dir_facts(dir);
   if (!facts) {
     return core::fail(facts.error());
@@ -313,7 +315,7 @@ open_lock_file(const std::string& dir, const std::string& name, int flags, bool 
   flags |= O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
   bool created = false;
   Fd fd(::open(path.c_str(), flags));
-  if (fd.get() < 0 && errno == ENOENT && create) {
+  if (fd.get() < 0 && errno == ENOENT && create == Create::yes) {
     const mode_t mode = facts->group_shared ? k_group_file_mode : k_private_file_mode;
     fd = Fd(::open(path.c_str(), flags | O_CREAT | O_EXCL, mode));
     created = fd.get() >= 0;
@@ -353,7 +355,7 @@ std::string duration_text(std::chrono::milliseconds d) {
 // The directory's `.mutex`, locked; waits at most `limit` for another process to let go.
 core::Result<Fd> lock_mutex(const std::string& dir, std::chrono::milliseconds limit) {
   const std::string path = dir + "/" + k_mutex_name;
-  auto fd = open_lock_file(dir, k_mutex_name, O_RDONLY, true);
+  auto fd = open_lock_file(dir, k_mutex_name, O_RDONLY, Create::yes);
   if (!fd) {
     return fd;
   }
@@ -476,7 +478,7 @@ core::Result<std::string> read_all(int fd, const std::string& path) {
 core::Result<LockFile> read_lock(const std::string& dir, const std::string& name) {
   LockFile file;
   file.uuid = uuid_of(name);
-  auto fd = open_lock_file(dir, name, O_RDONLY, false);
+  auto fd = open_lock_file(dir, name, O_RDONLY, Create::no);
   if (!fd) {
     return core::fail(fd.error());
   }
@@ -509,7 +511,7 @@ write_lock(const std::string& dir, const std::string& name, const LockFile& file
   for (const Holder& h : file.holders) {
     content += render_holder(h);
   }
-  auto fd = open_lock_file(dir, name, O_WRONLY, true);
+  auto fd = open_lock_file(dir, name, O_WRONLY, Create::yes);
   if (!fd) {
     return core::fail(fd.error());
   }
@@ -533,7 +535,7 @@ write_lock(const std::string& dir, const std::string& name, const LockFile& file
 
 // Whether some process holds the flock of lock file `name` (an owner that is still there).
 core::Result<bool> flock_held(const std::string& dir, const std::string& name) {
-  auto fd = open_lock_file(dir, name, O_RDONLY, false);
+  auto fd = open_lock_file(dir, name, O_RDONLY, Create::no);
   if (!fd) {
     return core::fail(fd.error());
   }
@@ -781,7 +783,7 @@ core::Result<Selection> GpuLocks::acquire(const LockOwner& me, const Chooser& ch
     if (m_held.count(key) != 0) {
       continue;
     }
-    auto fd = open_lock_file(m_dir, name, O_RDONLY, false);
+    auto fd = open_lock_file(m_dir, name, O_RDONLY, Create::no);
     if (fd && fd->get() >= 0 && ::flock(fd->get(), LOCK_SH | LOCK_NB) == 0) {
       m_held.emplace(std::move(key), std::move(*fd));
     }

@@ -39,8 +39,8 @@ std::string tmpfiles_line(const std::string& group) {
                        : fmt::format("d {} 3770 root {} -", k_lock_dir, group);
 }
 
-core::Result<std::vector<std::string>> prepare_gpu_lock_dir(const host::Paths& paths,
-                                                            bool dry_run) {
+core::Result<std::vector<std::string>> prepare_gpu_lock_dir(const host::Paths& paths, DryRun dry) {
+  const bool dry_run = dry == DryRun::yes;
   std::vector<std::string> done;
   const std::optional<gid_t> gid = gpu::lock_group();
   const std::string group = gid ? name_of_group(*gid) : std::string();

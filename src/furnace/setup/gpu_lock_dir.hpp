@@ -6,6 +6,7 @@
 
 #include <furnace/core/error.hpp>
 #include <furnace/host/system_file.hpp>
+#include <furnace/setup/host_steps.hpp>
 
 #include <string>
 #include <vector>
@@ -20,9 +21,10 @@ std::string tmpfiles_line(const std::string& group);
 
 // Makes /run/furnace/gpu under `paths` and writes the tmpfiles.d entry, each when missing or
 // different; a root-owned directory with another group or mode is given the right ones (its
-// files keep theirs). With `dry_run`, changes nothing. Returns one line per change (done or, in a
+// files keep theirs). With DryRun::yes, changes nothing. Returns one line per change (done or, in a
 // dry run, to do); none when all was in place. Errors: a directory furnace must not take over
 // (another owner, a symbolic link: gpu::check_lock_dir's message and fix), io.
-core::Result<std::vector<std::string>> prepare_gpu_lock_dir(const host::Paths& paths, bool dry_run);
+core::Result<std::vector<std::string>> prepare_gpu_lock_dir(const host::Paths& paths,
+                                                            DryRun dry_run);
 
 } // namespace furnace::setup

@@ -885,7 +885,7 @@ int run_setup(core::Context& ctx, const SetupOptions& o) {
   // The GPU lock directory every user's runs share (gpu/gpu_lock.hpp), and its tmpfiles.d entry.
   std::vector<std::string> lock_dir_changes;
   if (!rootless) {
-    auto prepared = prepare_gpu_lock_dir(paths, o.dry_run);
+    auto prepared = prepare_gpu_lock_dir(paths, o.dry_run ? DryRun::yes : DryRun::no);
     if (!prepared) {
       return report(ui, prepared.error());
     }
