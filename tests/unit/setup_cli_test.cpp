@@ -257,6 +257,43 @@ TEST_F(SetupCli, an_old_world_writable_lock_directory_of_root_gets_the_safe_mode
   EXPECT_EQ(sb.st_mode & 07777U, gpu::lock_group() ? 03770U : 0700U);
 }
 
+TEST_F(SetupCli, lock_files_an_old_open_directory_let_anyone_leave_are_removed_roots_kept) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "setup makes the directory root's (the tests run as root in CI)";
+  }
+  const std::string dir = root() + "/run/furnace/gpu";
+  fs::create_directories(dir);
+  ASSERT_EQ(::chmod(dir.c_str(), 01777), 0);
+  // An older furnace's files (0666), another user's, a hard link, and root's own 0600 one.
+  m_dir.write("root/run/furnace/gpu/gpu-GPU-0.lock", "", 0600);
+  ASSERT_EQ(::chmod((dir + "/gpu-GPU-0.lock").c_str(), 0666), 0);
+  m_dir.write("root/run/furnace/gpu/gpu-GPU-1.lock", "", 0600);
+  ASSERT_EQ(::chown((dir + "/gpu-GPU-1.lock").c_str(), 65534, 65534), 0);
+  const std::string victim = m_dir.write("victim", "precious\n", 0644);
+  ASSERT_EQ(::link(victim.c_str(), (dir + "/gpu-GPU-2.lock").c_str()), 0);
+  m_dir.write("root/run/furnace/gpu/gpu-GPU-3.lock", "{}\n", 0600);
+  auto r = setup({"--live-restore"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(dir + "/gpu-GPU-0.lock")) << r.out;
+  EXPECT_FALSE(fs::exists(dir + "/gpu-GPU-1.lock")) << r.out;
+  EXPECT_FALSE(fs::exists(dir + "/gpu-GPU-2.lock")) << r.out;
+  EXPECT_NE(r.out.find("removed " + dir +
+                       "/gpu-GPU-2.lock (owner 0, mode 0644, 2 link(s)): not "
+                       "to be trusted"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(util::read_file(victim).value_or(""), "precious\n");
+  ASSERT_TRUE(fs::exists(dir + "/gpu-GPU-3.lock"));
+  EXPECT_EQ(util::read_file(dir + "/gpu-GPU-3.lock").value_or(""), "{}\n");
+  struct stat sb {};
+  ASSERT_EQ(::lstat((dir + "/gpu-GPU-3.lock").c_str(), &sb), 0);
+  const auto gid = gpu::lock_group();
+  EXPECT_EQ(sb.st_mode & 07777U, gid ? 0660U : 0600U);
+  if (gid) {
+    EXPECT_EQ(sb.st_gid, *gid);
+  }
+}
+
 TEST_F(SetupCli, a_lock_directory_of_another_user_is_refused_not_taken_over) {
   if (::geteuid() != 0) {
     GTEST_SKIP() << "needs root to give the directory to another user";

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +31,75 @@ std::string name_of_group(gid_t gid) {
     return found->gr_name;
   }
   return std::to_string(gid);
+}
+
+bool furnace_entry(const std::string& name) {
+  return name == ".mutex" || (name.rfind("gpu-", 0) == 0 && name.size() > 9 &&
+                              name.compare(name.size() - 5, 5, ".lock") == 0);
+}
+
+// The lock files in `dir` (root's, checked) after its owner or mode changed: a file nobody should
+// trust (another name, a link, writable by everyone, owned outside root and the group: what an
+// older furnace's 1777 directory let anyone leave) is removed; root's own files get the group and
+// mode the group's members need. Each change is a line in `done`.
+core::Result<void> tidy_lock_files(const std::string& dir,
+                                   std::optional<gid_t> gid,
+                                   bool dry_run,
+                                   std::vector<std::string>& done) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!furnace_entry(name)) {
+      continue;
+    }
+    const std::string path = dir + "/" + name;
+    struct stat sb {};
+    if (::lstat(path.c_str(), &sb) != 0) {
+      continue;
+    }
+    const bool trusted = S_ISREG(sb.st_mode) && sb.st_nlink == 1 && (sb.st_mode & S_IWOTH) == 0 &&
+                         (sb.st_uid == 0 || (gid && sb.st_gid == *gid));
+    if (!trusted) {
+      if (!dry_run && ::unlink(path.c_str()) != 0) {
+        return core::fail(core::ErrorKind::io,
+                          fmt::format("cannot remove {}: {}", path, std::strerror(errno)));
+      }
+      done.push_back(fmt::format("{} {} (owner {}, mode {:04o}, {} link(s)): not to be trusted",
+                                 dry_run ? "would remove" : "removed",
+                                 path,
+                                 sb.st_uid,
+                                 sb.st_mode & 07777U,
+                                 sb.st_nlink));
+      continue;
+    }
+    const mode_t want = gid ? 0660 : 0600;
+    if (sb.st_uid != 0 || ((gid ? sb.st_gid == *gid : true) && (sb.st_mode & 07777U) == want)) {
+      continue;
+    }
+    if (!dry_run) {
+      const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      struct stat now {};
+      const bool same = fd >= 0 && ::fstat(fd, &now) == 0 && now.st_ino == sb.st_ino &&
+                        now.st_dev == sb.st_dev && S_ISREG(now.st_mode) && now.st_nlink == 1;
+      const bool set = same && (!gid || ::fchown(fd, 0, *gid) == 0) && ::fchmod(fd, want) == 0;
+      const int e = errno;
+      if (fd >= 0) {
+        ::close(fd);
+      }
+      if (!set) {
+        return core::fail(core::ErrorKind::io,
+                          fmt::format("cannot set the group and mode of {}: {}",
+                                      path,
+                                      same ? std::strerror(e) : "it changed meanwhile"));
+      }
+    }
+    done.push_back(fmt::format("{} {} to {:04o}{}",
+                               dry_run ? "would set" : "set",
+                               path,
+                               want,
+                               gid ? " in group " + name_of_group(*gid) : std::string()));
+  }
+  return {};
 }
 
 } // namespace
@@ -78,6 +148,9 @@ core::Result<std::vector<std::string>> prepare_gpu_lock_dir(const host::Paths& p
                                "root",
                                name_of_group(sb.st_gid),
                                sb.st_mode & 07777U));
+    if (auto tidy = tidy_lock_files(dir, gid, dry_run, done); !tidy) {
+      return core::fail(tidy.error());
+    }
   }
   if (!dry_run) {
     if (auto ok = gpu::check_lock_dir(dir); !ok) {

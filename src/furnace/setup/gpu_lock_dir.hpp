@@ -20,10 +20,12 @@ constexpr const char* k_tmpfiles_conf = "/etc/tmpfiles.d/furnace.conf";
 std::string tmpfiles_line(const std::string& group);
 
 // Makes /run/furnace/gpu under `paths` and writes the tmpfiles.d entry, each when missing or
-// different; a root-owned directory with another group or mode is given the right ones (its
-// files keep theirs). With DryRun::yes, changes nothing. Returns one line per change (done or, in a
-// dry run, to do); none when all was in place. Errors: a directory furnace must not take over
-// (another owner, a symbolic link: gpu::check_lock_dir's message and fix), io.
+// different; a root-owned directory with another group or mode is given the right ones, and then
+// its lock files are tidied: one nobody should trust (another name, a link, writable by everyone,
+// owned outside root and the group) is removed, root's own get the group's mode. With DryRun::yes,
+// changes nothing. Returns one line per change (done or, in a dry run, to do); none when all was in
+// place. Errors: a directory furnace must not take over (another owner, a symbolic link:
+// gpu::check_lock_dir's message and fix), io.
 core::Result<std::vector<std::string>> prepare_gpu_lock_dir(const host::Paths& paths,
                                                             DryRun dry_run);
 
