@@ -427,5 +427,83 @@ TEST_F(BuildCli, images_and_prune_keep_the_newest_and_the_used) {
   }
 }
 
+// A shell command's output (stdout, exit code), for script(1) and pipes.
+util::ProcessOutput sh_c(const std::string& script) {
+  util::SystemRunner runner;
+  util::ProcessOptions o;
+  o.timeout = std::chrono::milliseconds(300000);
+  auto r = runner.run({"/bin/sh", "-c", script}, o);
+  return r ? *r : util::ProcessOutput{};
+}
+
+// A pull on a terminal shows it moving (issue 17): recorded with script(1), the build's first
+// pull draws live layer lines (bytes, speed, time left) and a total line, redrawn in place and
+// erased at the end, leaving the summary; on a pipe the same pull prints plain lines; --quiet
+// prints neither. The base is a 48 MiB layer of the test's own in the test registry, removed
+// locally before each pull (its content is the same every time: the registry keeps one copy).
+TEST_F(BuildCli, a_pull_on_a_terminal_shows_live_progress_and_a_pipe_plain_lines) {
+  FURNACE_REQUIRE(std::getenv("FURNACE_TEST_REGISTRY") != nullptr,
+                  "FURNACE_TEST_REGISTRY (eval \"$(scripts/test-engine.sh env)\")");
+  FURNACE_REQUIRE(fs::exists("/usr/bin/script"), "no script(1) (util-linux)");
+  const std::string base =
+      std::string(std::getenv("FURNACE_TEST_REGISTRY")) + "/furnace-it/pull-progress:48m";
+  m_dir.write("blob/Dockerfile",
+              std::string("FROM ") + k_base +
+                  "\nRUN python3 -c \"import random; random.seed(17); "
+                  "open('/blob','wb').write(random.randbytes(48 << 20))\"\n");
+  ASSERT_TRUE(docker({"build", "-q", "-t", base, m_dir.path() + "/blob"}).status.ok());
+  ASSERT_TRUE(docker({"push", base}).status.ok());
+  m_dir.write("project/furnace.yaml", "name: " + m_name + "\nbase: " + base + "\n");
+  const std::string typescript = m_dir.path() + "/typescript";
+  std::string env_prefix = "env";
+  for (const auto& [k, v] : m_env) {
+    env_prefix += k.rfind('-', 0) == 0 ? " -u " + k.substr(1) : " " + util::shell_quote(k + "=" + v);
+  }
+  for (const std::string mode : {"terminal", "pipe", "quiet"}) {
+    // The project's images first: the base cannot go while an image built on it stays.
+    const auto ids = docker({"images", "-q", "--filter", "reference=furnace/" + m_name + "*"});
+    for (const std::string& id : util::split(ids.out, '\n')) {
+      if (!id.empty()) {
+        docker({"rmi", "-f", id});
+      }
+    }
+    docker({"rmi", "-f", base});
+    // The legacy builder: BuildKit's cache would keep the pulled layers after the rmi.
+    const std::string cmd = env_prefix + " TERM=xterm FURNACE_BUILDER=legacy " +
+                            std::string(FURNACE_BINARY) +
+                            (mode == "quiet" ? " --quiet" : "") + " build " + m_project +
+                            " --no-verify";
+    std::string text;
+    if (mode == "terminal") {
+      const auto r = sh_c("script -qfec " + util::shell_quote(cmd) + " " + typescript);
+      ASSERT_EQ(r.status.code, 0) << r.out << r.err;
+      text = slurp(typescript);
+    } else {
+      const auto r = sh_c(cmd + " 2>&1");
+      ASSERT_EQ(r.status.code, 0) << r.out;
+      text = r.out;
+    }
+    const bool live = text.find("\x1b[2K") != std::string::npos;
+    const bool summary = text.find("pulled " + base + ": ") != std::string::npos;
+    if (mode == "terminal") {
+      EXPECT_TRUE(live) << text;
+      EXPECT_NE(text.find(" Downloading "), std::string::npos) << text;
+      EXPECT_NE(text.find("ETA "), std::string::npos) << text;
+      EXPECT_NE(text.find("  total "), std::string::npos) << text;
+      EXPECT_NE(text.find("\x1b[J"), std::string::npos) << "the live lines are erased: " << text;
+      EXPECT_TRUE(summary) << text;
+    } else if (mode == "pipe") {
+      EXPECT_FALSE(live) << text;
+      EXPECT_NE(text.find(" Pull complete"), std::string::npos) << text;
+      EXPECT_TRUE(summary) << text;
+    } else {
+      EXPECT_FALSE(live) << text;
+      EXPECT_EQ(text.find("Pull complete"), std::string::npos) << text;
+      EXPECT_FALSE(summary) << text;
+    }
+  }
+  docker({"rmi", "-f", base});
+}
+
 }  // namespace
 }  // namespace furnace::testing

@@ -55,6 +55,11 @@ int main(int argc, char** argv) {
                        "Print the version and the git commit furnace was built from");
   app.formatter(std::make_shared<cli::WrappingFormatter>()); // before the subcommands copy it
   app.require_subcommand(1);
+  // Given before or after the command (fallthrough): `furnace -q build`, `furnace build -q`.
+  app.add_flag_callback("-q,--quiet",
+                        [&ui] { ui.set_quiet(true); },
+                        "No progress or informational lines (warnings, errors and results stay)");
+  app.fallthrough();
   app.footer("Run 'furnace CMD --help' for a command's options.");
 
   int exit_code = 0;

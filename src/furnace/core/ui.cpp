@@ -19,7 +19,9 @@ void Ui::warn(const std::string& message, const std::string& hint) {
 }
 
 void Ui::info(const std::string& message) {
-  m_err << message << '\n';
+  if (!m_quiet) {
+    m_err << message << '\n';
+  }
 }
 
 std::string Ui::paint(const std::string& text, const char* style) const {

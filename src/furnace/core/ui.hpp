@@ -20,6 +20,9 @@ public:
   // their full output elsewhere (a log file).
   bool interactive() const { return m_interactive; }
   void set_interactive(bool on) { m_interactive = on; }
+  // --quiet: no progress and no informational lines; warnings, errors and results still show.
+  bool quiet() const { return m_quiet; }
+  void set_quiet(bool on) { m_quiet = on; }
 
   void error(const Error& e);
   void warn(const std::string& message, const std::string& hint = {});
@@ -33,6 +36,7 @@ private:
   std::ostream& m_err;
   bool m_color;
   bool m_interactive = false;
+  bool m_quiet = false;
 };
 
 } // namespace furnace::core

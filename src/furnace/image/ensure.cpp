@@ -11,6 +11,7 @@
 #include <furnace/image/lock.hpp>
 #include <furnace/image/noop_cache.hpp>
 #include <furnace/image/probe.hpp>
+#include <furnace/image/pull_view.hpp>
 #include <furnace/project/host_facts.hpp>
 #include <furnace/project/load.hpp>
 #include <furnace/resolve/report.hpp>
@@ -53,36 +54,25 @@ mirror_for(const std::string& key, const std::string& from_yaml, const setup::Us
 core::Result<void> pull_base(core::Ui& ui, engine::Engine& engine, const std::string& ref) {
   ui.info(fmt::format("pulling {}", ref));
   const auto start = std::chrono::steady_clock::now();
-  std::map<std::string, std::pair<std::string, long long>> layers; // id -> status, total
-  auto r = engine.pull(ref, [&](const engine::PullProgress& p) {
-    if (p.id.empty()) {
-      return;
-    }
-    auto& [status, total] = layers[p.id];
-    if (p.total > 0) {
-      total = p.total;
-    }
-    if (status != p.status) {
-      status = p.status;
-      ui.err() << fmt::format(
-          "  {} {}{}\n",
-          p.id,
-          p.status,
-          total > 0 ? " (" + util::human_bytes(static_cast<unsigned long long>(total)) + ")" : "");
-    }
-  });
+  PullView view(ui.err(),
+                ui.quiet()         ? PullViewMode::quiet
+                : ui.interactive() ? PullViewMode::live
+                                   : PullViewMode::plain,
+                [start] {
+                  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                      .count();
+                });
+  auto r = engine.pull(ref, [&](const engine::PullProgress& p) { view.update(p); });
+  view.finish();
   if (!r) {
     return core::fail(r.error());
   }
-  long long bytes = 0;
-  for (const auto& [id, st] : layers) {
-    bytes += st.second;
-  }
+  const long long bytes = view.total_bytes();
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ui.info(fmt::format("pulled {}: {} layers, {} in {:.1f} s ({}/s)",
                       ref,
-                      layers.size(),
+                      view.layer_count(),
                       util::human_bytes(static_cast<unsigned long long>(bytes)),
                       secs,
                       util::human_bytes(static_cast<unsigned long long>(
