@@ -51,6 +51,21 @@ TEST(DaemonJson, a_trailing_comma_names_line_and_column) {
             "'}'; expected string literal");
 }
 
+// Issue 12 item 2: the parser's "last read" text is the token it was reading; inside a proxy URL
+// that is the password.
+TEST(DaemonJson, a_broken_string_never_shows_its_text_in_the_error) {
+  const auto msg =
+      parse_error("{\n  \"proxies\": {\"http-proxy\": \"http://ann:s3cr3t@proxy:3128\n\"}\n}\n");
+  EXPECT_EQ(msg.find("s3cr3t"), std::string::npos) << msg;
+  EXPECT_EQ(msg.rfind("daemon.json:2:", 0), 0U) << msg;
+  EXPECT_NE(msg.find("holds a string: not shown"), std::string::npos) << msg;
+  const auto key = parse_error("{\"a\": \"http://u:s3cr3t@x\", \"b\": tru}");
+  EXPECT_EQ(key.find("s3cr3t"), std::string::npos) << key;
+  // A stray literal is still quoted: it cannot hold a password.
+  const auto literal = parse_error("{\"a\": [1, tru]}");
+  EXPECT_NE(literal.find("last read: '1, tru]'"), std::string::npos) << literal;
+}
+
 TEST(DaemonJson, comments_are_refused_like_dockerd_does) {
   const auto msg = parse_error("{\n  // mirrors\n  \"debug\": true\n}");
   EXPECT_EQ(msg.rfind("daemon.json:2:3: invalid JSON: ", 0), 0U) << msg;

@@ -91,16 +91,30 @@ find_key_occurrence(std::string_view text, const std::string& key, int nth) {
 
 // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error while parsing
 // value - invalid literal; last read: 'x'" -> "syntax error while parsing value - …".
+// The text after "last read: " is what the lexer read since the last token it accepted; when
+// that holds a string it may be a password (a proxy URL), so it is not shown: the line and column
+// point at it.
 std::string parse_error_detail(const std::string& what) {
+  std::string detail = what;
   const auto col = what.find("column ");
-  if (col != std::string::npos) {
-    const auto colon = what.find(": ", col);
-    if (colon != std::string::npos) {
-      return what.substr(colon + 2);
+  const auto colon = col == std::string::npos ? std::string::npos : what.find(": ", col);
+  if (colon != std::string::npos) {
+    detail = what.substr(colon + 2);
+  } else if (const auto bracket = what.find("] "); bracket != std::string::npos) {
+    detail = what.substr(bracket + 2);
+  }
+  constexpr std::string_view k_last = "; last read: '";
+  const auto last = detail.find(k_last);
+  const auto close = detail.rfind('\'');
+  if (last != std::string::npos && close != std::string::npos && close >= last + k_last.size()) {
+    const auto from = last + k_last.size();
+    const std::string token = detail.substr(from, close - from);
+    if (token.find('"') != std::string::npos) {
+      detail = detail.substr(0, last) + " (the text read holds a string: not shown)" +
+               detail.substr(close + 1);
     }
   }
-  const auto bracket = what.find("] ");
-  return bracket == std::string::npos ? what : what.substr(bracket + 2);
+  return detail;
 }
 
 std::string strip_slash(std::string s) {

@@ -95,7 +95,31 @@ core::Result<FileState> read_system_file(const std::string& path) {
   st.mode = sb.st_mode & 07777;
   st.uid = sb.st_uid;
   st.gid = sb.st_gid;
+  st.mtime_ns = static_cast<std::int64_t>(sb.st_mtim.tv_sec) * 1000000000 + sb.st_mtim.tv_nsec;
+  st.inode = sb.st_ino;
   return st;
+}
+
+std::string describe_change(const FileState& before, const FileState& now) {
+  if (before.exists != now.exists) {
+    return before.exists ? "it was removed" : "it was created";
+  }
+  if (!before.exists) {
+    return "";
+  }
+  if (before.content != now.content) {
+    return "its content changed";
+  }
+  if (before.inode != now.inode) {
+    return "it was replaced by another file";
+  }
+  if (before.mtime_ns != now.mtime_ns) {
+    return "it was written to (its modification time changed)";
+  }
+  if (before.mode != now.mode || before.uid != now.uid || before.gid != now.gid) {
+    return "its mode or owner changed";
+  }
+  return "";
 }
 
 std::string backup_prefix(const std::string& path) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -37,7 +38,13 @@ struct FileState {
   mode_t mode = 0644;
   uid_t uid = 0;
   gid_t gid = 0;
+  std::int64_t mtime_ns = 0; // modification time, nanoseconds since the epoch
+  ino_t inode = 0;
 };
+
+// How the file changed between two reads ("its content changed", "it was removed"); "" when it
+// did not (same existence, content, modification time, inode, mode and owner).
+std::string describe_change(const FileState& before, const FileState& now);
 
 // Reads a system file; a missing file is `exists = false`. Errors: a directory, EACCES, EIO.
 core::Result<FileState> read_system_file(const std::string& path);

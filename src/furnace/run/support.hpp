@@ -3,6 +3,7 @@
 // and the run goes on), the labels furnace puts on its containers, and leftovers of killed runs.
 
 #include <furnace/core/context.hpp>
+#include <furnace/core/labels.hpp>
 #include <furnace/engine/engine.hpp>
 #include <furnace/history/store.hpp>
 
@@ -15,7 +16,7 @@ namespace furnace::run {
 
 inline constexpr const char* k_label_run = "org.furnace.run";         // the run's name
 inline constexpr const char* k_label_project = "org.furnace.project"; // the project root
-inline constexpr const char* k_label_user = "org.furnace.user";
+inline constexpr const char* k_label_user = core::k_label_user; // setup reads it too
 inline constexpr const char* k_label_gpus = "org.furnace.gpus";       // "0,2", "all", ""
 inline constexpr const char* k_label_pid = "org.furnace.pid";         // the watching furnace
 inline constexpr const char* k_label_host = "org.furnace.host";

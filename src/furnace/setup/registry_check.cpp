@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
-#include <regex>
+#include <string_view>
 
 namespace furnace::setup {
 namespace {
@@ -46,6 +50,9 @@ std::string host_only(const std::string& host_port) {
     return host_port.substr(1, host_port.find(']') - 1);
   }
   const auto colon = host_port.find(':');
+  if (colon != std::string::npos && host_port.find(':', colon + 1) != std::string::npos) {
+    return host_port; // a bare IPv6 address ("::1", "::1/128") has no port
+  }
   return host_port.substr(0, colon);
 }
 
@@ -64,8 +71,54 @@ std::string mask_credentials(const std::string& url) {
 }
 
 std::string mask_credentials_in_text(const std::string& text) {
-  static const std::regex k_userinfo(R"(([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s"]*):[^@/\s"]*@)");
-  return std::regex_replace(text, k_userinfo, "$1:xxxxx@");
+  // Every "scheme://": its authority runs to the first space or unescaped quote; the userinfo is
+  // everything before the LAST '@' there (a password may hold '@', '/', or an escaped '"'), and
+  // the password everything after its first ':'. When unsure, more is masked, never less.
+  auto scheme_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '.' || c == '-';
+  };
+  std::string out;
+  std::size_t copied = 0;
+  std::size_t from = 0;
+  while (true) {
+    const std::size_t sep = text.find("://", from);
+    if (sep == std::string::npos) {
+      break;
+    }
+    const std::size_t start = sep + 3;
+    from = start;
+    if (sep == 0 || !scheme_char(text[sep - 1])) {
+      continue;
+    }
+    std::size_t end = start;
+    while (end < text.size()) {
+      const char c = text[end];
+      if (c == '\\' && end + 1 < text.size()) {
+        end += 2; // an escaped character ("\"" in JSON) belongs to the value
+        continue;
+      }
+      if (c == '"' || std::isspace(static_cast<unsigned char>(c)) != 0) {
+        break;
+      }
+      ++end;
+    }
+    end = std::min(end, text.size());
+    const std::string_view authority(text.data() + start, end - start);
+    const std::size_t at = authority.rfind('@');
+    if (at == std::string_view::npos) {
+      continue;
+    }
+    const std::size_t colon = authority.substr(0, at).find(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    out.append(text, copied, start + colon + 1 - copied);
+    out += "xxxxx";
+    copied = start + at;
+    from = std::max(from, copied);
+  }
+  out.append(text, copied, std::string::npos);
+  return out;
 }
 
 core::Result<std::string> validate_mirror(const std::string& url) {
@@ -98,14 +151,36 @@ core::Result<std::string> validate_mirror(const std::string& url) {
 }
 
 bool is_loopback_registry(const std::string& host_port) {
+  // Parsed as an address, never compared as text: "127.0.0.1.nip.io" is a name, and names
+  // resolve wherever their owner likes.
   std::string h = host_only(host_port);
   if (const auto slash = h.find('/'); slash != std::string::npos) {
-    // A CIDR is loopback when it lies within 127.0.0.0/8.
-    const int bits = std::atoi(h.c_str() + slash + 1);
+    // A CIDR is loopback when it lies within 127.0.0.0/8 (or is ::1/128).
+    const std::string bits_text = h.substr(slash + 1);
     h = h.substr(0, slash);
-    return h.starts_with("127.") && bits >= 8;
+    if (bits_text.empty() || bits_text.size() > 3 ||
+        !std::all_of(bits_text.begin(), bits_text.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) != 0;
+        })) {
+      return false;
+    }
+    const int bits = std::atoi(bits_text.c_str());
+    in_addr v4{};
+    if (::inet_pton(AF_INET, h.c_str(), &v4) == 1) {
+      return bits >= 8 && bits <= 32 && (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    in6_addr v6{};
+    return ::inet_pton(AF_INET6, h.c_str(), &v6) == 1 && bits == 128 && IN6_IS_ADDR_LOOPBACK(&v6);
   }
-  return h == "localhost" || h == "::1" || h.starts_with("127.");
+  if (h == "localhost") {
+    return true;
+  }
+  in_addr v4{};
+  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 core::Result<std::string> validate_insecure_registry(const std::string& value,

@@ -1,6 +1,7 @@
 #include "setup.hpp"
 
 #include <furnace/core/dirs.hpp>
+#include <furnace/core/labels.hpp>
 #include <furnace/engine/docker_api.hpp>
 #include <furnace/engine/endpoint.hpp>
 #include <furnace/engine/registry_probe.hpp>
@@ -10,16 +11,20 @@
 #include <furnace/setup/gpu_lock_dir.hpp>
 #include <furnace/setup/host_steps.hpp>
 #include <furnace/setup/registry_check.hpp>
+#include <furnace/setup/test_hooks.hpp>
 #include <furnace/util/atomic_file.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <csignal>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -205,8 +210,9 @@ std::vector<RunningContainer> running_containers(engine::DockerApi& api) {
       }
       rc.image = c.value("Image", std::string());
       rc.owner = "unknown owner";
-      if (c.contains("Labels") && c["Labels"].is_object() && c["Labels"].contains("furnace.user")) {
-        rc.owner = c["Labels"]["furnace.user"].get<std::string>();
+      if (c.contains("Labels") && c["Labels"].is_object() &&
+          c["Labels"].contains(core::k_label_user) && c["Labels"][core::k_label_user].is_string()) {
+        rc.owner = c["Labels"][core::k_label_user].get<std::string>();
       }
       out.push_back(std::move(rc));
     }
@@ -223,50 +229,134 @@ std::string strip_slash(std::string s) {
   return s;
 }
 
-// Whether the engine's /info shows what `doc` asks for (the reload took).
-bool engine_shows(const engine::EngineInfo& info, const Json& doc) {
-  if (doc.contains("registry-mirrors") && doc["registry-mirrors"].is_array()) {
-    for (const auto& m : doc["registry-mirrors"]) {
-      if (!m.is_string()) {
-        continue;
-      }
-      const bool found = std::any_of(
-          info.registry_mirrors.begin(), info.registry_mirrors.end(), [&](const std::string& x) {
-            return strip_slash(x) == strip_slash(m.get<std::string>());
-          });
-      if (!found) {
-        return false;
-      }
-    }
-  }
-  if (doc.contains("runtimes") && doc["runtimes"].is_object()) {
-    for (const auto& [name, v] : doc["runtimes"].items()) {
-      (void)v;
-      if (std::find(info.runtimes.begin(), info.runtimes.end(), name) == info.runtimes.end()) {
-        return false;
-      }
-    }
-  }
-  if (doc.contains("default-runtime") && doc["default-runtime"].is_string() &&
-      doc["default-runtime"].get<std::string>() != info.default_runtime) {
-    return false;
-  }
-  if (doc.contains("live-restore") && doc["live-restore"].is_boolean() &&
-      doc["live-restore"].get<bool>() != info.live_restore) {
-    return false;
-  }
-  return true;
+bool same_address(const std::string& a, const std::string& b) {
+  return strip_slash(a) == strip_slash(b);
 }
 
-bool wait_reload_applied(engine::DockerApi& api, const Json& doc, std::chrono::seconds timeout) {
+bool list_has(const nlohmann::json& list, const std::string& value) {
+  if (!list.is_array()) {
+    return false;
+  }
+  return std::any_of(list.begin(), list.end(), [&](const nlohmann::json& x) {
+    return x.is_string() && same_address(x.get<std::string>(), value);
+  });
+}
+
+// "10.1.2.3/8" -> "10.0.0.0/8", the way dockerd lists a CIDR; other text as it is.
+std::string cidr_network(const std::string& cidr) {
+  const auto slash = cidr.find('/');
+  in_addr a{};
+  if (slash == std::string::npos || ::inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &a) != 1) {
+    return cidr;
+  }
+  const int bits = std::atoi(cidr.c_str() + slash + 1);
+  if (bits < 0 || bits > 32) {
+    return cidr;
+  }
+  const std::uint32_t mask = bits == 0 ? 0U : ~0U << (32 - bits);
+  a.s_addr = htonl(ntohl(a.s_addr) & mask);
+  std::array<char, INET_ADDRSTRLEN> text{};
+  ::inet_ntop(AF_INET, &a, text.data(), text.size());
+  return std::string(text.data()) + cidr.substr(slash);
+}
+
+// Whether the engine's /info (`info`, raw) shows `key` as `doc` sets it. nullopt: /info does not
+// show that key at all.
+std::optional<bool>
+engine_shows_key(const nlohmann::json& info, const Json& doc, const std::string& key) {
+  const nlohmann::json reg = info.value("RegistryConfig", nlohmann::json::object());
+  const Json& want = doc.contains(key) ? doc[key] : Json();
+  if (key == "registry-mirrors") {
+    const nlohmann::json mirrors = reg.value("Mirrors", nlohmann::json::array());
+    return !want.is_array() || std::all_of(want.begin(), want.end(), [&](const Json& m) {
+      return !m.is_string() || list_has(mirrors, m.get<std::string>());
+    });
+  }
+  if (key == "insecure-registries") {
+    // host:port entries become index configs that are not secure; CIDRs are listed as networks.
+    const nlohmann::json indexes = reg.value("IndexConfigs", nlohmann::json::object());
+    const nlohmann::json cidrs = reg.value("InsecureRegistryCIDRs", nlohmann::json::array());
+    return !want.is_array() || std::all_of(want.begin(), want.end(), [&](const Json& r) {
+      if (!r.is_string()) {
+        return true;
+      }
+      const std::string v = r.get<std::string>();
+      if (v.find('/') != std::string::npos) {
+        return list_has(cidrs, cidr_network(v)) || list_has(cidrs, v);
+      }
+      return indexes.is_object() && indexes.contains(v) && indexes[v].is_object() &&
+             indexes[v].value("Secure", true) == false;
+    });
+  }
+  if (key == "runtimes") {
+    const nlohmann::json runtimes = info.value("Runtimes", nlohmann::json::object());
+    return !want.is_object() ||
+           std::all_of(want.items().begin(), want.items().end(), [&](const auto& item) {
+             return runtimes.is_object() && runtimes.contains(item.key());
+           });
+  }
+  if (key == "default-runtime") {
+    return !want.is_string() ||
+           info.value("DefaultRuntime", std::string()) == want.get<std::string>();
+  }
+  if (key == "live-restore") {
+    return !want.is_boolean() || info.value("LiveRestoreEnabled", false) == want.get<bool>();
+  }
+  if (key == "debug") {
+    return !want.is_boolean() || info.value("Debug", false) == want.get<bool>();
+  }
+  if (key == "labels") {
+    const nlohmann::json labels = info.value("Labels", nlohmann::json::array());
+    return !want.is_array() || std::all_of(want.begin(), want.end(), [&](const Json& l) {
+      return !l.is_string() || list_has(labels, l.get<std::string>());
+    });
+  }
+  return std::nullopt;
+}
+
+// After a reload: the changed keys the engine does not show (empty: every one took). Keys /info
+// cannot show are named in `unchecked`.
+std::vector<std::string> keys_not_applied(engine::DockerApi& api,
+                                          const Json& doc,
+                                          const std::vector<std::string>& changed,
+                                          std::vector<std::string>& unchecked) {
+  unchecked.clear();
+  auto r = api.request("GET", "/info");
+  if (!r || r->status != 200) {
+    return changed;
+  }
+  nlohmann::json info;
+  try {
+    info = nlohmann::json::parse(r->body);
+  } catch (const nlohmann::json::exception&) {
+    return changed;
+  }
+  std::vector<std::string> missing;
+  for (const auto& key : changed) {
+    const auto shown = engine_shows_key(info, doc, key);
+    if (!shown) {
+      unchecked.push_back(key);
+    } else if (!*shown) {
+      missing.push_back(key);
+    }
+  }
+  return missing;
+}
+
+// Waits until the engine shows every changed key; returns those it still does not show.
+std::vector<std::string> wait_reload_applied(engine::DockerApi& api,
+                                             const Json& doc,
+                                             const std::vector<std::string>& changed,
+                                             std::vector<std::string>& unchecked,
+                                             std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (auto info = api.info(); info && engine_shows(*info, doc)) {
-      return true;
+  while (true) {
+    auto missing = keys_not_applied(api, doc, changed, unchecked);
+    if (missing.empty() || std::chrono::steady_clock::now() >= deadline) {
+      return missing;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  return false;
 }
 
 core::Result<bool> confirm(core::Context& ctx, const std::string& question, const char* flag) {
@@ -330,15 +420,20 @@ void check_mirrors(core::Ui& ui, const std::vector<std::string>& mirrors) {
 
 // Refuses a file the engine `major` would not start with: a removed key, or a key that is a
 // flag of the engine's command line too. Warns about the rest.
-core::Result<void> check_new_config(core::Ui& ui, const std::string& target,
-                                    const host::MergeResult& merged, const EngineState& eng,
+core::Result<void> check_new_config(core::Ui& ui,
+                                    const std::string& target,
+                                    const host::MergeResult& merged,
+                                    const EngineState& eng,
                                     int major) {
   for (const auto& f : host::check_known_keys(merged.doc, major)) {
     if (f.kind == host::KeyFinding::Kind::removed) {
       return core::fail(ErrorKind::invalid,
                         fmt::format("{} already has \"{}\", which Docker {} refuses ({}): the "
                                     "engine would not start again",
-                                    target, f.key, major, f.detail),
+                                    target,
+                                    f.key,
+                                    major,
+                                    f.detail),
                         fmt::format("remove \"{}\" from the file yourself (furnace never "
                                     "deletes your keys), then run furnace setup again; "
                                     "furnace changed nothing",
@@ -352,24 +447,35 @@ core::Result<void> check_new_config(core::Ui& ui, const std::string& target,
       return core::fail(ErrorKind::invalid,
                         fmt::format("\"{}\" is also set by the flag '{}' of {}: dockerd "
                                     "refuses to start when a key is both a flag and in {}",
-                                    c.setting.key, c.setting.flag, c.setting.origin, target),
+                                    c.setting.key,
+                                    c.setting.flag,
+                                    c.setting.origin,
+                                    target),
                         flag_fix(c.setting));
     }
     return core::fail(ErrorKind::invalid,
                       fmt::format("\"{}\" is set both in {} and by the flag '{}' of {}: "
                                   "dockerd refuses that on its next reload or start",
-                                  c.setting.key, target, c.setting.flag, c.setting.origin),
+                                  c.setting.key,
+                                  target,
+                                  c.setting.flag,
+                                  c.setting.origin),
                       fmt::format("remove \"{}\" from the file or the flag from {}, then run "
                                   "furnace setup again; furnace changed nothing",
-                                  c.setting.key, c.setting.origin));
+                                  c.setting.key,
+                                  c.setting.origin));
   }
   return {};
 }
 
 // The plan on stdout: the diff (credentials masked) and what applies it.
-void print_plan(core::Ui& ui, const std::string& target, const host::FileState& before,
-                const std::string& new_text, const host::MergeResult& merged,
-                const EngineState& eng, bool live) {
+void print_plan(core::Ui& ui,
+                const std::string& target,
+                const host::FileState& before,
+                const std::string& new_text,
+                const host::MergeResult& merged,
+                const EngineState& eng,
+                bool live) {
   ui.out() << fmt::format("plan: {} {}\n", before.exists ? "edit" : "create", target);
   ui.out() << mask_credentials_in_text(diff_lines(before.content, new_text));
   if (eng.control.manager == EngineControl::Manager::none) {
@@ -387,8 +493,11 @@ void print_plan(core::Ui& ui, const std::string& target, const host::FileState& 
 
 // Validation: the engine's own (`dockerd --validate`, Docker 23+) where it has one, ours
 // otherwise.
-core::Result<void> validate(core::Ui& ui, const std::string& target, const std::string& new_text,
-                            const EngineState& eng, int major) {
+core::Result<void> validate(core::Ui& ui,
+                            const std::string& target,
+                            const std::string& new_text,
+                            const EngineState& eng,
+                            int major) {
   if (major < 23) {
     ui.info(fmt::format("Docker {} has no 'dockerd --validate' (it came in 23.0): checked with "
                         "furnace's own validator (JSON, known keys, flag conflicts)",
@@ -419,21 +528,41 @@ core::Result<void> validate(core::Ui& ui, const std::string& target, const std::
   qopts.timeout = std::chrono::milliseconds(20000);
   auto r = query.run(argv, qopts);
   ::unlink(check_path.c_str());
-  if (r && !r->status.ok()) {
-    return core::fail(ErrorKind::invalid,
-                      fmt::format("dockerd --validate rejects the new {}: {}", target,
-                                  engine_error_from_log(r->err + r->out)),
-                      "furnace changed nothing");
+  // Not run at all (no dockerd, cannot exec, killed, timed out): say so, never pass in silence.
+  const bool did_not_run = !r || r->status.timed_out || r->status.signal != 0 ||
+                           r->status.code == 126 || r->status.code == 127;
+  if (did_not_run) {
+    const std::string why = !r                    ? r.error().message
+                            : r->status.timed_out ? "it did not finish within 20 s"
+                            : r->status.signal != 0
+                                ? fmt::format("it was killed by signal {}", r->status.signal)
+                                : fmt::format("exit {}: {}",
+                                              r->status.code,
+                                              util::trim(r->err.empty() ? r->out : r->err));
+    ui.warn(mask_credentials_in_text(fmt::format(
+        "dockerd --validate could not run on this Docker {} engine ({}): the new {} was checked "
+        "with furnace's own validator only (JSON, known keys, flag conflicts)",
+        eng.version_text.empty() ? std::to_string(major) : eng.version_text,
+        why,
+        target)));
+    return {};
   }
-  if (r) {
-    ui.info("dockerd --validate: configuration OK");
+  if (!r->status.ok()) {
+    // dockerd's words may quote the file (a proxy URL with its password): masked.
+    return core::fail(
+        ErrorKind::invalid,
+        mask_credentials_in_text(fmt::format("dockerd --validate rejects the new {}: {}",
+                                             target,
+                                             engine_error_from_log(r->err + r->out))),
+        "furnace changed nothing");
   }
+  ui.info("dockerd --validate: configuration OK");
   return {};
 }
 
 // A restart stops every container unless live-restore is on: it needs --force when any runs.
-core::Result<void> check_restart_allowed(core::Ui& ui, const SetupOptions& o,
-                                         const EngineState& eng) {
+core::Result<void>
+check_restart_allowed(core::Ui& ui, const SetupOptions& o, const EngineState& eng) {
   if (!eng.api || !eng.info || eng.info->live_restore) {
     return {};
   }
@@ -457,40 +586,75 @@ core::Result<void> check_restart_allowed(core::Ui& ui, const SetupOptions& o,
                     "containers running");
 }
 
-// Backs the file up and writes `new_text` atomically with its owner and mode; returns the
-// backup's path ("" for a new file).
-core::Result<std::string> write_daemon_json(core::Context& ctx, const SetupOptions& o,
+// Another program (an editor, nvidia-ctk, a configuration manager) does not take furnace's lock:
+// what is on disk is compared with what was read, under the lock, before the backup and again
+// last before the rename. A change refuses the write; nothing the other program wrote is lost.
+core::Error changed_under_us(const std::string& target, const std::string& why) {
+  return core::make_error(ErrorKind::invalid,
+                          fmt::format("{} changed since furnace setup read it ({}): another "
+                                      "program edited it meanwhile",
+                                      target,
+                                      why),
+                          "furnace wrote nothing; run furnace setup again: it merges into the file "
+                          "as it is now");
+}
+
+// Backs up what is on disk (after checking it is what was read) and writes `new_text`
+// atomically with its owner and mode; returns the backup's path ("" for a new file) and, in
+// `on_disk`, the state it replaced.
+core::Result<std::string> write_daemon_json(core::Context& ctx,
+                                            const SetupOptions& o,
                                             const std::string& target,
-                                            const host::FileState& before,
-                                            const std::string& new_text) {
+                                            const host::FileState& read_state,
+                                            const std::string& new_text,
+                                            const TestHooks& hooks,
+                                            host::FileState& on_disk) {
+  auto now = host::read_system_file(target);
+  if (!now) {
+    return core::fail(now.error());
+  }
+  if (const std::string why = host::describe_change(read_state, *now); !why.empty()) {
+    return core::fail(changed_under_us(target, why));
+  }
+  on_disk = *now;
   std::string backup;
-  if (before.exists) {
-    auto b = host::make_backup(target, before, std::chrono::system_clock::now());
+  if (on_disk.exists) {
+    auto b = host::make_backup(target, on_disk, std::chrono::system_clock::now());
     if (!b) {
       return core::fail(b.error());
     }
     backup = *b;
   }
   util::AtomicWriteOptions wopts;
-  wopts.mode = before.exists ? before.mode : 0644;
-  if (before.exists) {
-    wopts.owner = before.uid;
-    wopts.group = before.gid;
+  wopts.mode = on_disk.exists ? on_disk.mode : 0644;
+  if (on_disk.exists) {
+    wopts.owner = on_disk.uid;
+    wopts.group = on_disk.gid;
   } else {
     std::error_code ec;
     fs::create_directories(fs::path(target).parent_path(), ec);
   }
-  const std::string crash_at = ctx.getenv("FURNACE_TEST_CRASH_AT").value_or("");
+  const std::string crash_at = hooks.crash_at;
   wopts.hook = [&crash_at](std::string_view stage) { crash_hook(crash_at, stage); };
+  std::string changed_why;
+  wopts.before_rename = [&]() -> std::optional<std::string> {
+    auto again = host::read_system_file(target);
+    changed_why = again ? host::describe_change(on_disk, *again)
+                        : "it cannot be read again: " + again.error().message;
+    return changed_why.empty() ? std::nullopt : std::optional<std::string>(changed_why);
+  };
   if (auto ok = util::write_file_atomic(target, new_text, wopts); !ok) {
     if (!backup.empty()) {
       ::unlink(backup.c_str());
     }
+    if (!changed_why.empty()) {
+      return core::fail(changed_under_us(target, changed_why));
+    }
     return core::fail(ErrorKind::io, ok.error().message, fmt::format("{} is unchanged", target));
   }
   host::prune_backups(target, o.keep_backups);
-  ctx.ui.out() << fmt::format("wrote {}{}\n", target,
-                              backup.empty() ? "" : fmt::format(" (backup: {})", backup));
+  ctx.ui.out() << fmt::format(
+      "wrote {}{}\n", target, backup.empty() ? "" : fmt::format(" (backup: {})", backup));
   return backup;
 }
 
@@ -502,16 +666,20 @@ struct Written {
 };
 
 // The engine did not take the change: the previous file back, the engine reloaded or restarted.
-int roll_back(core::Context& ctx, const Written& w, EngineState& eng, const std::string& why,
+int roll_back(core::Context& ctx,
+              const Written& w,
+              EngineState& eng,
+              const std::string& why,
               bool restart_after) {
   core::Ui& ui = ctx.ui;
   ui.info(fmt::format("the engine did not take the change: restoring {} and {} the engine",
                       w.backup.empty() ? "the previous state" : w.backup,
                       restart_after ? "restarting" : "reloading"));
   if (auto ok = restore(w.target, w.before); !ok) {
-    return report(ui, core::make_error(ErrorKind::io,
-                                       fmt::format("rollback failed: {}", ok.error().message),
-                                       fmt::format("copy {} over {} by hand", w.backup, w.target)));
+    return report(ui,
+                  core::make_error(ErrorKind::io,
+                                   fmt::format("rollback failed: {}", ok.error().message),
+                                   fmt::format("copy {} over {} by hand", w.backup, w.target)));
   }
   std::string state = "the engine is up with the previous configuration";
   if (restart_after) {
@@ -527,26 +695,44 @@ int roll_back(core::Context& ctx, const Written& w, EngineState& eng, const std:
   } else {
     (void)reload_engine(eng.control, ctx.runner);
   }
-  return report(ui, core::make_error(ErrorKind::remote,
-                                     fmt::format("the engine refused the new configuration: {}", why),
-                                     fmt::format("{} was restored; {}", w.target, state)));
+  return report(ui,
+                core::make_error(
+                    ErrorKind::remote,
+                    mask_credentials_in_text(
+                        fmt::format("the engine refused the new configuration: {}", why)),
+                    mask_credentials_in_text(fmt::format("{} was restored; {}", w.target, state))));
 }
 
 // Reloads (live keys) or restarts the running engine, rolling back when it does not take it.
-int apply_to_engine(core::Context& ctx, const Written& w, EngineState& eng,
-                    const nlohmann::json& doc, bool live) {
+int apply_to_engine(core::Context& ctx,
+                    const Written& w,
+                    EngineState& eng,
+                    const nlohmann::ordered_json& doc,
+                    const std::vector<std::string>& changed,
+                    bool live) {
   if (live) {
     if (auto ok = reload_engine(eng.control, ctx.runner); !ok) {
       return roll_back(ctx, w, eng, ok.error().message, false);
     }
-    if (eng.api && !wait_reload_applied(*eng.api, doc, std::chrono::seconds(10))) {
-      std::string why = engine_error_from_log(engine_log_tail(eng.control, ctx.runner));
-      if (why.find("reconfigur") == std::string::npos &&
-          why.find("configuration") == std::string::npos) {
-        why = "after the reload its /info does not show the change (see its log for 'Error "
-              "reconfiguring the daemon')";
+    if (eng.api) {
+      // Every changed key is checked: a reload dockerd refuses leaves /info as it was.
+      std::vector<std::string> unchecked;
+      const auto missing =
+          wait_reload_applied(*eng.api, doc, changed, unchecked, std::chrono::seconds(10));
+      if (!missing.empty()) {
+        std::string why = engine_error_from_log(engine_log_tail(eng.control, ctx.runner));
+        if (why.find("reconfigur") == std::string::npos &&
+            why.find("configuration") == std::string::npos) {
+          why = fmt::format("after the reload its /info does not show {} (see its log for "
+                            "'Error reconfiguring the daemon')",
+                            util::shell_join(missing));
+        }
+        return roll_back(ctx, w, eng, why, false);
       }
-      return roll_back(ctx, w, eng, why, false);
+      if (!unchecked.empty()) {
+        ctx.ui.info(fmt::format("the engine's /info does not show {}: not checked after the reload",
+                                util::shell_join(unchecked)));
+      }
     }
     ctx.ui.out() << fmt::format("reloaded the engine ({}); containers kept running\n",
                                 eng.control.describe_reload());
@@ -650,19 +836,22 @@ int edit_daemon_json(core::Context& ctx,
       return 1;
     }
   }
-  // Test hook: a key dockerd will refuse, written after validation.
-  if (auto inject = ctx.getenv("FURNACE_TEST_INJECT_KEY"); inject && !inject->empty()) {
-    merged->doc[*inject] = true;
+  // Test hook (test builds only): a key dockerd will refuse, written after validation.
+  const TestHooks hooks = test_hooks(ctx);
+  if (!hooks.inject_key.empty()) {
+    merged->doc[hooks.inject_key] = true;
     new_text = host::render_daemon_json(merged->doc).value_or(new_text);
   }
-  auto backup = write_daemon_json(ctx, o, *target, *before, new_text);
+  host::FileState replaced;
+  auto backup = write_daemon_json(ctx, o, *target, *before, new_text, hooks, replaced);
   if (!backup) {
     return report(ui, backup.error());
   }
   if (!engine_running) {
     return 0;
   }
-  return apply_to_engine(ctx, Written{*target, *before, *backup}, eng, merged->doc, live);
+  return apply_to_engine(
+      ctx, Written{*target, replaced, *backup}, eng, merged->doc, merged->changed_keys, live);
 }
 
 } // namespace
@@ -709,7 +898,9 @@ namespace {
 
 // Which daemon.json to edit and where the setup lock goes: /etc/docker's under the root, or a
 // rootless engine's own (its socket under /run/user/UID). Returns whether the engine is rootless.
-bool choose_target(core::Context& ctx, const host::Paths& paths, DaemonEdit& edit,
+bool choose_target(core::Context& ctx,
+                   const host::Paths& paths,
+                   DaemonEdit& edit,
                    std::string& lock_dir) {
   edit.link_path = paths.host(k_daemon_json);
   lock_dir = paths.host("/run/furnace");
@@ -722,7 +913,9 @@ bool choose_target(core::Context& ctx, const host::Paths& paths, DaemonEdit& edi
   edit.link_path = config_home + "/docker/daemon.json";
   lock_dir = config_home + "/furnace";
   ctx.ui.info(fmt::format("the engine at {} is a rootless Docker: editing its own {} (not {})",
-                          ep->uri, edit.link_path, k_daemon_json));
+                          ep->uri,
+                          edit.link_path,
+                          k_daemon_json));
   return true;
 }
 
@@ -744,7 +937,8 @@ core::Result<void> changes_from_options(const SetupOptions& o, host::DaemonChang
     changes.insecure_registries.push_back(*v);
   }
   if (o.nvidia_default && !o.nvidia_runtime) {
-    return core::fail(ErrorKind::usage, "--default needs --nvidia-runtime",
+    return core::fail(ErrorKind::usage,
+                      "--default needs --nvidia-runtime",
                       "furnace setup --nvidia-runtime --default");
   }
   if (o.live_restore) {
@@ -772,8 +966,10 @@ core::Result<host::FileLock> lock_setup(core::Ui& ui, const std::string& lock_di
 
 // The NVIDIA runtime must exist before the engine is told to use it; with nothing asked, a
 // present but unregistered toolkit is registered (what doctor reports).
-core::Result<void> add_nvidia_runtime(core::Context& ctx, const host::Paths& paths,
-                                      DaemonEdit& edit, bool nothing_asked) {
+core::Result<void> add_nvidia_runtime(core::Context& ctx,
+                                      const host::Paths& paths,
+                                      DaemonEdit& edit,
+                                      bool nothing_asked) {
   const auto toolkit = detect_toolkit(path_var(ctx));
   if (nothing_asked && toolkit.runtime) {
     edit.changes.nvidia_runtime = true;
@@ -796,8 +992,8 @@ core::Result<void> add_nvidia_runtime(core::Context& ctx, const host::Paths& pat
 }
 
 // Adds `users` to the docker group, each confirmed unless --yes.
-core::Result<void> add_users(core::Context& ctx, const SetupOptions& o,
-                             const std::vector<std::string>& users) {
+core::Result<void>
+add_users(core::Context& ctx, const SetupOptions& o, const std::vector<std::string>& users) {
   const DryRun dry = o.dry_run ? DryRun::yes : DryRun::no;
   for (const auto& user : users) {
     if (!o.dry_run && !o.yes) {
@@ -852,8 +1048,8 @@ int run_setup(core::Context& ctx, const SetupOptions& o) {
   const bool nothing_asked = edit.changes.empty() && o.add_users.empty();
   // No engine at all: install (Debian/Ubuntu docker.io) and start it, on the real host.
   if (!eng.info && system_root && !rootless && eng.endpoint && eng.endpoint->source == "default") {
-    auto ok = install_and_start_engine(ctx, paths, eng.endpoint->uri,
-                                       o.dry_run ? DryRun::yes : DryRun::no);
+    auto ok = install_and_start_engine(
+        ctx, paths, eng.endpoint->uri, o.dry_run ? DryRun::yes : DryRun::no);
     if (!ok) {
       return report(ui, ok.error());
     }

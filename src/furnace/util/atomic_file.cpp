@@ -111,6 +111,12 @@ Expected<void, SysError> write_file_atomic(const std::string& path,
   if (options.hook) {
     options.hook("after-temp-write");
   }
+  if (options.before_rename) {
+    if (auto why = options.before_rename()) {
+      ::unlink(tmp.c_str());
+      return Unexpected(SysError{*why, 0});
+    }
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int e = errno;
     ::unlink(tmp.c_str());

@@ -23,6 +23,9 @@ struct AtomicWriteOptions {
   // Called at "after-temp-write" (temp synced, not yet renamed) and "after-rename" (renamed, the
   // directory not yet synced); tests use it to crash there.
   std::function<void(std::string_view stage)> hook;
+  // Called last before the rename (the temporary file written and synced): a reason returned
+  // stops the write (the temporary file removed, `path` untouched, that reason the error).
+  std::function<std::optional<std::string>()> before_rename;
 };
 
 // Writes `content` to `path` atomically. Errors: the failing call and errno ("cannot rename …:
