@@ -5,6 +5,7 @@
 #include "support/test_env.hpp"
 
 #include <furnace/gpu/gpu_lock.hpp>
+#include <furnace/host/system_file.hpp>
 #include <furnace/setup/gpu_lock_dir.hpp>
 #include <furnace/setup/host_steps.hpp>
 #include <furnace/setup/setup.hpp>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 namespace furnace {
@@ -376,21 +378,38 @@ TEST_F(SetupCli, repeated_runs_are_byte_identical_and_backups_are_capped) {
   EXPECT_EQ(backups(), 2U);
 }
 
-TEST_F(SetupCli, concurrent_runs_on_different_keys_both_land) {
+// Case 34, made deterministic: the test holds the setup lock itself, so both runs must wait for
+// it (and say whose it is) whatever the scheduling; then they take it one after the other and
+// both changes land.
+TEST_F(SetupCli, concurrent_runs_on_different_keys_wait_for_the_lock_and_both_land) {
   write_daemon_json("{}");
+  fs::create_directories(root() + "/run/furnace");
+  auto held =
+      host::FileLock::acquire(root() + "/run/furnace/setup.lock", {}, std::chrono::seconds(1));
+  ASSERT_TRUE(held) << held.error().message;
   testing::Run a;
   testing::Run b;
   std::thread ta([&] { a = setup({"--mirror", k_mirror}); });
   std::thread tb([&] { b = setup({"--live-restore"}); });
+  // While the lock is held nothing may be written, however long the runs have had.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(read_daemon_json(), "{}");
+  std::optional<host::FileLock> release(std::move(*held));
+  release.reset();
   ta.join();
   tb.join();
   EXPECT_EQ(a.exit_code, 0) << a.err;
   EXPECT_EQ(b.exit_code, 0) << b.err;
+  const std::string waiting =
+      "waiting for another furnace setup (pid " + std::to_string(::getpid()) + ") to finish";
+  EXPECT_NE(a.err.find(waiting), std::string::npos) << a.err;
+  EXPECT_NE(b.err.find(waiting), std::string::npos) << b.err;
   const auto j = nlohmann::json::parse(read_daemon_json());
   EXPECT_EQ(j["registry-mirrors"][0], k_mirror);
   EXPECT_EQ(j["live-restore"], true);
 }
 
+#if FURNACE_TEST_HOOKS
 TEST_F(SetupCli, a_stale_temp_from_a_crash_is_removed_next_run) {
   write_daemon_json("{}");
   auto crashed = run_furnace({"setup", "--root", root(), "--yes", "--live-restore"}, [&] {
@@ -418,6 +437,18 @@ TEST_F(SetupCli, a_stale_temp_from_a_crash_is_removed_next_run) {
     EXPECT_EQ(e.path().filename().string().find(".furnace-tmp-"), std::string::npos);
   }
 }
+#else
+// A build without FURNACE_TEST_HOOKS (release) ignores the hooks: no crash, no injected key.
+TEST_F(SetupCli, a_release_build_ignores_the_test_hooks) {
+  write_daemon_json("{}");
+  auto e = env();
+  e["FURNACE_TEST_CRASH_AT"] = "after-temp-write";
+  e["FURNACE_TEST_INJECT_KEY"] = "furnace-bogus-key";
+  auto r = run_furnace({"setup", "--root", root(), "--yes", "--live-restore"}, e);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_daemon_json(), "{\n  \"live-restore\": true\n}\n");
+}
+#endif
 
 TEST_F(SetupCli, without_yes_and_without_a_terminal_it_asks_for_yes_and_changes_nothing) {
   write_daemon_json("{}");
@@ -478,6 +509,113 @@ TEST_F(SetupCli, proxy_credentials_are_masked_in_the_plan_and_kept_in_the_file_a
     ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600U) << e.path();
   }
+}
+
+// Issue 12 item 2: a password with '@' or '"' in it is masked whole in the plan.
+TEST_F(SetupCli, proxy_passwords_with_at_signs_and_quotes_are_masked_whole_in_the_plan) {
+  m_dir.write("root/etc/docker/daemon.json",
+              R"({"proxies": {"http-proxy": "http://ann:pa@ss@proxy:3128",
+                 "https-proxy": "http://bob:qu\"ote@proxy:3128"}})",
+              0600);
+  auto r = setup({"--live-restore"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* secret : {"pa@ss", "ss@proxy", "qu\\\"ote", "ote@proxy"}) {
+    EXPECT_EQ((r.out + r.err).find(secret), std::string::npos) << secret << "\n" << r.out;
+  }
+  EXPECT_NE(r.out.find("http://ann:xxxxx@proxy:3128"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("http://bob:xxxxx@proxy:3128"), std::string::npos) << r.out;
+}
+
+// Issue 12 items 2 and 3: dockerd --validate's words are masked; a dockerd that cannot run is
+// said, never passed over in silence.
+TEST_F(SetupCli, validate_output_is_masked_and_a_validate_that_cannot_run_is_said) {
+  m_dir.write("root/etc/docker/daemon.json",
+              R"({"proxies": {"http-proxy": "http://ann:s3cr@t@proxy:3128"}})",
+              0600);
+  m_dir.write("bin/dockerd",
+              "#!/bin/sh\n"
+              "case \"$1\" in\n"
+              "  --version) echo 'Docker version 24.0.7, build afdd53b' ;;\n"
+              "  --validate) echo 'unable to configure the Docker daemon: bad proxy "
+              "http://ann:s3cr@t@proxy:3128' >&2; exit 1 ;;\n"
+              "esac\n",
+              0755);
+  auto refused = setup({"--live-restore"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_NE(refused.err.find("dockerd --validate rejects the new"), std::string::npos)
+      << refused.err;
+  EXPECT_EQ((refused.out + refused.err).find("s3cr"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("http://ann:xxxxx@proxy:3128"), std::string::npos) << refused.err;
+  // A dockerd that answers --version but cannot run --validate (127: the shell found nothing).
+  m_dir.write(
+      "bin/dockerd",
+      "#!/bin/sh\n"
+      "case \"$1\" in\n"
+      "  --version) echo 'Docker version 24.0.7, build afdd53b' ;;\n"
+      "  --validate) echo 'dockerd: error while loading shared libraries' >&2; exit 127 ;;\n"
+      "esac\n",
+      0755);
+  auto unvalidated = setup({"--live-restore"});
+  ASSERT_EQ(unvalidated.exit_code, 0) << unvalidated.err;
+  EXPECT_NE(unvalidated.err.find("dockerd --validate could not run on this Docker 24.0.7 engine "
+                                 "(exit 127: dockerd: error while loading shared libraries): the "
+                                 "new " +
+                                 daemon_json() + " was checked with furnace's own validator only"),
+            std::string::npos)
+      << unvalidated.err;
+  EXPECT_EQ(unvalidated.err.find("configuration OK"), std::string::npos) << unvalidated.err;
+}
+
+// Issue 12 item 6: another program writes daemon.json while setup runs (here: during the
+// validation). Setup must not overwrite it: it refuses, and what the other program wrote stays.
+TEST_F(SetupCli, a_file_changed_by_another_program_meanwhile_is_not_overwritten) {
+  write_daemon_json("{\"debug\": true}");
+  const std::string theirs = "{\"debug\": true, \"log-level\": \"warn\"}\n";
+  m_dir.write("theirs.json", theirs);
+  m_dir.write("bin/dockerd",
+              "#!/bin/sh\n"
+              "case \"$1\" in\n"
+              "  --version) echo 'Docker version 24.0.7, build afdd53b' ;;\n"
+              "  --validate) cp " +
+                  m_dir.path() + "/theirs.json " + daemon_json() +
+                  "; echo 'configuration OK' ;;\n"
+                  "esac\n",
+              0755);
+  auto r = setup({"--live-restore"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find(daemon_json() + " changed since furnace setup read it (its content "
+                                       "changed): another program edited it meanwhile"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("run furnace setup again: it merges into the file as it is now"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(read_daemon_json(), theirs);
+  EXPECT_EQ(backups(), 0U);
+  // The next run merges into what is there now.
+  m_dir.write("bin/dockerd",
+              "#!/bin/sh\n"
+              "case \"$1\" in\n"
+              "  --version) echo 'Docker version 24.0.7, build afdd53b' ;;\n"
+              "  --validate) echo 'configuration OK' ;;\n"
+              "esac\n",
+              0755);
+  auto again = setup({"--live-restore"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto j = nlohmann::json::parse(read_daemon_json());
+  EXPECT_EQ(j["log-level"], "warn");
+  EXPECT_EQ(j["live-restore"], true);
+  ASSERT_EQ(backups(), 1U);
+  EXPECT_EQ(util::read_file(host::list_backups(daemon_json()).front()).value_or(""), theirs);
+}
+
+// Issue 12 item 3: the same file with a registry named like a loopback address.
+TEST_F(SetupCli, a_registry_name_starting_with_127_is_not_loopback) {
+  write_daemon_json("{}");
+  auto r = setup({"--insecure-registry", "127.0.0.1.nip.io:5000"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("127.0.0.1.nip.io:5000 is not on this host"), std::string::npos) << r.err;
+  EXPECT_EQ(read_daemon_json(), "{}");
 }
 
 TEST_F(SetupCli, a_rootless_engine_gets_its_own_daemon_json_and_etc_is_untouched) {

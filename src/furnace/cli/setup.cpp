@@ -37,7 +37,14 @@ void register_setup(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_option("--add-user",
                   opts->add_users,
                   "Append USER to the docker group (root-equivalent; other groups kept)");
-  cmd->add_flag("--yes,-y", opts->yes, "Apply without asking (scripts)");
+  cmd->add_flag("--install-engine",
+                opts->install_engine,
+                "When no engine answers: install Debian's docker.io (if missing), start it and "
+                "enable it at boot (otherwise asked; --yes does not cover it)");
+  cmd->add_flag("--yes,-y",
+                opts->yes,
+                "Apply the daemon.json change and reload without asking (scripts); not the engine "
+                "install, not adding $SUDO_USER to the docker group");
   cmd->add_flag("--force", opts->force, "Also restart the engine when containers are running");
   cmd->add_flag("--dry-run", opts->dry_run, "Print the plan (diff, commands) and change nothing");
   cmd->add_option("--root", opts->root, "Treat DIR as / for every host file (tests, chroots)")

@@ -44,7 +44,6 @@ core::Result<util::ProcessOutput> run_checked(core::Context& ctx,
   return std::move(r).value();
 }
 
-
 } // namespace
 
 std::vector<std::string> group_append_command(const std::string& user,
@@ -54,6 +53,19 @@ std::vector<std::string> group_append_command(const std::string& user,
     return {"gpasswd", "-a", user, group};
   }
   return {"usermod", "-a", "-G", group, user};
+}
+
+bool in_docker_group(const std::string& user) {
+  const passwd* pw = ::getpwnam(user.c_str());
+  const group* gr = ::getgrnam("docker");
+  if (pw == nullptr || gr == nullptr) {
+    return false;
+  }
+  bool member = gr->gr_gid == pw->pw_gid;
+  for (char** m = gr->gr_mem; !member && m != nullptr && *m != nullptr; ++m) {
+    member = user == *m;
+  }
+  return member;
 }
 
 core::Result<bool>

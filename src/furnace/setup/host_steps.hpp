@@ -20,6 +20,9 @@ std::vector<std::string> group_append_command(const std::string& user,
                                               const std::string& group,
                                               const std::string& path_var);
 
+// Whether `user` is in the docker group already (as its primary or a supplementary group).
+bool in_docker_group(const std::string& user);
+
 // Appends `user` to the docker group (creating the group when missing). Returns false when
 // nothing was needed. Errors: no such user, the command failed.
 core::Result<bool>

@@ -991,14 +991,41 @@ core::Result<void> add_nvidia_runtime(core::Context& ctx,
   return {};
 }
 
-// Adds `users` to the docker group, each confirmed unless --yes.
+struct GroupAdd {
+  std::string user;
+  bool implicit = false; // $SUDO_USER, not named with --add-user
+};
+
+// Adds `users` to the docker group. One named with --add-user is confirmed unless --yes; the
+// implicit $SUDO_USER always gets its own question (--yes does not answer it), and without a
+// terminal it is not added and setup says how to add it.
 core::Result<void>
-add_users(core::Context& ctx, const SetupOptions& o, const std::vector<std::string>& users) {
+add_users(core::Context& ctx, const SetupOptions& o, const std::vector<GroupAdd>& users) {
   const DryRun dry = o.dry_run ? DryRun::yes : DryRun::no;
-  for (const auto& user : users) {
-    if (!o.dry_run && !o.yes) {
-      ctx.ui.warn("the docker group is root-equivalent: its members can mount / into a container");
-      auto ok = confirm(ctx, fmt::format("add {} to the docker group?", user), "--yes");
+  constexpr const char* k_root_equivalent =
+      "the docker group is root-equivalent: its members can mount / into a container";
+  for (const auto& add : users) {
+    const std::string& user = add.user;
+    if (add.implicit && in_docker_group(user)) {
+      continue;
+    }
+    if (!o.dry_run && (add.implicit || !o.yes)) {
+      ctx.ui.warn(k_root_equivalent);
+      if (add.implicit && ::isatty(STDIN_FILENO) != 1) {
+        ctx.ui.warn(fmt::format(
+            "{} (who ran sudo) was not added to the docker group: that needs its own consent, "
+            "which --yes does not give; to add {}: sudo furnace setup --add-user {}",
+            user,
+            user,
+            user));
+        continue;
+      }
+      auto ok = confirm(ctx,
+                        fmt::format("add {} to the docker group (root-equivalent; {} must log in "
+                                    "again for it to apply)?",
+                                    user,
+                                    user),
+                        "--add-user USER");
       if (!ok) {
         return core::fail(ok.error());
       }
@@ -1013,6 +1040,27 @@ add_users(core::Context& ctx, const SetupOptions& o, const std::vector<std::stri
     }
   }
   return {};
+}
+
+// Installing and enabling an engine changes the host well beyond daemon.json: it needs
+// --install-engine or a "yes" typed at a terminal (--yes does not cover it).
+core::Result<bool>
+install_allowed(core::Context& ctx, const SetupOptions& o, const std::string& uri) {
+  if (o.dry_run || o.install_engine) {
+    return true;
+  }
+  ctx.ui.info(fmt::format("no engine answers at {}: furnace can install Debian's docker.io (when "
+                          "no engine is installed), start it and enable it at boot",
+                          uri));
+  if (::isatty(STDIN_FILENO) != 1) {
+    return core::fail(ErrorKind::usage,
+                      "installing or starting the engine needs consent, and stdin is not a "
+                      "terminal (--yes does not cover it)",
+                      "pass --install-engine to agree, or run furnace setup in a terminal to be "
+                      "asked; furnace changed nothing");
+  }
+  return confirm(
+      ctx, "install (when missing), start and enable the engine now?", "--install-engine");
 }
 
 } // namespace
@@ -1048,13 +1096,21 @@ int run_setup(core::Context& ctx, const SetupOptions& o) {
   const bool nothing_asked = edit.changes.empty() && o.add_users.empty();
   // No engine at all: install (Debian/Ubuntu docker.io) and start it, on the real host.
   if (!eng.info && system_root && !rootless && eng.endpoint && eng.endpoint->source == "default") {
-    auto ok = install_and_start_engine(
-        ctx, paths, eng.endpoint->uri, o.dry_run ? DryRun::yes : DryRun::no);
-    if (!ok) {
-      return report(ui, ok.error());
+    auto allowed = install_allowed(ctx, o, eng.endpoint->uri);
+    if (!allowed) {
+      return report(ui, allowed.error());
     }
-    if (!o.dry_run) {
-      probe_engine(ctx, eng);
+    if (!*allowed) {
+      ui.out() << "no engine installed or started; daemon.json changes apply when it starts\n";
+    } else {
+      auto ok = install_and_start_engine(
+          ctx, paths, eng.endpoint->uri, o.dry_run ? DryRun::yes : DryRun::no);
+      if (!ok) {
+        return report(ui, ok.error());
+      }
+      if (!o.dry_run) {
+        probe_engine(ctx, eng);
+      }
     }
   } else if (!eng.info) {
     ui.info(fmt::format("no engine answers at {}: daemon.json changes apply when it starts",
@@ -1068,11 +1124,14 @@ int run_setup(core::Context& ctx, const SetupOptions& o) {
       return rc;
     }
   }
-  std::vector<std::string> users = o.add_users;
+  std::vector<GroupAdd> users;
+  for (const auto& u : o.add_users) {
+    users.push_back({u, false});
+  }
   if (nothing_asked && system_root) {
     // What doctor reports for the user who ran sudo: no access to the engine without the group.
     if (auto who = ctx.getenv("SUDO_USER"); who && !who->empty() && *who != "root") {
-      users.push_back(*who);
+      users.push_back({*who, true});
     }
   }
   if (auto ok = add_users(ctx, o, users); !ok) {

@@ -20,17 +20,18 @@ struct SetupOptions {
   bool nvidia_default = false; // --default (with --nvidia-runtime)
   bool log_rotation = false;
   std::vector<std::string> add_users;
-  bool yes = false;     // no question for the daemon.json change and a reload
-  bool force = false;   // also restart with running containers
-  bool dry_run = false; // print the plan only
+  bool install_engine = false; // no engine answers: install docker.io / start and enable it
+  bool yes = false;            // no question for the daemon.json change and a reload (never for the
+                               // engine install or for adding $SUDO_USER to the docker group)
+  bool force = false;          // also restart with running containers
+  bool dry_run = false;        // print the plan only
   std::string root = "/";
   std::size_t keep_backups = 5;
 };
 
 // Runs the command; returns the exit code (0 done or nothing to change, 1 refused or failed,
-// 2 bad options). Test hooks from `ctx.env`: FURNACE_TEST_CRASH_AT (after-temp-write,
-// after-rename: SIGKILL there), FURNACE_TEST_INJECT_KEY (an extra key written after validation,
-// to make dockerd fail).
+// 2 bad options or a consent that was not given). Test builds read fault hooks from `ctx.env`
+// (setup/test_hooks.hpp).
 int run_setup(core::Context& ctx, const SetupOptions& options);
 
 // A line diff of `before` and `after` ("-"/"+"/" " prefixes), for the plan.
