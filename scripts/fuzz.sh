@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the parser fuzzers (clang-14, libFuzzer + ASan + UBSan) in build/fuzz and runs each for
+# Builds the parser fuzzers (project files; daemon.json and dockerd flags) (clang-14, libFuzzer + ASan + UBSan) in build/fuzz and runs each for
 # FURNACE_FUZZ_SECONDS (default 20), two at a time. Fails when a fuzzer finds a crash; the
 # reproducer is left in build/fuzz/artifacts.
 set -euo pipefail
@@ -21,7 +21,7 @@ cmake -S "$root/tests/fuzz" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebIn
   -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
 ninja -C "$build" -j "$jobs" >/dev/null
 
-targets=(requirements conda setup toml dockerfile pep440)
+targets=(requirements conda setup toml dockerfile pep440 daemon_json engine_flags)
 mkdir -p "$build/artifacts"
 status=0
 run_one() {

@@ -66,6 +66,13 @@ TEST(DaemonJson, a_broken_string_never_shows_its_text_in_the_error) {
   EXPECT_NE(literal.find("last read: '1, tru]'"), std::string::npos) << literal;
 }
 
+// Found by tests/fuzz/fuzz_daemon_json.cpp: a number too large for a double threw an exception
+// no one caught (furnace setup died with std::terminate).
+TEST(DaemonJson, a_number_too_large_is_an_error_not_a_crash) {
+  EXPECT_EQ(parse_error("{\"max-concurrent-downloads\": 1e400}"),
+            "daemon.json: invalid JSON: number overflow parsing '1e400'");
+}
+
 TEST(DaemonJson, comments_are_refused_like_dockerd_does) {
   const auto msg = parse_error("{\n  // mirrors\n  \"debug\": true\n}");
   EXPECT_EQ(msg.rfind("daemon.json:2:3: invalid JSON: ", 0), 0U) << msg;

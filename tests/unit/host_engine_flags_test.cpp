@@ -64,6 +64,14 @@ TEST(EngineFlags, conflicts_mark_what_furnace_introduces) {
   EXPECT_EQ(c[1].setting.flag, "--registry-mirror=https://n");
 }
 
+// Found by tests/fuzz/fuzz_engine_flags.cpp: "-=x" was read as a flag for the key "".
+TEST(EngineFlags, a_dash_with_no_name_sets_no_key) {
+  host::FlagSource src{"DOCKER_OPTS", {"-=/x", "--=y", "--live-restore"}};
+  const auto settings = host::keys_set_by_flags(src);
+  ASSERT_EQ(settings.size(), 1U);
+  EXPECT_EQ(settings[0].key, "live-restore");
+}
+
 TEST(EngineFlags, config_file_defaults_to_etc_docker) {
   EXPECT_EQ(host::config_file_of({"dockerd"}), "/etc/docker/daemon.json");
   EXPECT_EQ(host::config_file_of({"dockerd", "--config-file", "/a.json"}), "/a.json");

@@ -368,6 +368,11 @@ core::Result<DaemonConfig> parse_daemon_json(std::string_view raw, const std::st
         fmt::format(
             "{}:{}:{}: invalid JSON: {}", name, lc.line, lc.col, parse_error_detail(e.what())),
         "fix the file (dockerd would refuse it too); furnace changed nothing");
+  } catch (const Json::exception& e) {
+    // Not a syntax error: a number too large for a double ("1e400"), found by the fuzzer.
+    return core::fail(ErrorKind::invalid,
+                      fmt::format("{}: invalid JSON: {}", name, parse_error_detail(e.what())),
+                      "fix the file (dockerd would refuse it too); furnace changed nothing");
   }
   if (duplicate) {
     const auto at = find_key_occurrence(text, duplicate->first, duplicate->second);

@@ -129,7 +129,10 @@ std::vector<FlagSetting> keys_set_by_flags(const FlagSource& source) {
       flag_text += " " + args[i + 1];
       ++i;
     }
-    if (name == "config-file" || name == "validate" || name == "help" || name == "version") {
+    if (name.empty() || name == "config-file" || name == "validate" || name == "help" ||
+        name == "version") {
+      // "-=x" or "--=x" names no flag (found by tests/fuzz/fuzz_engine_flags.cpp: it mapped to
+      // the key "")
       continue;
     }
     out.push_back({key_of_flag(name), flag_text, source.origin});
