@@ -7,12 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
+#include <optional>
 
 namespace furnace {
 namespace {
@@ -22,6 +24,45 @@ using testing::TempDir;
 
 std::string slurp(const std::string& p) {
   return util::read_file(p).value_or("<missing>");
+}
+
+// Issue 12 item 6: the last check before the rename can stop the write; nothing is left.
+TEST(AtomicFile, a_reason_given_before_the_rename_stops_the_write) {
+  TempDir dir;
+  const std::string p = dir.write("f", "theirs\n");
+  util::AtomicWriteOptions o;
+  bool asked = false;
+  o.before_rename = [&]() -> std::optional<std::string> {
+    asked = true;
+    return std::string("its content changed");
+  };
+  auto r = util::write_file_atomic(p, "ours\n", o);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(asked);
+  EXPECT_EQ(r.error().message, "its content changed");
+  EXPECT_EQ(slurp(p), "theirs\n");
+  EXPECT_EQ(util::remove_stale_temps(p), 0); // the temporary file is gone
+  o.before_rename = [] { return std::optional<std::string>(); };
+  ASSERT_TRUE(util::write_file_atomic(p, "ours\n", o));
+  EXPECT_EQ(slurp(p), "ours\n");
+}
+
+// What setup compares before its backup and again before its rename.
+TEST(SystemFile, a_change_between_two_reads_is_described) {
+  TempDir dir;
+  const std::string p = dir.write("daemon.json", "{}\n");
+  const auto first = host::read_system_file(p).value();
+  EXPECT_EQ(host::describe_change(first, host::read_system_file(p).value()), "");
+  // Same content, written again: the modification time tells.
+  struct timespec times[2] = {{0, UTIME_OMIT}, {first.mtime_ns / 1000000000 + 5, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), times, 0), 0);
+  EXPECT_EQ(host::describe_change(first, host::read_system_file(p).value()),
+            "it was written to (its modification time changed)");
+  dir.write("daemon.json", "{\"debug\": true}\n");
+  EXPECT_EQ(host::describe_change(first, host::read_system_file(p).value()), "its content changed");
+  ::unlink(p.c_str());
+  EXPECT_EQ(host::describe_change(first, host::read_system_file(p).value()), "it was removed");
+  EXPECT_EQ(host::describe_change(host::read_system_file(p).value(), first), "it was created");
 }
 
 TEST(AtomicFile, writes_content_with_the_mode_asked) {
