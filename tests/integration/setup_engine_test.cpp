@@ -487,6 +487,45 @@ TEST_F(SetupGroup, sudo_user_is_not_added_under_yes_alone) {
   EXPECT_EQ(id->out.find("docker"), std::string::npos) << id->out;
 }
 
+// Case 41: at a terminal the question is asked, even under --yes, after the root-equivalence
+// warning; "n" adds nobody, "y" appends the user and says to log in again. `script` gives the run
+// a terminal; the answer comes through it.
+TEST_F(SetupGroup, sudo_user_is_asked_at_a_terminal_even_under_yes) {
+  if (!util::find_in_path("script", "/usr/bin:/bin")) {
+    FURNACE_SKIP_OR_FAIL("no script (util-linux)");
+  }
+  auto at_terminal = [](const std::string& answer) {
+    const std::string cmd = "printf '" + answer + "\\n' | script -qec '" +
+                            std::string(FURNACE_BINARY) + " setup --yes' /dev/null";
+    util::SystemRunner runner;
+    util::ProcessOptions o;
+    o.timeout = std::chrono::milliseconds(60000);
+    o.env = testing::changed_env({{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+                                  {"SUDO_USER", "fsuser"},
+                                  {"DOCKER_HOST", "unix:///nonexistent/d.sock"}});
+    auto r = runner.run({"sh", "-c", cmd}, o);
+    return r ? r->out + r->err : r.error().message;
+  };
+  auto in_group = [] {
+    util::SystemRunner runner;
+    auto id = runner.run({"id", "-nG", "fsuser"}, {});
+    return id && id->out.find("docker") != std::string::npos;
+  };
+  const std::string no = at_terminal("n");
+  EXPECT_NE(no.find("the docker group is root-equivalent"), std::string::npos) << no;
+  EXPECT_NE(no.find("add fsuser to the docker group (root-equivalent; fsuser must log in again for "
+                    "it to apply)? [y/N]"),
+            std::string::npos)
+      << no;
+  EXPECT_NE(no.find("fsuser not added"), std::string::npos) << no;
+  EXPECT_FALSE(in_group());
+  const std::string yes = at_terminal("y");
+  EXPECT_NE(yes.find("added fsuser to the docker group (other groups kept)"), std::string::npos)
+      << yes;
+  EXPECT_NE(yes.find("newgrp docker"), std::string::npos) << yes;
+  EXPECT_TRUE(in_group());
+}
+
 TEST_F(SetupGroup, without_yes_and_a_terminal_nobody_is_added) {
   auto r = run_furnace({"setup", "--add-user", "fsuser"},
                        {{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}});
