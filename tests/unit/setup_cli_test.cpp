@@ -618,6 +618,52 @@ TEST_F(SetupCli, a_registry_name_starting_with_127_is_not_loopback) {
   EXPECT_EQ(read_daemon_json(), "{}");
 }
 
+// Case 15: an engine before 23.0 has no `dockerd --validate`; setup checks with its own
+// validator and says so.
+TEST_F(SetupCli, an_engine_before_23_is_checked_by_furnace_and_says_so) {
+  write_daemon_json("{}");
+  m_dir.write("bin/dockerd",
+              "#!/bin/sh\n"
+              "case \"$1\" in\n"
+              "  --version) echo 'Docker version 20.10.24+dfsg1, build 5d6db84' ;;\n"
+              "  --validate) echo 'unknown flag: --validate' >&2; exit 125 ;;\n"
+              "esac\n",
+              0755);
+  auto r = setup({"--live-restore"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("Docker 20.10.24+dfsg1 has no 'dockerd --validate' (it came in 23.0): "
+                       "checked with furnace's own validator (JSON, known keys, flag conflicts)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("unknown flag"), std::string::npos) << r.err; // never ran it
+  EXPECT_EQ(read_daemon_json(), "{\n  \"live-restore\": true\n}\n");
+}
+
+// Case 11: an immutable file (chattr +i) is a clear refusal; no backup or temporary file is left.
+TEST_F(SetupCli, an_immutable_file_is_refused_and_nothing_is_left_next_to_it) {
+  if (::geteuid() != 0) {
+    const char* ci = std::getenv("CI"); // NOLINT(concurrency-mt-unsafe)
+    if (ci != nullptr && std::string(ci) == "true") {
+      FAIL() << "chattr +i needs root (CI=true: a missing prerequisite is a failure)";
+    }
+    GTEST_SKIP() << "chattr +i needs root";
+  }
+  write_daemon_json("{}");
+  util::SystemRunner runner;
+  auto set = runner.run({"chattr", "+i", daemon_json()}, {});
+  ASSERT_TRUE(set && set->status.ok()) << (set ? set->err : set.error().message);
+  auto r = setup({"--live-restore"});
+  (void)runner.run({"chattr", "-i", daemon_json()}, {});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(daemon_json() + " is unchanged"), std::string::npos) << r.err;
+  EXPECT_EQ(read_daemon_json(), "{}");
+  EXPECT_EQ(backups(), 0U);
+  for (const auto& e : fs::directory_iterator(root() + "/etc/docker")) {
+    EXPECT_EQ(e.path().filename(), "daemon.json");
+  }
+}
+
 TEST_F(SetupCli, a_rootless_engine_gets_its_own_daemon_json_and_etc_is_untouched) {
   write_daemon_json("{}");
   auto e = env();
