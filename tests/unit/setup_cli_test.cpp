@@ -706,6 +706,13 @@ TEST(ConfigCli, set_get_list_round_trip_atomically) {
   EXPECT_EQ(l.out,
             "mirror.apt = https://m.example/debian\nmirror.conda = default\n"
             "mirror.pip = tuna (https://pypi.tuna.tsinghua.edu.cn/simple)\n");
+  const auto j = nlohmann::json::parse(run_furnace({"config", "list", "--json"}, env).out);
+  EXPECT_EQ(j["schema_version"], 1);
+  ASSERT_EQ(j["settings"].size(), 3U);
+  EXPECT_EQ(j["settings"][2]["key"], "mirror.pip");
+  EXPECT_EQ(j["settings"][2]["value"], "tuna");
+  EXPECT_EQ(j["settings"][2]["url"], "https://pypi.tuna.tsinghua.edu.cn/simple");
+  EXPECT_EQ(j["settings"][1]["value"], "default");
   auto bad = run_furnace({"config", "set", "mirror.pip", "nowhere"}, env);
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err,

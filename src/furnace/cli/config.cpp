@@ -29,6 +29,7 @@ void register_config(CLI::App& app, core::Context& ctx, int& exit_code) {
   auto list = std::make_shared<setup::ConfigOptions>();
   list->action = "list";
   CLI::App* l = cmd->add_subcommand("list", "Print every setting and the URL it stands for");
+  l->add_flag("--json", list->json, "Print JSON: {\"schema_version\": 1, \"settings\": [{key, value, url}]}");
   l->callback([&ctx, &exit_code, list] { exit_code = setup::run_config(ctx, *list); });
 }
 

@@ -5,6 +5,7 @@
 #include <furnace/util/atomic_file.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -207,6 +208,19 @@ int run_config(core::Context& ctx, const ConfigOptions& o) {
   auto cfg = load_user_config(path);
   if (!cfg) {
     return report(ctx.ui, cfg.error());
+  }
+  if (o.action == "list" && o.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& key : user_config_keys()) {
+      auto it = cfg->find(key);
+      const std::string value = it == cfg->end() ? "default" : it->second;
+      const auto url = mirror_url(key, value);
+      list.push_back({{"key", key},
+                      {"value", value},
+                      {"url", url ? nlohmann::json(*url) : nlohmann::json(nullptr)}});
+    }
+    ctx.ui.out() << nlohmann::json{{"schema_version", 1}, {"settings", list}}.dump(2) << '\n';
+    return 0;
   }
   if (o.action == "list") {
     for (const auto& key : user_config_keys()) {

@@ -40,6 +40,7 @@ struct ConfigOptions {
   std::string action; // "get", "set", "list"
   std::string key;
   std::string value;
+  bool json = false; // list: {"schema_version": 1, "settings": [{key, value, url}]}
 };
 
 int run_config(core::Context& ctx, const ConfigOptions& options);
