@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -640,6 +641,38 @@ TEST_F(RunCli, under_sudo_what_furnace_writes_for_the_caller_stays_theirs) {
   EXPECT_EQ(furnace({"history", "-n", "1"}).exit_code, 0);
   const auto again = furnace({"run", "-C", s_project, "--", "true"});
   EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
+// RELIABILITY case 50: a command that tries to take the host (mount, chown of a project file to
+// root, setuid) fails, because it runs as the caller without capabilities and with
+// no-new-privileges; the host's file keeps its owner; the history says who ran which image.
+TEST_F(RunCli, an_escalation_attempt_fails_and_host_files_keep_their_owner) {
+  s_dir->write("project/victim.txt", "mine\n");
+  sh("chown " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + s_project +
+     "/victim.txt");
+  const auto r = furnace(
+      {"run", "-C", s_project, "--", "sh", "-c",
+       "mount -t tmpfs none /tmp 2>/dev/null; echo mount=$?; "
+       "chown 0:0 victim.txt 2>/dev/null; echo chown=$?; "
+       "cp /bin/sh /tmp/sh && chmod u+s /tmp/sh && /tmp/sh -c 'id -u' 2>/dev/null; "
+       "grep -h '^CapEff' /proc/self/status; grep -h '^NoNewPrivs' /proc/self/status"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // mount(8) and chown fail (a non-zero status): no CAP_SYS_ADMIN, no CAP_CHOWN.
+  EXPECT_NE(r.out.find("mount="), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("mount=0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("chown="), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("chown=0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::to_string(k_uid) + "\n"), std::string::npos)
+      << "the setuid copy stays the caller: " << r.out;
+  EXPECT_NE(r.out.find("CapEff:\t0000000000000000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("NoNewPrivs:\t1"), std::string::npos) << r.out;
+  struct stat st {};
+  ASSERT_EQ(::stat((s_project + "/victim.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, k_uid);
+  const auto run = last_run();
+  EXPECT_EQ(run["user"], k_user);
+  EXPECT_EQ(run["image_id"].get<std::string>().rfind("sha256:", 0), 0U);
+  EXPECT_EQ(run["project"], fs::canonical(s_project).string());
 }
 
 } // namespace
