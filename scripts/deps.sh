@@ -16,6 +16,8 @@ packages=(
   groff-base zsh fish
   # the Debian package (scripts/package.sh) and its check
   dpkg-dev lintian
+  # the one-node Slurm cluster of the tests (scripts/test-slurm.sh)
+  slurm-wlm munge
 )
 
 if [ "$(id -u)" -ne 0 ]; then

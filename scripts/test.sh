@@ -31,6 +31,10 @@ phase "starting the test engine, registry and stand-in images"
 bash scripts/test-engine.sh up
 eval "$(bash scripts/test-engine.sh env)"
 
+phase "starting the one-node Slurm cluster"
+bash scripts/test-slurm.sh up
+eval "$(bash scripts/test-slurm.sh env)"
+
 phase "integration tests"
 ctest --test-dir "$build" -L integration --output-on-failure -j 1 --timeout 900
 
