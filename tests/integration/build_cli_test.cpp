@@ -275,6 +275,21 @@ TEST_F(BuildCli, unreachable_apt_mirror_names_the_step_keeps_the_log_and_hints_t
   }
 }
 
+// A base on a registry that refuses connections (127.0.0.1:1): the engine's own words, not
+// "HTTP 500", and the hint names the registry and the mirror's reach.
+TEST_F(BuildCli, a_base_on_an_unreachable_registry_quotes_the_engine_and_hints) {
+  m_dir.write("project/furnace.yaml", "name: " + m_name + "\nbase: 127.0.0.1:1/none:tag\n");
+  const auto r = run_furnace({"build", m_project}, m_env);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("furnace: error: pulling 127.0.0.1:1/none:tag: engine: "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("127.0.0.1:1/v2/"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("connection refused"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("HTTP 500"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("could not reach the registry 127.0.0.1:1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("furnace setup --mirror URL"), std::string::npos) << r.err;
+}
+
 // The stand-in image is Debian's Python 3.11, where images.csv says the real 1.13.1 image ships
 // 3.10: the build says so, furnace.lock records what ran, and the next resolve plans with it.
 TEST_F(BuildCli, the_python_the_image_runs_is_checked_recorded_and_used) {

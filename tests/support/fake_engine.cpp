@@ -97,13 +97,15 @@ core::Result<void> FakeEngine::pull(const std::string& ref, const engine::PullCa
   }
   auto r = engine::parse_image_ref(ref);
   const std::string full = r.digest.empty() ? r.name + ":" + r.tag : r.name + "@" + r.digest;
+  if (pull_failure) {
+    return core::fail(engine::pull_error(ref, *pull_failure, false));
+  }
   auto it = pullable.find(full);
   if (it == pullable.end()) {
-    return core::fail(core::ErrorKind::remote,
-                      fmt::format("pulling {}: engine: manifest for {} not found: manifest "
-                                  "unknown: manifest unknown",
-                                  ref,
-                                  full));
+    return core::fail(engine::pull_error(
+        ref,
+        fmt::format("manifest for {} not found: manifest unknown: manifest unknown", full),
+        true));
   }
   if (progress) {
     progress(engine::PullProgress{"", "Pulling from " + r.name, 0, 0});
@@ -136,8 +138,9 @@ bool has_labels(const engine::ContainerDetails& c, const std::vector<std::string
 }
 
 core::Error no_container(const std::string& name) {
-  return core::make_error(core::ErrorKind::not_found,
-                          fmt::format("no container {} (engine: No such container: {})", name, name));
+  return core::make_error(
+      core::ErrorKind::not_found,
+      fmt::format("no container {} (engine: No such container: {})", name, name));
 }
 
 } // namespace

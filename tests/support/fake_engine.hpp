@@ -36,7 +36,9 @@ public:
   engine::EngineInfo engine_info;
   std::vector<engine::ImageSummary> images;
   std::map<std::string, engine::ImageSummary> pullable; // ref -> image a pull adds
-  std::vector<engine::ContainerDetails> containers;     // stop/kill mark them exited, rm removes
+  // When set, every pull fails with this as the engine's message (a registry it cannot reach).
+  std::optional<std::string> pull_failure;
+  std::vector<engine::ContainerDetails> containers; // stop/kill mark them exited, rm removes
 
   // What furnace asked, in order: "ping", "info", "pull pytorch/pytorch:…".
   std::vector<std::string> calls;

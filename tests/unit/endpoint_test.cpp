@@ -264,5 +264,31 @@ TEST(DockerApi, reads_chunked_answers_and_negotiates_from_the_header) {
   EXPECT_EQ(requests[2].rfind("GET /v1.43/images/missing:latest/json HTTP/1.1\r\n", 0), 0U);
 }
 
+TEST(DockerApi, a_pull_the_engine_refuses_quotes_its_message_not_the_status) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/engine.sock";
+  const std::string body =
+      "{\"message\":\"Get \\\"https://127.0.0.1:1/v2/\\\": dial tcp 127.0.0.1:1: connect: "
+      "connection refused\"}\n";
+  core::Result<void> pulled;
+  {
+    ScriptedPeer peer(path, {"HTTP/1.1 200 OK\r\nApi-Version: 1.43\r\nContent-Length: 2\r\n\r\nOK",
+                             "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+                             "Content-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n" + body});
+    DockerApi api(*parse_host_uri("unix://" + path, "DOCKER_HOST"));
+    int progress = 0;
+    pulled = api.pull("127.0.0.1:1/none:tag", [&](const PullProgress&) { ++progress; });
+    EXPECT_EQ(progress, 0) << "an error body is not pull progress";
+  }
+  ASSERT_FALSE(pulled);
+  EXPECT_EQ(pulled.error().message,
+            "pulling 127.0.0.1:1/none:tag: engine: Get \"https://127.0.0.1:1/v2/\": dial tcp "
+            "127.0.0.1:1: connect: connection refused");
+  EXPECT_NE(pulled.error().hint.find("the registry 127.0.0.1:1"), std::string::npos)
+      << pulled.error().hint;
+  EXPECT_NE(pulled.error().hint.find("furnace setup --mirror"), std::string::npos);
+}
+
 } // namespace
 } // namespace furnace::engine

@@ -27,6 +27,7 @@ using nlohmann::json;
 
 struct Transfer {
   std::string body;
+  long status = 0; // from the status line: an error's body is kept even when streaming
   std::string api_version;
   bool libpod = false;
   const std::function<void(std::string_view)>* on_data = nullptr;
@@ -35,8 +36,12 @@ struct Transfer {
 std::size_t on_write(char* ptr, std::size_t size, std::size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t n = size * nmemb;
-  if (t->on_data != nullptr && *t->on_data) {
+  constexpr std::size_t k_error_body_max = 65536;
+  if (t->on_data != nullptr && *t->on_data && t->status < 400) {
     (*t->on_data)(std::string_view(ptr, n));
+  } else if (t->status >= 400) {
+    // An error's body is its message ({"message": "…"}), never a stream: kept for http_error.
+    t->body.append(ptr, std::min(n, k_error_body_max - std::min(t->body.size(), k_error_body_max)));
   } else {
     t->body.append(ptr, n);
   }
@@ -47,6 +52,14 @@ std::size_t on_header(char* ptr, std::size_t size, std::size_t nmemb, void* user
   auto* t = static_cast<Transfer*>(user);
   const std::size_t n = size * nmemb;
   const std::string_view line(ptr, n);
+  if (line.rfind("HTTP/", 0) == 0) {
+    // A status line (one per response: a redirect or 100-continue has its own).
+    const auto space = line.find(' ');
+    t->status =
+        space == std::string_view::npos ? 0 : std::strtol(line.data() + space + 1, nullptr, 10);
+    t->body.clear();
+    return n;
+  }
   const auto colon = line.find(':');
   if (colon != std::string_view::npos) {
     const std::string name = util::to_lower(line.substr(0, colon));
@@ -697,17 +710,55 @@ core::Result<void> DockerApi::pull(const std::string& ref, const PullCallback& p
   auto resp = request("POST", path, {}, on_data);
   if (!resp) {
     auto e = resp.error();
+    if (e.message.rfind("engine: ", 0) == 0) {
+      // The engine answered with an error status: its message says what the registry did.
+      return core::fail(pull_error(ref, e.message.substr(8), e.kind == core::ErrorKind::not_found));
+    }
     e.message = fmt::format("pulling {}: {}", ref, e.message);
     return core::fail(std::move(e));
   }
   handle_line(pending);
   if (!stream_error.empty()) {
-    return core::fail(core::ErrorKind::remote,
-                      fmt::format("pulling {}: engine: {}", ref, stream_error),
-                      "check the image name and tag, the registry mirror ('furnace doctor') and "
-                      "the network");
+    return core::fail(pull_error(ref, stream_error, false));
   }
   return {};
+}
+
+core::Error pull_error(const std::string& ref, const std::string& engine_message, bool not_found) {
+  std::string msg(util::trim(engine_message));
+  if (msg.empty()) {
+    msg = "the pull failed without a message";
+  }
+  const std::string lower = util::to_lower(msg);
+  const bool missing = not_found || lower.find("manifest unknown") != std::string::npos ||
+                       lower.find("not found") != std::string::npos ||
+                       lower.find("repository does not exist") != std::string::npos;
+  // The registry: the first part of the name when it looks like a host ("127.0.0.1:5000/x",
+  // "ghcr.io/x", "localhost/x"); else Docker Hub.
+  const std::string name = parse_image_ref(ref).name;
+  const auto slash = name.find('/');
+  const std::string first = slash == std::string::npos ? std::string() : name.substr(0, slash);
+  const bool hub = first.empty() || (first.find('.') == std::string::npos &&
+                                     first.find(':') == std::string::npos && first != "localhost");
+  std::string hint;
+  if (missing) {
+    hint = fmt::format("check the image name and tag ({}){}",
+                       ref,
+                       hub ? "; a registry mirror that lacks it answers the same" : "");
+  } else if (hub) {
+    hint = "the engine could not reach Docker Hub: check the network and proxy of "
+           "the engine's host, or point the engine at a registry mirror with 'sudo furnace setup "
+           "--mirror URL' ('furnace doctor' checks the mirror)";
+  } else {
+    hint = fmt::format("the engine could not reach the registry {}: check that it "
+                       "runs and that the engine's host reaches it (network, proxy, "
+                       "'--insecure-registry' for plain HTTP); 'sudo furnace setup --mirror URL' "
+                       "only serves Docker Hub images",
+                       first);
+  }
+  return core::make_error(missing ? core::ErrorKind::not_found : core::ErrorKind::remote,
+                          fmt::format("pulling {}: engine: {}", ref, msg),
+                          hint);
 }
 
 namespace {
@@ -728,11 +779,10 @@ std::string url_encode(std::string_view text) {
 
 // Container names and ids: what the engine accepts, so that a path can be built from one.
 core::Result<void> check_container_name(const std::string& name) {
-  const bool ok = !name.empty() && name.size() <= 256 &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
-                           std::strchr("_.-", c) != nullptr;
-                  });
+  const bool ok =
+      !name.empty() && name.size() <= 256 && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::strchr("_.-", c) != nullptr;
+      });
   if (!ok) {
     return core::fail(core::ErrorKind::invalid, fmt::format("'{}' is not a container name", name));
   }
@@ -824,7 +874,7 @@ core::Result<void> DockerApi::stop_container(const std::string& name, int grace_
   if (!r) {
     return core::fail(container_error(r.error(), name));
   }
-  return {};  // 304: it was not running
+  return {}; // 304: it was not running
 }
 
 core::Result<void> DockerApi::kill_container(const std::string& name, const std::string& signal) {

@@ -79,13 +79,13 @@ using PullCallback = std::function<void(const PullProgress&)>;
 
 struct ContainerSummary {
   std::string id;
-  std::string name;    // without the leading '/'
-  std::string image;   // as the container was created from
+  std::string name;  // without the leading '/'
+  std::string image; // as the container was created from
   std::string image_id;
-  std::string command; // the engine's one-line rendering
+  std::string command;   // the engine's one-line rendering
   long long created = 0; // unix seconds
-  std::string state;   // "running", "exited", "created", ...
-  std::string status;  // "Up 5 minutes"
+  std::string state;     // "running", "exited", "created", ...
+  std::string status;    // "Up 5 minutes"
   std::map<std::string, std::string> labels;
 };
 
@@ -139,5 +139,11 @@ struct ImageRef {
   std::string digest; // "" when a tag is given
 };
 ImageRef parse_image_ref(const std::string& ref);
+
+// The error of a failed pull of `ref`, from the engine's own words (`engine_message`: the
+// registry it could not reach and why, or "manifest unknown"): "pulling REF: engine: …", with a
+// hint that fits — the image name for a missing one, else the registry's reachability and, for
+// Docker Hub images, a registry mirror (`sudo furnace setup --mirror URL`).
+core::Error pull_error(const std::string& ref, const std::string& engine_message, bool not_found);
 
 } // namespace furnace::engine
