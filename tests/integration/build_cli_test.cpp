@@ -275,6 +275,40 @@ TEST_F(BuildCli, unreachable_apt_mirror_names_the_step_keeps_the_log_and_hints_t
   }
 }
 
+// The legacy builder keeps a failed step's container unless told otherwise (--force-rm): a
+// build that fails at a RUN step leaves no container. Counted by ancestor: the base is an image
+// of this test's own (a label makes a new id), so others' containers on the engine do not count.
+TEST_F(BuildCli, a_build_failing_at_a_run_step_leaves_no_container) {
+  const std::string base = m_name + "-base:1";
+  const std::string ctx = m_dir.path() + "/base";
+  m_dir.write("base/Dockerfile",
+              std::string("FROM ") + k_base + "\nLABEL org.furnace.test=" + m_name + "\n");
+  const auto made =
+      docker({"build", "--force-rm", "-q", "-t", base, ctx}, {{"DOCKER_BUILDKIT", "0"}});
+  ASSERT_TRUE(made.status.ok()) << made.err;
+  const std::string base_id = trim_nl(docker({"inspect", "-f", "{{.Id}}", base}).out);
+  ASSERT_FALSE(base_id.empty());
+  const auto left = [&] {
+    return trim_nl(docker({"ps", "-a", "-q", "--filter", "ancestor=" + base_id}).out);
+  };
+  ASSERT_EQ(left(), "");
+  // 127.0.0.1:9 refuses at once: the apt RUN step fails.
+  m_dir.write("project/furnace.yaml",
+              "name: " + m_name + "\nbase: " + base +
+                  "\napt: [jq]\nmirrors: {apt: 'http://127.0.0.1:9/debian'}\n");
+  auto env = m_env;
+  env["FURNACE_BUILDER"] = "legacy";
+  const auto r = run_furnace({"build", m_project}, env);
+  const std::string after = left();
+  docker({"rmi", "-f", base});
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("failed step: "), std::string::npos) << r.err;
+  EXPECT_EQ(after, "") << "containers left by the failed build";
+  if (!after.empty()) {
+    docker({"rm", "-f", after});
+  }
+}
+
 // A base on a registry that refuses connections (127.0.0.1:1): the engine's own words, not
 // "HTTP 500", and the hint names the registry and the mirror's reach.
 TEST_F(BuildCli, a_base_on_an_unreachable_registry_quotes_the_engine_and_hints) {

@@ -294,7 +294,7 @@ TEST(Builder, commands_for_each_kind) {
             "DOCKER_BUILDKIT=1 docker build -t furnace/x:1 -f /c/Dockerfile /c");
   b.kind = BuilderKind::legacy;
   EXPECT_EQ(build_command(b, "furnace/x:1", "/c", {}).display,
-            "DOCKER_BUILDKIT=0 docker build -t furnace/x:1 -f /c/Dockerfile /c");
+            "DOCKER_BUILDKIT=0 docker build -t furnace/x:1 --force-rm -f /c/Dockerfile /c");
 }
 
 TEST(Builder, network_goes_to_every_kind) {
@@ -309,10 +309,19 @@ TEST(Builder, network_goes_to_every_kind) {
   b.kind = BuilderKind::legacy;
   const BuildCommand legacy = build_command(b, "furnace/x:1", "/c", {}, "my-net");
   EXPECT_EQ(legacy.display,
-            "DOCKER_BUILDKIT=0 docker build -t furnace/x:1 --network my-net -f /c/Dockerfile /c");
-  EXPECT_EQ(legacy.argv, (std::vector<std::string>{"docker", "build", "-t", "furnace/x:1",
-                                                   "--network", "my-net", "-f", "/c/Dockerfile",
-                                                   "/c"}));
+            "DOCKER_BUILDKIT=0 docker build -t furnace/x:1 --network my-net --force-rm -f "
+            "/c/Dockerfile /c");
+  EXPECT_EQ(legacy.argv,
+            (std::vector<std::string>{"docker",
+                                      "build",
+                                      "-t",
+                                      "furnace/x:1",
+                                      "--network",
+                                      "my-net",
+                                      "--force-rm",
+                                      "-f",
+                                      "/c/Dockerfile",
+                                      "/c"}));
 }
 
 TEST(Builder, forced_by_environment) {

@@ -78,11 +78,15 @@ TEST(VerifyDevice, the_container_gets_the_gpus_and_the_images_python_and_its_ans
   EXPECT_EQ(r->device, "NVIDIA H200");
   EXPECT_EQ(r->result, "[[2.0, 3.0], [6.0, 11.0]]");
   ASSERT_EQ(runner.calls.size(), 1U);
-  EXPECT_EQ(runner.calls[0].rfind("docker run --rm --network none --gpus '\"device=1\"' -e "
-                                  "FURNACE_DEVICE_FRAMEWORK=torch --entrypoint "
-                                  "/opt/conda/bin/python3 furnace/x:1 -c ",
+  EXPECT_EQ(runner.calls[0].rfind("docker run --rm --network none --gpus '\"device=1\"' --name "
+                                  "furnace-gpu-check-",
                                   0),
             0U)
+      << runner.calls[0];
+  EXPECT_NE(runner.calls[0].find(" --label org.furnace.helper=gpu-check --init -e "
+                                 "FURNACE_DEVICE_FRAMEWORK=torch --entrypoint "
+                                 "/opt/conda/bin/python3 furnace/x:1 -c "),
+            std::string::npos)
       << runner.calls[0];
 
   Report report;
@@ -113,6 +117,12 @@ TEST(VerifyDevice, a_container_the_engine_cannot_start_is_an_error_with_its_mess
             std::string::npos)
       << r.error().message;
   EXPECT_NE(runner.calls[0].find("--entrypoint python3 "), std::string::npos);
+  // The failed container is removed by its name (a timeout kills the CLI, not the container).
+  ASSERT_EQ(runner.calls.size(), 2U);
+  const auto at = runner.calls[0].find("--name ") + 7;
+  const std::string name = runner.calls[0].substr(at, runner.calls[0].find(' ', at) - at);
+  EXPECT_EQ(name.rfind("furnace-gpu-check-", 0), 0U) << name;
+  EXPECT_EQ(runner.calls[1], "docker rm -f " + name);
 }
 
 TEST(VerifyDevice, a_cpu_build_fails_with_the_frameworks_message_and_says_why) {

@@ -1,15 +1,22 @@
 // furnace.lock: its text round-trips, the probe's output becomes a lock, the diff names every
 // change, and a locked render pins the base, the pip packages and the apt packages.
 
+#include "support/fake_runner.hpp"
+
+#include <furnace/core/ui.hpp>
 #include <furnace/dockerfile/dockerfile.hpp>
 #include <furnace/image/lock.hpp>
+#include <furnace/image/probe.hpp>
 
 #include <gtest/gtest.h>
+
+#include <sstream>
 
 namespace furnace::image {
 namespace {
 
-using namespace furnace::dockerfile; // NOLINT(google-build-using-namespace): the renderer under test
+using namespace furnace::dockerfile; // NOLINT(google-build-using-namespace): the renderer under
+                                     // test
 
 Lock sample() {
   Lock l;
@@ -88,6 +95,28 @@ TEST(BuildLock, probe_runs_without_network) {
   EXPECT_NE(argv.back().find("dpkg-query -W -f '${db:Status-Status} ${Package}=${Version}\\n'"),
             std::string::npos)
       << argv.back();
+}
+
+TEST(BuildLock, a_failed_probe_container_is_removed_by_its_name) {
+  std::ostringstream out;
+  std::ostringstream err;
+  core::Ui ui{out, err, false};
+  testing::FakeRunner runner;
+  runner.fallback.code = 137; // killed: the CLI's timeout, or the engine
+  core::Context ctx{ui, runner, {{"FURNACE_DOCKER", "docker"}}, "/"};
+  const auto r = run_probe(ctx, "furnace/x:1", "", ProbeRequest{});
+  ASSERT_FALSE(r);
+  ASSERT_EQ(runner.calls.size(), 2U) << (runner.calls.empty() ? "" : runner.calls[0]);
+  EXPECT_NE(runner.calls[0].find(" --label org.furnace.helper=probe --init "), std::string::npos)
+      << runner.calls[0];
+  const auto at = runner.calls[0].find("--name ") + 7;
+  const std::string name = runner.calls[0].substr(at, runner.calls[0].find(' ', at) - at);
+  EXPECT_EQ(name.rfind("furnace-probe-", 0), 0U) << name;
+  EXPECT_EQ(runner.calls[1], "docker rm -f " + name);
+  // Two probes never share a name.
+  runner.calls.clear();
+  (void)run_probe(ctx, "furnace/x:1", "", ProbeRequest{});
+  EXPECT_EQ(runner.calls[0].find("--name " + name + " "), std::string::npos);
 }
 
 TEST(BuildLock, diff_names_changed_added_and_missing_packages) {

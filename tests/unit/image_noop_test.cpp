@@ -276,8 +276,10 @@ TEST_F(BuildNoop, a_deleted_lock_is_written_again_by_the_full_path) {
   const Result r = build();
   EXPECT_EQ(r.err.find(k_marker), std::string::npos) << r.err;
   EXPECT_EQ(r.out, tag + "\n");
-  ASSERT_EQ(m_runner.calls.size(), before + 1);
-  EXPECT_NE(m_runner.calls.back().find(" run --rm --network none "), std::string::npos); // the lock
+  // The lock's probe (it fails here: the fake runner fails everything), then its removal.
+  ASSERT_EQ(m_runner.calls.size(), before + 2);
+  EXPECT_NE(m_runner.calls[before].find(" run --rm --network none "), std::string::npos);
+  EXPECT_NE(m_runner.calls.back().find(" rm -f furnace-probe-"), std::string::npos);
 }
 
 TEST_F(BuildNoop, inputs_changed_during_the_build_are_not_recorded) {

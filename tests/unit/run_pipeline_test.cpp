@@ -200,7 +200,11 @@ TEST_F(RunPipeline, the_invoking_user_gets_a_layer_and_runs_as_themselves) {
   m_launcher.host.user = HostUser{1000, 1000, "alice", "/home/alice"};
   EXPECT_EQ(run(command({"id"})), 0) << m_err.str();
   ASSERT_EQ(m_runner.calls.size(), 1U);
-  EXPECT_EQ(m_runner.calls[0].rfind("docker build --quiet --label org.furnace.user-layer-of=sha256:project --tag furnace-user/paper:", 0), 0U)
+  EXPECT_EQ(
+      m_runner.calls[0].rfind("docker build --quiet --force-rm --label "
+                              "org.furnace.user-layer-of=sha256:project --tag furnace-user/paper:",
+                              0),
+      0U)
       << m_runner.calls[0];
   const std::vector<std::string>& argv = m_launcher.commands.at(0).argv;
   EXPECT_EQ(flag_value(argv, "--user"), "1000:1000");

@@ -14,6 +14,7 @@
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -633,6 +634,8 @@ void check_gpu_container(Host& host,
                             "sudo apt-get install -y docker.io"));
     return;
   }
+  // Named, so that a container whose CLI timed out is removed, not left behind.
+  const std::string name = fmt::format("furnace-doctor-gpu-test-{}", ::getpid());
   const std::vector<std::string> argv{*docker,
                                       "run",
                                       "--rm",
@@ -640,6 +643,8 @@ void check_gpu_container(Host& host,
                                       "all",
                                       "--label",
                                       "furnace.doctor=gpu-test",
+                                      "--name",
+                                      name,
                                       "--network",
                                       "none",
                                       opts.gpu_test_image,
@@ -648,6 +653,11 @@ void check_gpu_container(Host& host,
   util::ProcessOptions po;
   po.timeout = std::chrono::milliseconds(180000);
   auto res = host.runner->run(argv, po);
+  if (res && !res->status.ok()) {
+    util::ProcessOptions rm;
+    rm.timeout = std::chrono::milliseconds(30000);
+    (void)host.runner->run({*docker, "rm", "-f", name}, rm);
+  }
   Check c;
   c.id = "gpu.container";
   c.group = "gpu";

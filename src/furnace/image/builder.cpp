@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 
 namespace furnace::image {
@@ -91,12 +94,32 @@ BuildCommand build_command(const Builder& builder, const std::string& tag,
   for (const auto& [k, v] : labels) {
     c.argv.insert(c.argv.end(), {"--label", k + "=" + v});
   }
+  if (builder.kind == BuilderKind::legacy) {
+    // The legacy builder keeps a failed step's container (and its partial downloads) without it.
+    c.argv.emplace_back("--force-rm");
+  }
   c.argv.insert(c.argv.end(), {"-f", context_dir + "/Dockerfile", context_dir});
   for (const auto& [k, v] : c.env) {
     c.display += util::shell_quote(k + "=" + v) + " ";
   }
   c.display += util::shell_join(c.argv);
   return c;
+}
+
+HelperContainer helper_container(const std::string& kind) {
+  static std::atomic<unsigned> counter{0};
+  const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count() % 1000000;
+  HelperContainer h;
+  h.name = fmt::format("furnace-{}-{}-{}{}", kind, ::getpid(), counter.fetch_add(1), stamp);
+  h.run_args = {"--name", h.name, "--label", std::string(k_label_helper) + "=" + kind, "--init"};
+  return h;
+}
+
+void remove_helper(core::Context& ctx, const HelperContainer& helper) {
+  util::ProcessOptions o;
+  o.env = ctx.env;
+  o.timeout = std::chrono::milliseconds(30000);
+  (void)ctx.runner.run({docker_cli(ctx.env), "rm", "-f", helper.name}, o);
 }
 
 }  // namespace furnace::image

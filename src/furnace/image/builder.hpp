@@ -48,4 +48,17 @@ BuildCommand build_command(const Builder& builder, const std::string& tag,
                            const std::map<std::string, std::string>& labels,
                            const std::string& network = {});
 
+// A short container furnace starts and waits for (the probe after a build, verify's GPU check):
+// a name and a label of its own (org.furnace.helper=KIND) and --init, so that one whose CLI did
+// not end well (a timeout kills the CLI, never the container; a signal to a shell as PID 1 is
+// ignored) is removed by name instead of outliving furnace.
+struct HelperContainer {
+  std::string name;                  // "furnace-KIND-<pid>-<n>"
+  std::vector<std::string> run_args; // --name NAME --label org.furnace.helper=KIND --init
+};
+inline constexpr const char* k_label_helper = "org.furnace.helper";
+HelperContainer helper_container(const std::string& kind);
+// `docker rm -f` of the helper (after a failed or timed-out run; a gone one is no error).
+void remove_helper(core::Context& ctx, const HelperContainer& helper);
+
 }  // namespace furnace::image

@@ -135,6 +135,8 @@ core::Result<DeviceResult> run_device_check(core::Context& ctx,
                                             const std::vector<std::string>& gpu_args) {
   std::vector<std::string> argv{docker_cli(ctx.env), "run", "--rm", "--network", "none"};
   argv.insert(argv.end(), gpu_args.begin(), gpu_args.end());
+  const HelperContainer helper = helper_container("gpu-check");
+  argv.insert(argv.end(), helper.run_args.begin(), helper.run_args.end());
   argv.insert(argv.end(),
               {"-e",
                "FURNACE_DEVICE_FRAMEWORK=" + framework,
@@ -149,6 +151,9 @@ core::Result<DeviceResult> run_device_check(core::Context& ctx,
   auto ran = ctx.runner.run(argv, o);
   if (!ran) {
     return core::fail(core::ErrorKind::not_found, ran.error().message);
+  }
+  if (!ran->status.ok()) {
+    remove_helper(ctx, helper); // a timeout killed the CLI, not the container
   }
   if (auto r = read_device_result(ran->out)) {
     return *r;

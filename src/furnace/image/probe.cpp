@@ -18,11 +18,15 @@ core::Result<Probed> run_probe(core::Context& ctx,
   util::ProcessOptions o;
   o.timeout = std::chrono::milliseconds(180000);
   o.env = ctx.env;
-  auto ran = ctx.runner.run(probe_command(docker_cli(ctx.env), tag, probe_env_args(request)), o);
+  const HelperContainer helper = helper_container("probe");
+  std::vector<std::string> args = probe_env_args(request);
+  args.insert(args.end(), helper.run_args.begin(), helper.run_args.end());
+  auto ran = ctx.runner.run(probe_command(docker_cli(ctx.env), tag, args), o);
   if (!ran) {
     return core::fail(core::ErrorKind::not_found, ran.error().message);
   }
   if (!ran->status.ok()) {
+    remove_helper(ctx, helper); // a timeout killed the CLI, not the container
     const std::string err(util::trim(ran->err));
     return core::fail(core::ErrorKind::remote,
                       fmt::format("listing the packages of {} failed (exit {}){}",

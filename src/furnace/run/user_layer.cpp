@@ -133,9 +133,15 @@ core::Result<std::string> ensure_user_image(core::Context& ctx, engine::Engine& 
   o.env = ctx.env;
   (*o.env)["DOCKER_BUILDKIT"] = "0"; // one RUN step: the legacy builder is fastest and everywhere
   o.timeout = std::chrono::milliseconds(300000);
-  const std::vector<std::string> argv{image::docker_cli(ctx.env), "build", "--quiet",
-                                      "--label", "org.furnace.user-layer-of=" + base_image_id,
-                                      "--tag", tag, dir};
+  const std::vector<std::string> argv{image::docker_cli(ctx.env),
+                                      "build",
+                                      "--quiet",
+                                      "--force-rm",
+                                      "--label",
+                                      "org.furnace.user-layer-of=" + base_image_id,
+                                      "--tag",
+                                      tag,
+                                      dir};
   auto ran = ctx.runner.run(argv, o);
   image::give_docker_config_to_its_owner(ctx.env);
   if (!ran) {
