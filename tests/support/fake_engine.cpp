@@ -37,6 +37,9 @@ const engine::ImageSummary* FakeEngine::find(const std::string& ref) const {
 
 core::Result<engine::PingInfo> FakeEngine::ping() {
   calls.emplace_back("ping");
+  if (down && up_after_pings > 0 && --up_after_pings == 0) {
+    down.reset(); // a restart is over
+  }
   if (down) {
     return core::fail(*down);
   }
@@ -202,9 +205,15 @@ core::Result<void> FakeEngine::remove_container(const std::string& name, bool fo
   if (down) {
     return core::fail(*down);
   }
-  std::erase_if(containers, [&](const engine::ContainerDetails& c) {
-    return (c.name == name || c.id == name) && (force || !c.running);
-  });
+  if (const auto* c = find_container(name); c != nullptr && c->running && !force) {
+    // The engine's 409, in its words.
+    return core::fail(core::ErrorKind::remote,
+                      fmt::format("engine: You cannot remove a running container {}. Stop the "
+                                  "container before attempting removal or force remove",
+                                  c->id));
+  }
+  std::erase_if(containers,
+                [&](const engine::ContainerDetails& c) { return c.name == name || c.id == name; });
   return {};
 }
 

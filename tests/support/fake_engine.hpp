@@ -32,6 +32,7 @@ public:
 
   // What the test controls.
   std::optional<core::Error> down; // when set, every call fails with it
+  int up_after_pings = 0;          // > 0: `down` ends at that many pings (an engine restart)
   engine::VersionInfo version_info;
   engine::EngineInfo engine_info;
   std::vector<engine::ImageSummary> images;

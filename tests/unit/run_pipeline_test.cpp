@@ -13,12 +13,14 @@
 #include <furnace/image/ensure.hpp>
 #include <furnace/run/command.hpp>
 #include <furnace/run/plan.hpp>
+#include <furnace/run/support.hpp>
 #include <furnace/util/atomic_file.hpp>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <sstream>
 
 namespace furnace::run {
@@ -114,7 +116,8 @@ TEST_F(RunPipeline, returns_the_commands_exit_code_and_records_the_run) {
   EXPECT_EQ(run(command({"python", "train.py"})), 3) << m_err.str();
   ASSERT_EQ(m_launcher.commands.size(), 1U);
   const std::vector<std::string>& argv = m_launcher.commands[0].argv;
-  EXPECT_EQ(joined(m_launcher.commands[0]).rfind("docker run --rm --init ", 0), 0U) << joined(m_launcher.commands[0]);
+  EXPECT_EQ(joined(m_launcher.commands[0]).rfind("docker run --init ", 0), 0U)
+      << joined(m_launcher.commands[0]);
   EXPECT_EQ(std::vector<std::string>(argv.end() - 3, argv.end()),
             (std::vector<std::string>{m_tag, "python", "train.py"}));
   EXPECT_NE(m_err.str().find("no GPU for this run (no NVIDIA driver): running on the CPU"),
@@ -138,7 +141,8 @@ TEST_F(RunPipeline, returns_the_commands_exit_code_and_records_the_run) {
   auto log = util::read_file(r.log_path);
   ASSERT_TRUE(log.has_value()) << r.log_path;
   EXPECT_NE(log->find("output of train.py\n"), std::string::npos) << *log;
-  EXPECT_NE(std::find(m_engine.calls.begin(), m_engine.calls.end(), "inspect_container " + r.name),
+  // One engine call after the CLI: the exited container is removed (not by force).
+  EXPECT_NE(std::find(m_engine.calls.begin(), m_engine.calls.end(), "remove_container " + r.name),
             m_engine.calls.end());
 }
 
@@ -185,6 +189,130 @@ TEST_F(RunPipeline, a_second_signal_removes_the_container_by_force) {
             m_engine.calls.end());
 }
 
+// The engine restarts during a run: the CLI loses its connection (exit 125) and the engine is
+// down for a moment. With live-restore the container runs on: furnace attaches to it again and
+// the run ends as the command does.
+TEST_F(RunPipeline, an_engine_restart_with_live_restore_attaches_again) {
+  m_env["FURNACE_ENGINE_WAIT"] = "10";
+  std::string name;
+  m_launcher.on_start = [&](const EngineCommand& c) {
+    if (c.argv.at(1) == "run") {
+      name = flag_value(c.argv, "--name");
+      engine::ContainerDetails d;
+      d.name = name;
+      d.id = "0123456789abcdef";
+      d.status = "running";
+      d.running = true;
+      m_engine.containers.push_back(d);
+      m_engine.down = core::make_error(core::ErrorKind::unavailable, "connection refused");
+      m_engine.up_after_pings = 3;
+      m_launcher.result = SessionResult{125, 0, false}; // "error waiting for container: EOF"
+    } else {
+      m_engine.containers.at(0).running = false; // attached again, the command ends
+      m_engine.containers.at(0).status = "exited";
+      m_launcher.result = SessionResult{0, 0, false};
+    }
+  };
+  EXPECT_EQ(run(command({"python", "train.py"})), 0) << m_err.str();
+  ASSERT_EQ(m_launcher.commands.size(), 2U);
+  EXPECT_EQ(joined(m_launcher.commands[1]), "docker attach --sig-proxy=true --no-stdin " + name);
+  EXPECT_NE(m_err.str().find("lost the connection to the engine during the run"), std::string::npos)
+      << m_err.str();
+  EXPECT_NE(m_err.str().find(name + " still runs (the engine kept it): attaching to it again"),
+            std::string::npos)
+      << m_err.str();
+  const auto recs = records();
+  ASSERT_EQ(recs.size(), 1U);
+  EXPECT_EQ(recs[0].status, history::k_exited);
+  EXPECT_EQ(recs[0].exit_code, 0);
+  EXPECT_TRUE(m_engine.containers.empty());
+  EXPECT_EQ(std::count(m_engine.calls.begin(),
+                       m_engine.calls.end(),
+                       "remove_container " + name + " force"),
+            0)
+      << "a container the engine kept is never removed by force";
+}
+
+// Without live-restore the engine's restart ends the container: an error (125), the container's
+// end recorded, and the exited container removed once the engine is back.
+TEST_F(RunPipeline, an_engine_restart_without_live_restore_ends_the_run_with_an_error) {
+  m_env["FURNACE_ENGINE_WAIT"] = "10";
+  std::string name;
+  m_launcher.on_start = [&](const EngineCommand& c) {
+    name = flag_value(c.argv, "--name");
+    engine::ContainerDetails d;
+    d.name = name;
+    d.id = "0123456789abcdef";
+    d.status = "exited";
+    d.exit_code = 143;
+    m_engine.containers.push_back(d);
+    m_engine.down = core::make_error(core::ErrorKind::unavailable, "connection refused");
+    m_engine.up_after_pings = 2;
+  };
+  m_launcher.result = SessionResult{125, 0, false};
+  EXPECT_EQ(run(command({"python", "train.py"})), 125);
+  ASSERT_EQ(m_launcher.commands.size(), 1U) << "nothing to attach to";
+  EXPECT_NE(m_err.str().find("furnace: error: the engine restarted during the run (the connection "
+                             "to it was lost) and ended " +
+                             name + " (exit 143)"),
+            std::string::npos)
+      << m_err.str();
+  EXPECT_NE(m_err.str().find("'sudo furnace setup --live-restore'"), std::string::npos);
+  const auto recs = records();
+  ASSERT_EQ(recs.size(), 1U);
+  EXPECT_EQ(recs[0].status, history::k_killed);
+  EXPECT_EQ(recs[0].exit_code, 143);
+  EXPECT_TRUE(m_engine.containers.empty()) << "removed once the engine was back";
+}
+
+// An engine that does not come back: the container may still run, so it is left to the engine
+// (not recorded as ended, its GPUs not released), and furnace says how to find it.
+TEST_F(RunPipeline, an_engine_that_does_not_come_back_leaves_the_run_to_it) {
+  m_env["FURNACE_ENGINE_WAIT"] = "0";
+  m_launcher.on_start = [&](const EngineCommand&) {
+    m_engine.down = core::make_error(core::ErrorKind::unavailable, "connection refused");
+  };
+  m_launcher.result = SessionResult{125, 0, false};
+  EXPECT_EQ(run(command({"python", "train.py"})), 125);
+  const auto recs = records();
+  ASSERT_EQ(recs.size(), 1U);
+  EXPECT_EQ(recs[0].status, history::k_running);
+  EXPECT_NE(m_err.str().find("the engine did not come back within 0 s: " + recs[0].name +
+                             " may still run"),
+            std::string::npos)
+      << m_err.str();
+  EXPECT_NE(m_err.str().find("'furnace stop " + recs[0].name + "' ends it"), std::string::npos);
+}
+
+// Leftovers of killed runs (case 24): one created but never started (furnace killed between
+// create and start) and one that ended are removed by the next run without asking; a running
+// one is only named (it may hold work).
+TEST_F(RunPipeline, the_next_run_removes_created_and_ended_orphans_and_names_running_ones) {
+  const std::string root = std::filesystem::canonical(m_project).string();
+  const auto orphan = [&](const std::string& name, const std::string& state) {
+    engine::ContainerDetails d;
+    d.name = name;
+    d.id = name + "-id";
+    d.status = state;
+    d.running = state == "running";
+    d.labels = {{k_label_run, name},
+                {k_label_project, root},
+                {k_label_host, "testhost"},
+                {k_label_pid, "0"}}; // no such process: its furnace is gone
+    m_engine.containers.push_back(d);
+  };
+  orphan("paper-created", "created");
+  orphan("paper-exited", "exited");
+  orphan("paper-running", "running");
+  EXPECT_EQ(run(command({"true"})), 0) << m_err.str();
+  EXPECT_NE(m_err.str().find("removed paper-created (left by a killed run)"), std::string::npos)
+      << m_err.str();
+  EXPECT_NE(m_err.str().find("removed paper-exited (left by a killed run)"), std::string::npos);
+  EXPECT_NE(m_err.str().find("left by killed runs: paper-running"), std::string::npos);
+  ASSERT_EQ(m_engine.containers.size(), 1U);
+  EXPECT_EQ(m_engine.containers[0].name, "paper-running");
+}
+
 TEST_F(RunPipeline, a_cli_that_cannot_start_is_125_and_recorded_as_failed) {
   m_launcher.cannot_start = core::make_error(core::ErrorKind::not_found, "cannot run docker: No such file or directory");
   EXPECT_EQ(run(command({"true"})), 125);
@@ -218,7 +346,7 @@ TEST_F(RunPipeline, a_dry_run_prints_the_command_and_runs_and_records_nothing) {
   o.command = {"python", "train.py"};
   o.dry_run = true;
   EXPECT_EQ(run(o), 0) << m_err.str();
-  EXPECT_EQ(m_out.str().rfind("docker run --rm --init ", 0), 0U) << m_out.str();
+  EXPECT_EQ(m_out.str().rfind("docker run --init ", 0), 0U) << m_out.str();
   EXPECT_NE(m_out.str().find(" " + m_tag + " python train.py\n"), std::string::npos) << m_out.str();
   EXPECT_TRUE(m_launcher.commands.empty());
   EXPECT_TRUE(records().empty());
@@ -257,6 +385,8 @@ TEST_F(RunPipeline, a_detached_run_prints_its_name_and_its_supervisor_records_th
                        "org.furnace.pid=" + std::to_string(::getpid())),
             1);
   m_launcher.result.exit_code = 0;
+  m_engine.containers.at(0).running = false; // the command ended: its CLI exits
+  m_engine.containers.at(0).status = "exited";
   m_launcher.end_supervised();
   recs = records();
   EXPECT_EQ(recs.at(0).status, history::k_exited);

@@ -7,16 +7,19 @@
 #include <furnace/project/load.hpp>
 #include <furnace/run/container_spec.hpp>
 #include <furnace/run/session.hpp>
+#include <furnace/run/support.hpp>
 #include <furnace/run/user_layer.hpp>
 #include <furnace/util/atomic_file.hpp>
 
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -46,19 +49,44 @@ ContainerSpec full_spec() {
 TEST(RunCommand, docker_run_command_is_exact) {
   const EngineCommand c = docker_run_command(full_spec());
   const std::vector<std::string> want{
-      "/usr/bin/docker", "run", "--rm", "--init", "--name", "mnist-a1b2c3",
-      "--label", "org.furnace.run=mnist-a1b2c3",
-      "--security-opt", "no-new-privileges",
-      "--user", "1000:1000",
-      "--shm-size", "6g",
-      "--ulimit", "memlock=-1", "--ulimit", "stack=67108864",
-      "--gpus", "\"device=0,2\"",
-      "--mount", "type=bind,\"source=/home/alice/paper, v2\",\"target=/home/alice/paper, v2\"",
-      "--mount", "type=bind,source=/data/imagenet,target=/data/imagenet,readonly",
-      "--workdir", "/home/alice/paper, v2/src",
-      "--env", "HOME=/home/alice", "--env", "PYTHONUNBUFFERED", "--env", "WANDB_API_KEY",
-      "--publish", "127.0.0.1:8888:8888",
-      "furnace-user/mnist:0123456789ab", "python", "train.py", "--lr", "3e-4"};
+      "/usr/bin/docker",
+      "run",
+      "--init",
+      "--name",
+      "mnist-a1b2c3",
+      "--label",
+      "org.furnace.run=mnist-a1b2c3",
+      "--security-opt",
+      "no-new-privileges",
+      "--user",
+      "1000:1000",
+      "--shm-size",
+      "6g",
+      "--ulimit",
+      "memlock=-1",
+      "--ulimit",
+      "stack=67108864",
+      "--gpus",
+      "\"device=0,2\"",
+      "--mount",
+      "type=bind,\"source=/home/alice/paper, v2\",\"target=/home/alice/paper, v2\"",
+      "--mount",
+      "type=bind,source=/data/imagenet,target=/data/imagenet,readonly",
+      "--workdir",
+      "/home/alice/paper, v2/src",
+      "--env",
+      "HOME=/home/alice",
+      "--env",
+      "PYTHONUNBUFFERED",
+      "--env",
+      "WANDB_API_KEY",
+      "--publish",
+      "127.0.0.1:8888:8888",
+      "furnace-user/mnist:0123456789ab",
+      "python",
+      "train.py",
+      "--lr",
+      "3e-4"};
   EXPECT_EQ(c.argv, want);
   // Values travel in the CLI's environment; HOME (which the CLI reads itself) does not.
   EXPECT_EQ(c.env, (std::map<std::string, std::string>{{"PYTHONUNBUFFERED", "1"},
@@ -237,6 +265,73 @@ TEST(RunSession, a_signal_is_relayed_and_a_second_one_forces) {
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), second != 0 ? 40 : 41);
     EXPECT_EQ(std::filesystem::exists(marker), second != 0);
+  }
+}
+
+TEST(RunOrphans, a_reused_pid_does_not_keep_a_dead_runs_furnace_alive) {
+  engine::ContainerSummary c;
+  c.name = "paper-abcdef";
+  c.state = "running";
+  c.labels = {{k_label_host, "me"}, {k_label_pid, std::to_string(::getpid())}};
+  EXPECT_FALSE(is_orphan(c, "me")) << "no start time recorded (an older furnace): the pid decides";
+  const std::string mine = process_start_time(::getpid());
+  ASSERT_FALSE(mine.empty());
+  ASSERT_TRUE(std::all_of(mine.begin(), mine.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      << mine;
+  c.labels[k_label_pid_start] = mine;
+  EXPECT_FALSE(is_orphan(c, "me"));
+  // The same pid, but a process that started at another time: the kernel reused the pid.
+  c.labels[k_label_pid_start] = std::to_string(std::stoull(mine) + 1);
+  EXPECT_TRUE(is_orphan(c, "me"));
+  EXPECT_FALSE(is_orphan(c, "another-host"));
+  c.labels[k_label_pid] = "0";
+  EXPECT_TRUE(is_orphan(c, "me"));
+  EXPECT_EQ(process_start_time(0), "");
+}
+
+TEST(RunOrphans, the_start_time_is_read_after_the_last_parenthesis) {
+  std::array<int, 2> go{};
+  std::array<int, 2> renamed{};
+  ASSERT_EQ(::pipe(go.data()), 0);
+  ASSERT_EQ(::pipe(renamed.data()), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    char c = 0;
+    (void)!::read(go[0], &c, 1);
+    ::prctl(PR_SET_NAME, "a) 1 2 (b"); // a command name that looks like fields
+    (void)!::write(renamed[1], "r", 1);
+    (void)!::read(go[0], &c, 1);
+    ::_exit(0);
+  }
+  const std::string before = process_start_time(child);
+  (void)!::write(go[1], "x", 1);
+  char c = 0;
+  (void)!::read(renamed[0], &c, 1);
+  const std::string after = process_start_time(child);
+  const auto stat = util::read_file("/proc/" + std::to_string(child) + "/stat");
+  (void)!::write(go[1], "x", 1);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  for (const int fd : {go[0], go[1], renamed[0], renamed[1]}) {
+    ::close(fd);
+  }
+  ASSERT_TRUE(stat.has_value());
+  ASSERT_NE(stat->find("(a) 1 2 (b)"), std::string::npos) << *stat;
+  ASSERT_FALSE(before.empty());
+  EXPECT_EQ(after, before);
+  EXPECT_GE(std::stoull(before), std::stoull(process_start_time(::getpid())));
+}
+
+TEST(RunOrphans, spent_containers_are_the_created_and_the_ended) {
+  engine::ContainerSummary c;
+  for (const char* s : {"created", "exited", "dead"}) {
+    c.state = s;
+    EXPECT_TRUE(is_spent(c)) << s;
+  }
+  for (const char* s : {"running", "paused", "restarting"}) {
+    c.state = s;
+    EXPECT_FALSE(is_spent(c)) << s;
   }
 }
 

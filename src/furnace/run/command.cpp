@@ -136,7 +136,8 @@ core::Result<GpuChoice> choose_gpus(core::Context& ctx, engine::Engine& engine,
   return plan;
 }
 
-// Leftovers of runs whose furnace was killed: offered for removal (removed with --clean).
+// Leftovers of runs whose furnace was killed: created or ended ones are removed; running ones
+// are offered for removal (removed with --clean).
 void handle_leftovers(core::Context& ctx, engine::Engine& engine, LazyHistory& store,
                       const std::string& root, const std::string& me, bool clean) {
   auto list = engine.list_containers({k_label_run, std::string(k_label_project) + "=" + root});
@@ -144,8 +145,16 @@ void handle_leftovers(core::Context& ctx, engine::Engine& engine, LazyHistory& s
     return;
   }
   std::vector<engine::ContainerSummary> orphans;
-  std::copy_if(list->begin(), list->end(), std::back_inserter(orphans),
-               [&](const engine::ContainerSummary& c) { return is_orphan(c, me); });
+  for (const auto& c : *list) {
+    if (!is_orphan(c, me)) {
+      continue;
+    }
+    if (is_spent(c)) {
+      remove_leftover(ctx, engine, store.get(), c); // never ran or ended: nothing to lose
+    } else {
+      orphans.push_back(c);
+    }
+  }
   if (orphans.empty()) {
     return;
   }

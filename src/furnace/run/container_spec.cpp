@@ -79,7 +79,10 @@ bool valid_env_name(std::string_view name) {
 EngineCommand docker_run_command(const ContainerSpec& spec) {
   EngineCommand cmd;
   auto& a = cmd.argv;
-  a = {spec.docker, "run", "--rm", "--init", "--name", spec.name};
+  // No --rm: furnace removes the container after the run (execute.hpp, settle_container), and the
+  // next run of the project removes what a killed furnace left. With --rm an engine restart
+  // removes a running container even under live-restore (engines before 24.0.8, moby#46308).
+  a = {spec.docker, "run", "--init", "--name", spec.name};
   if (spec.interactive) {
     a.emplace_back("-i");
   }

@@ -62,7 +62,7 @@ struct EngineCommand {
   std::map<std::string, std::string> env; // to add to the CLI's environment
 };
 
-// `docker run --rm --init …` for `spec`.
+// `docker run --init --name NAME …` for `spec` (no --rm: see settle_container).
 EngineCommand docker_run_command(const ContainerSpec& spec);
 
 // "8888" -> "127.0.0.1:8888:8888", "8080:80" -> "127.0.0.1:8080:80", "8080:80/udp" likewise;

@@ -48,13 +48,151 @@ std::string finish_record(history::Store* store, std::int64_t id, const SessionR
   return done ? std::string() : done.error().message;
 }
 
-// After the CLI is gone, the container must be too (the CLI may have died before it).
-void make_sure_removed(engine::Engine& engine, const std::string& name) {
-  auto c = engine.inspect_container(name);
-  if (c) {
-    (void)engine.remove_container(name, true);
+// How long to wait for an engine that went away during a run (a restart) before leaving the
+// container to it: $FURNACE_ENGINE_WAIT seconds, 60 by default.
+int engine_wait_seconds(const core::Env& env) {
+  const auto it = env.find("FURNACE_ENGINE_WAIT");
+  if (it != env.end() && !it->second.empty()) {
+    try {
+      return std::max(0, std::stoi(it->second));
+    } catch (const std::exception&) {
+    }
+  }
+  return 60;
+}
+
+bool wait_for_engine(engine::Engine& engine, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (true) {
+    if (engine.ping()) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }
+
+bool unreachable(const core::Error& e) {
+  return e.kind == core::ErrorKind::unavailable || e.kind == core::ErrorKind::timeout;
+}
+
+} // namespace
+
+EngineCommand docker_attach_command(const ContainerSpec& spec) {
+  EngineCommand c;
+  c.argv = {spec.docker, "attach", "--sig-proxy=true"};
+  if (!spec.tty) {
+    c.argv.emplace_back("--no-stdin"); // what a pipe held went to the first CLI
+  }
+  c.argv.push_back(spec.name);
+  return c;
+}
+
+Settled settle_container(engine::Engine& engine,
+                         const ContainerSpec& spec,
+                         SessionResult result,
+                         const core::Env& env,
+                         const SettleHooks& hooks) {
+  Settled out;
+  out.recorded = result;
+  out.exit_code = result.exit_code;
+  const std::string& name = spec.name;
+  bool lost = false; // the engine went away since the CLI started
+  const auto engine_error = [&](core::Error e) {
+    out.left = true;
+    out.exit_code = k_not_started;
+    out.error = std::move(e);
+    return out;
+  };
+  // An engine restart without live-restore ended the container with the engine.
+  const auto ended_with_engine = [&](const std::optional<int>& code) {
+    out.exit_code = k_not_started;
+    out.recorded = SessionResult{code.value_or(k_not_started), 0, false};
+    out.error = core::make_error(
+        core::ErrorKind::unavailable,
+        fmt::format("the engine restarted during the run (the connection to it was lost) and "
+                    "ended {}{}",
+                    name,
+                    code ? fmt::format(" (exit {})", *code) : std::string()),
+        "with live-restore the engine keeps containers through a restart and furnace re-attaches: "
+        "'sudo furnace setup --live-restore'");
+    return out;
+  };
+  for (int round = 0; round < 8; ++round) {
+    if (out.recorded.forced) {
+      (void)engine.remove_container(name, true);
+      return out;
+    }
+    // The usual end: the container has exited with its CLI; removing it is the one engine call.
+    auto rm = engine.remove_container(name, false);
+    if (rm) {
+      return out;
+    }
+    if (unreachable(rm.error())) {
+      lost = true;
+      const int wait = engine_wait_seconds(env);
+      hooks.warn(fmt::format("lost the connection to the engine during the run ({}); waiting up to "
+                             "{} s for it to come back",
+                             rm.error().message,
+                             wait));
+      if (!wait_for_engine(engine, wait)) {
+        return engine_error(core::make_error(
+            core::ErrorKind::unavailable,
+            fmt::format("the engine did not come back within {} s: {} may still run", wait, name),
+            fmt::format("once the engine is back, 'furnace ps' shows it, 'docker logs -f {}' "
+                        "follows its output and 'furnace stop {}' ends it",
+                        name,
+                        name)));
+      }
+    }
+    auto c = engine.inspect_container(name);
+    if (!c && c.error().kind == core::ErrorKind::not_found) {
+      return lost ? ended_with_engine(std::nullopt) : out;
+    }
+    if (!c) {
+      return engine_error(c.error());
+    }
+    if (!c->running) {
+      (void)engine.remove_container(name, true);
+      return lost ? ended_with_engine(c->exit_code) : out;
+    }
+    // It runs on without its CLI: the engine kept it through a restart (live-restore), or the
+    // CLI alone was killed.
+    if (out.recorded.signal != 0) {
+      (void)engine.stop_container(name, 10); // it was asked to stop: it stops
+      (void)engine.remove_container(name, true);
+      return out;
+    }
+    if (!hooks.attach) {
+      out.left = true;
+      out.exit_code = k_not_started;
+      out.error = core::make_error(
+          core::ErrorKind::unavailable,
+          fmt::format("lost the connection to {}, which still runs (the engine kept it)", name),
+          fmt::format(
+              "'docker logs -f {}' follows its output, 'furnace stop {}' ends it", name, name));
+      return out;
+    }
+    hooks.warn(fmt::format("{} still runs (the engine kept it): attaching to it again; its output "
+                           "while the engine was away is in 'docker logs {}'",
+                           name,
+                           name));
+    auto again = hooks.attach(docker_attach_command(spec));
+    if (!again) {
+      return engine_error(again.error());
+    }
+    lost = false; // from here on its end is the container's own
+    out.recorded = *again;
+    out.exit_code = again->exit_code;
+  }
+  return engine_error(core::make_error(core::ErrorKind::unavailable,
+                                       fmt::format("{} keeps losing its engine connection", name),
+                                       fmt::format("'furnace stop {}' ends it", name)));
+}
+
+namespace {
 
 // The run's log, with a header line; -1 (after a warning) when it cannot be written.
 int open_log(core::Ui& ui, const RunPlan& p) {
@@ -126,30 +264,48 @@ RunOutcome run_foreground(core::Context& ctx, engine::Engine& engine, Launcher& 
     (void)engine.remove_container(p.spec.name, true);
   };
   auto r = launcher.session(cmd, ctx.env, so);
-  // The clean-up must finish: a late Ctrl-C waits until the record, container and locks are done.
+  // The clean-up must finish: a late Ctrl-C waits until the record, container and locks are done
+  // (a session that attaches again relays signals all the same: run_session unblocks them).
   const SignalsBlocked hold;
   RunOutcome outcome;
   if (!r) {
-    ctx.ui.error(r.error()); // said now: the clean-up's warnings follow it
-  }
-  const SessionResult result = r ? *r : SessionResult{k_not_started, 0, false};
-  if (!r) {
+    ctx.ui.error(r.error());            // said now: the clean-up's warnings follow it
     record_start(ctx, store, p.record); // the CLI never ran: recorded as failed all the same
   }
-  const std::string failed =
-      finish_record(store.get(), p.record.id, result, launcher.clock().now_ms());
-  if (!failed.empty()) {
-    ctx.ui.warn(fmt::format("the end of this run is not recorded: {}", failed));
+  Settled settled;
+  if (r) {
+    SettleHooks hooks;
+    hooks.warn = [&](const std::string& m) { ctx.ui.warn(m); };
+    SessionOptions again = so;
+    again.on_started = nullptr; // recorded once
+    hooks.attach = [&](const EngineCommand& attach) {
+      return launcher.session(attach, ctx.env, again);
+    };
+    settled = settle_container(engine, p.spec, *r, ctx.env, hooks);
+  } else {
+    settled.recorded = SessionResult{k_not_started, 0, false};
+    settled.exit_code = k_not_started;
+    (void)engine.remove_container(p.spec.name, true); // whatever the CLI got to create
+  }
+  if (settled.error) {
+    ctx.ui.error(*settled.error);
+  }
+  if (!settled.left) {
+    const std::string failed =
+        finish_record(store.get(), p.record.id, settled.recorded, launcher.clock().now_ms());
+    if (!failed.empty()) {
+      ctx.ui.warn(fmt::format("the end of this run is not recorded: {}", failed));
+    }
   }
   if (git.dirty() && store.get() != nullptr && p.record.id != 0) {
     (void)store.get()->set_git_dirty(p.record.id, true);
   }
-  make_sure_removed(engine, p.spec.name);
-  if (gpus.locks) {
+  // A container left running keeps its GPUs: their locks stay, held while it runs.
+  if (gpus.locks && !settled.left) {
     (void)gpus.locks->release(gpus.owner, gpus.uuids);
   }
-  outcome.exit_code = result.exit_code;
-  outcome.signal = result.signal;
+  outcome.exit_code = settled.exit_code;
+  outcome.signal = settled.recorded.signal;
   return outcome;
 }
 
@@ -165,10 +321,30 @@ core::Result<int> start_supervisor(core::Context& ctx, engine::Engine& engine, L
       [spec] {
         ContainerSpec s = spec;
         s.labels[k_label_pid] = std::to_string(::getpid());
+        s.labels[k_label_pid_start] = process_start_time(::getpid());
         return docker_run_command(s);
       },
-      ctx.env, log_fd,
-      [env = ctx.env, &engine, lease, &clock, id, name = spec.name](const SessionResult& r) {
+      ctx.env,
+      log_fd,
+      [env = ctx.env, &engine, &launcher, lease, &clock, id, spec](const SessionResult& first) {
+        // In the supervisor: the same settling as a foreground run, attaching again into the log.
+        SettleHooks hooks;
+        hooks.warn = [](const std::string& m) { std::cerr << "# furnace: " << m << '\n'; };
+        hooks.attach = [&](const EngineCommand& attach) {
+          SessionOptions o;
+          o.output = Output::inherit;
+          o.own_group = true;
+          return launcher.session(attach, env, o);
+        };
+        const Settled settled = settle_container(engine, spec, first, env, hooks);
+        const SessionResult& r = settled.recorded;
+        if (settled.error) {
+          std::cerr << "# furnace: " << settled.error->message << '\n';
+        }
+        if (settled.left) {
+          return; // it runs on in the engine: neither its end nor its GPUs are ours to settle
+        }
+        const std::string& name = spec.name;
         std::cerr << fmt::format("# furnace: {} ended: exit {}\n", name, r.exit_code);
         auto store = history::Store::open(history::default_path(env));
         if (!store) {
@@ -178,7 +354,6 @@ core::Result<int> start_supervisor(core::Context& ctx, engine::Engine& engine, L
         if (!failed.empty()) {
           std::cerr << fmt::format("# furnace: not recorded: {}\n", failed);
         }
-        make_sure_removed(engine, name);
         if (lease->locks) {
           gpu::LockOwner me = lease->owner;
           me.pid = ::getpid();

@@ -66,6 +66,7 @@ RunHost SystemLauncher::facts(const core::Env& env) {
   }
   h.host_name = host_name();
   h.pid = static_cast<int>(::getpid());
+  h.pid_start = process_start_time(h.pid);
   h.user = invoking_user(env);
   return h;
 }

@@ -27,6 +27,7 @@ struct RunHost {
   std::string timezone;             // /etc/timezone, "" when none
   std::string host_name;
   int pid = 0;                      // this furnace process (the label the leftovers check reads)
+  std::string pid_start;            // its start time (/proc/PID/stat field 22), against pid reuse
   std::optional<HostUser> user;     // the invoking user; nullopt: plain root
 };
 

@@ -148,6 +148,7 @@ core::Result<RunPlan> plan_run(const image::BuiltImage& img, const RunOptions& o
               {k_label_user, s.user ? s.user->name : "root"},
               {k_label_host, in.host.host_name},
               {k_label_pid, std::to_string(in.host.pid)},
+              {k_label_pid_start, in.host.pid_start},
               {k_label_gpus, in.gpus.mode == GpuMode::all
                                  ? "all"
                                  : fmt::format("{}", fmt::join(in.gpus.indices, ","))}};

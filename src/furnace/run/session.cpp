@@ -48,6 +48,15 @@ public:
       }
     }
     ::sigaction(SIGCHLD, &sa, &m_old_chld);
+    // The session relays them even where the caller blocks them (a clean-up that attaches to a
+    // container again); the caller's mask comes back at the end.
+    sigset_t relayed;
+    sigemptyset(&relayed);
+    for (const int sig : k_relayed) {
+      sigaddset(&relayed, sig);
+    }
+    sigaddset(&relayed, SIGCHLD);
+    ::sigprocmask(SIG_UNBLOCK, &relayed, &m_old_mask);
     struct sigaction ign {};
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
@@ -59,6 +68,7 @@ public:
     if (m_pipe[0] < 0) {
       return;
     }
+    ::sigprocmask(SIG_SETMASK, &m_old_mask, nullptr); // first: a late signal stays pending
     for (std::size_t i = 0; i < k_relayed.size(); ++i) {
       ::sigaction(k_relayed[i], &m_old[i], nullptr);
     }
@@ -85,6 +95,7 @@ private:
   std::array<struct sigaction, k_relayed.size()> m_old{};
   struct sigaction m_old_chld {};
   struct sigaction m_old_pipe {};
+  sigset_t m_old_mask{};
 };
 
 std::vector<std::string> env_strings(const std::map<std::string, std::string>& env,

@@ -1,8 +1,10 @@
 #include "support.hpp"
 
-#include <furnace/image/build_log.hpp>
 #include <furnace/gpu/gpu_lock.hpp>
+#include <furnace/image/build_log.hpp>
+#include <furnace/util/atomic_file.hpp>
 #include <furnace/util/clock.hpp>
+#include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
 
@@ -50,17 +52,54 @@ history::Store* LazyHistory::get() {
   return m_store ? &*m_store : nullptr;
 }
 
+std::string process_start_time(int pid) {
+  if (pid <= 0) {
+    return {};
+  }
+  auto stat = util::read_file(fmt::format("/proc/{}/stat", pid));
+  if (!stat) {
+    return {};
+  }
+  // "PID (COMMAND) STATE PPID …": the command may hold spaces and parentheses; fields count from
+  // the last ')'. Field 3 (STATE) is the first after it, field 22 (starttime) the 20th.
+  const auto paren = stat->rfind(')');
+  if (paren == std::string::npos) {
+    return {};
+  }
+  const auto fields = util::split(std::string_view(*stat).substr(paren + 1), ' ');
+  std::vector<std::string> words;
+  for (const auto& f : fields) {
+    if (!util::trim(f).empty()) {
+      words.emplace_back(util::trim(f));
+    }
+  }
+  constexpr std::size_t k_starttime = 22 - 3; // index of field 22 among the fields from STATE
+  return words.size() > k_starttime ? words[k_starttime] : std::string();
+}
+
 bool is_orphan(const engine::ContainerSummary& c, const std::string& this_host) {
   const auto host = c.labels.find(k_label_host);
   const auto pid = c.labels.find(k_label_pid);
   if (host == c.labels.end() || host->second != this_host || pid == c.labels.end()) {
     return false;
   }
+  int n = 0;
   try {
-    return !gpu::pid_alive(std::stoi(pid->second));
+    n = std::stoi(pid->second);
   } catch (const std::exception&) {
     return false;
   }
+  if (!gpu::pid_alive(n)) {
+    return true;
+  }
+  const auto start = c.labels.find(k_label_pid_start);
+  // Alive: the same process only when it started when the label says (older runs have no label).
+  return start != c.labels.end() && !start->second.empty() &&
+         process_start_time(n) != start->second;
+}
+
+bool is_spent(const engine::ContainerSummary& c) {
+  return c.state == "created" || c.state == "exited" || c.state == "dead";
 }
 
 void remove_leftover(core::Context& ctx, engine::Engine& engine, history::Store* store,

@@ -19,6 +19,9 @@ inline constexpr const char* k_label_project = "org.furnace.project"; // the pro
 inline constexpr const char* k_label_user = core::k_label_user; // setup reads it too
 inline constexpr const char* k_label_gpus = "org.furnace.gpus";       // "0,2", "all", ""
 inline constexpr const char* k_label_pid = "org.furnace.pid";         // the watching furnace
+// Its start time (field 22 of /proc/PID/stat, clock ticks since boot): a pid the kernel reused
+// for another process does not keep a dead run's furnace alive.
+inline constexpr const char* k_label_pid_start = "org.furnace.pid-start";
 inline constexpr const char* k_label_host = "org.furnace.host";
 
 // An interactive shell in any image: bash where it is there, else sh.
@@ -58,8 +61,17 @@ private:
   bool m_tried = false;
 };
 
-// A furnace container whose furnace process is gone (killed) on this host.
+// The start time of process `pid` (field 22 of /proc/PID/stat, after the command's parentheses);
+// "" when there is no such process.
+std::string process_start_time(int pid);
+
+// A furnace container whose furnace process is gone (killed) on this host: its pid is not
+// alive, or is alive with another start time than the label records (the pid was reused).
 bool is_orphan(const engine::ContainerSummary& c, const std::string& this_host);
+
+// An orphan that never ran or has ended ("created", "exited", "dead"): nothing in it can be lost,
+// so the next furnace run of its project removes it without asking.
+bool is_spent(const engine::ContainerSummary& c);
 
 // Removes `c` and marks its history record lost.
 void remove_leftover(core::Context& ctx, engine::Engine& engine, history::Store* store,
