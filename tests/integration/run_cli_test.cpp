@@ -79,13 +79,11 @@ struct Background {
   std::string output() const { return read_text(out_file); }
 };
 
-Background spawn_furnace(const std::vector<std::string>& args,
-                         const std::map<std::string, std::string>& env, const std::string& out_file,
-                         const std::vector<std::string>& prefix = {}) {
+// `argv` in the background, its output in a file.
+Background spawn_command(std::vector<std::string> argv,
+                         const std::map<std::string, std::string>& env,
+                         const std::string& out_file) {
   const auto full = changed_env(env);
-  std::vector<std::string> argv = prefix;
-  argv.emplace_back(FURNACE_BINARY);
-  argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> envs;
   for (const auto& [k, v] : full) {
     envs.push_back(k + "=" + v);
@@ -113,6 +111,16 @@ Background spawn_furnace(const std::vector<std::string>& args,
     ::_exit(127);
   }
   return b;
+}
+
+Background spawn_furnace(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env,
+                         const std::string& out_file,
+                         const std::vector<std::string>& prefix = {}) {
+  std::vector<std::string> argv = prefix;
+  argv.emplace_back(FURNACE_BINARY);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return spawn_command(argv, env, out_file);
 }
 
 // The engine's containers of `project` (any state), one name per line.
@@ -279,25 +287,91 @@ TEST_F(RunCli, exit_codes_pass_through_and_the_history_records_each_end) {
   EXPECT_EQ(containers_of(fs::canonical(s_project).string()), "");
 }
 
-TEST_F(RunCli, sigint_and_sigterm_reach_the_command_and_leave_no_container) {
+// A command that traps the signal: it writes which one it got into the project and exits with
+// a code of its own, which proves the signal reached it (furnace -> CLI -> init -> command).
+constexpr const char* k_trapping =
+    "trap 'echo INT > sig.marker; exit 71' INT; trap 'echo TERM > sig.marker; exit 72' TERM; "
+    "trap 'echo HUP > sig.marker; exit 73' HUP; echo started; while :; do sleep 0.1; done";
+
+TEST_F(RunCli, sigint_sigterm_and_sighup_reach_the_command_and_leave_no_container) {
   const std::string root = fs::canonical(s_project).string();
-  for (const int sig : {SIGINT, SIGTERM}) {
-    auto e = env();
-    const Background b = spawn_furnace(
-        {"run", "-C", s_project, "--", "python", "-c",
-         "import time\nprint('started', flush=True)\ntime.sleep(120)"},
-        e, s_dir->path() + "/signal" + std::to_string(sig) + ".out", as_user());
+  const std::map<int, std::pair<std::string, int>> expected{
+      {SIGINT, {"INT", 71}}, {SIGTERM, {"TERM", 72}}, {SIGHUP, {"HUP", 73}}};
+  for (const auto& [sig, want] : expected) {
+    fs::remove(s_project + "/sig.marker");
+    const Background b = spawn_furnace({"run", "-C", s_project, "--", "sh", "-c", k_trapping},
+                                       env(),
+                                       s_dir->path() + "/signal" + std::to_string(sig) + ".out",
+                                       as_user());
     ASSERT_TRUE(wait_for([&] { return b.output().find("started") != std::string::npos; },
                          std::chrono::seconds(60)))
         << b.output();
     ::kill(b.pid, sig);
     const int code = b.wait(std::chrono::seconds(30));
-    EXPECT_EQ(code, 128 + sig) << b.output();
+    EXPECT_EQ(code, want.second) << "signal " << sig << ": " << b.output();
+    EXPECT_EQ(read_text(s_project + "/sig.marker"), want.first + "\n") << "signal " << sig;
     EXPECT_EQ(containers_of(root), "") << "signal " << sig;
     const auto run = last_run();
     EXPECT_EQ(run["status"], "killed");
-    EXPECT_EQ(run["signal"], sig == SIGINT ? "SIGINT" : "SIGTERM");
+    EXPECT_EQ(run["signal"], "SIG" + want.first);
+    EXPECT_EQ(run["exit_code"], want.second);
   }
+}
+
+// A terminal session over ssh that drops: the pty's master closes (here: `script` is killed), the
+// kernel hangs up the terminal and the session gets SIGHUP; it reaches the command, and the
+// container is stopped and removed with nobody left to watch.
+TEST_F(RunCli, a_terminal_session_that_hangs_up_stops_and_removes_its_container) {
+  const std::string root = fs::canonical(s_project).string();
+  fs::remove(s_project + "/sig.marker");
+  const std::string cmd = std::string(FURNACE_BINARY) + " run -C " + s_project + " -- sh -c " +
+                          util::shell_quote(k_trapping);
+  // `script -qc CMD /dev/null` runs CMD on a new pty: furnace sees a terminal (a -t session).
+  auto e = env();
+  std::vector<std::string> prefix = as_user();
+  prefix.insert(prefix.end(), {"script", "-qfc", cmd, "/dev/null"});
+  const Background session = spawn_command(prefix, e, s_dir->path() + "/session.out");
+  ASSERT_TRUE(wait_for([&] { return session.output().find("started") != std::string::npos; },
+                       std::chrono::seconds(60)))
+      << session.output();
+  ASSERT_NE(containers_of(root), "");
+  ::kill(session.pid, SIGKILL); // the connection drops: the pty's master side closes
+  session.wait(std::chrono::seconds(10));
+  EXPECT_TRUE(
+      wait_for([&] { return fs::exists(s_project + "/sig.marker"); }, std::chrono::seconds(30)));
+  EXPECT_EQ(read_text(s_project + "/sig.marker"), "HUP\n");
+  EXPECT_TRUE(wait_for([&] { return containers_of(root).empty(); }, std::chrono::seconds(30)))
+      << containers_of(root);
+  EXPECT_TRUE(wait_for([&] { return last_run()["status"] == "killed"; }, std::chrono::seconds(10)))
+      << last_run();
+  EXPECT_EQ(last_run()["signal"], "SIGHUP");
+}
+
+// furnace killed between the container's create and its start (case 24): the next furnace run
+// of the project removes the Created container by its labels, and the history says it was lost.
+// The CLI stand-in creates the container, then kills its furnace, as a SIGKILL would land.
+TEST_F(RunCli, a_run_killed_between_create_and_start_is_collected_by_the_next_run) {
+  const std::string root = fs::canonical(s_project).string();
+  const std::string wrapper = s_dir->path() + "/create-then-die.sh";
+  s_dir->write("create-then-die.sh",
+               "#!/bin/sh\n"
+               "if [ \"$1\" = run ]; then shift; /usr/bin/docker create \"$@\" >/dev/null; "
+               "kill -KILL $PPID; exit 137; fi\n"
+               "exec /usr/bin/docker \"$@\"\n",
+               0755);
+  const auto killed =
+      furnace({"run", "-C", s_project, "--", "true"}, {{"FURNACE_DOCKER", wrapper}});
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
+  const std::string name = std::string(util::trim(containers_of(root)));
+  ASSERT_FALSE(name.empty());
+  EXPECT_EQ(util::trim(sh("docker inspect -f '{{.State.Status}}' " + name).out), "created");
+  const auto next = furnace({"run", "-C", s_project, "--", "true"});
+  EXPECT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_NE(next.err.find("removed " + name + " (left by a killed run)"), std::string::npos)
+      << next.err;
+  EXPECT_EQ(containers_of(root), "");
+  const auto show = furnace({"show", name, "--json"});
+  EXPECT_EQ(nlohmann::json::parse(show.out)["run"]["status"], "lost") << show.out;
 }
 
 TEST_F(RunCli, a_killed_furnace_leaves_an_orphan_that_ps_shows_and_clean_removes) {
