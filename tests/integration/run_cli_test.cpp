@@ -93,6 +93,8 @@ Background spawn_command(std::vector<std::string> argv,
   b.pid = ::fork();
   if (b.pid == 0) {
     const int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    // The suite's tree belongs to the test user (the sudo test checks that nothing is root's).
+    (void)!::fchown(fd, k_uid, k_uid);
     const int null_fd = ::open("/dev/null", O_RDONLY);
     ::dup2(null_fd, 0);
     ::dup2(fd, 1);
@@ -359,6 +361,7 @@ TEST_F(RunCli, a_run_killed_between_create_and_start_is_collected_by_the_next_ru
                "kill -KILL $PPID; exit 137; fi\n"
                "exec /usr/bin/docker \"$@\"\n",
                0755);
+  sh("chown " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + wrapper);
   const auto killed =
       furnace({"run", "-C", s_project, "--", "true"}, {{"FURNACE_DOCKER", wrapper}});
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
@@ -426,7 +429,8 @@ TEST_F(RunCli, two_concurrent_auto_runs_get_different_gpus) {
   for (const auto& [k, v] : fake_nvml_env(*s_dir, gpus)) {
     e[k] = v;
   }
-  sh("chmod 0644 " + s_dir->path() + "/nvml.json");
+  sh("chmod 0644 " + s_dir->path() + "/nvml.json && chown " + std::to_string(k_uid) + ":" +
+     std::to_string(k_uid) + " " + s_dir->path() + "/nvml.json");
   // The toolkit's hook on PATH: the engine can hand out GPUs (the test engine's stand-in hook).
   const char* state = std::getenv("FURNACE_TEST_STATE"); // NOLINT(concurrency-mt-unsafe)
   const std::string hook_dir =
@@ -536,7 +540,8 @@ TEST_F(RunCli, an_8_worker_dataloader_needs_the_default_shm_and_dies_with_64m) {
                "for batch in DataLoader(Big(), batch_size=16, num_workers=8, prefetch_factor=2):\n"
                "    n += batch.shape[0]\n"
                "print('loaded', n)\n");
-  sh("chown " + std::to_string(k_uid) + " " + s_project + "/loader.py");
+  sh("chown " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + s_project +
+     "/loader.py");
   const auto ok = furnace({"run", "-C", s_project, "--", "python", "loader.py"});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_NE(ok.out.find("loaded 256"), std::string::npos) << ok.out << ok.err;
