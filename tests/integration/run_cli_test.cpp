@@ -320,6 +320,41 @@ TEST_F(RunCli, sigint_sigterm_and_sighup_reach_the_command_and_leave_no_containe
   }
 }
 
+// RELIABILITY 25: a command that ignores SIGINT and SIGTERM (as a PID 1 without handlers does):
+// one Ctrl-C still ends the run, by force once the grace (FURNACE_STOP_GRACE) is over.
+TEST_F(RunCli, a_command_that_ignores_the_signal_is_removed_after_the_grace) {
+  const std::string root = fs::canonical(s_project).string();
+  auto e = env();
+  e["FURNACE_STOP_GRACE"] = "2";
+  const Background b =
+      spawn_furnace({"run",
+                     "-C",
+                     s_project,
+                     "--",
+                     "sh",
+                     "-c",
+                     "trap '' INT TERM; echo started; while :; do sleep 0.1; done"},
+                    e,
+                    s_dir->path() + "/ignore.out",
+                    as_user());
+  ASSERT_TRUE(wait_for([&] { return b.output().find("started") != std::string::npos; },
+                       std::chrono::seconds(60)))
+      << b.output();
+  const auto sent = std::chrono::steady_clock::now();
+  ::kill(b.pid, SIGINT);
+  const int code = b.wait(std::chrono::seconds(30));
+  const auto took = std::chrono::steady_clock::now() - sent;
+  EXPECT_EQ(code, 128 + SIGKILL) << b.output();
+  EXPECT_GE(took, std::chrono::seconds(2));
+  EXPECT_LT(took, std::chrono::seconds(15));
+  EXPECT_NE(b.output().find("SIGINT did not end it within 2 s: removing "), std::string::npos)
+      << b.output();
+  EXPECT_EQ(containers_of(root), "");
+  const auto run = last_run();
+  EXPECT_EQ(run["status"], "killed");
+  EXPECT_EQ(run["signal"], "SIGINT");
+}
+
 // A terminal session over ssh that drops: the pty's master closes (here: `script` is killed), the
 // kernel hangs up the terminal and the session gets SIGHUP; it reaches the command, and the
 // container is stopped and removed with nobody left to watch.

@@ -62,7 +62,7 @@ core::Result<run::SessionResult> FakeLauncher::session(const run::EngineCommand&
   if (signals > 1) {
     ++forced;
     if (options.force) {
-      options.force();
+      options.force("a second signal");
     }
   }
   return result;

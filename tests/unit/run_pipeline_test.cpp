@@ -184,7 +184,7 @@ TEST_F(RunPipeline, a_second_signal_removes_the_container_by_force) {
   m_launcher.signals = 2;
   EXPECT_EQ(run(command({"sleep", "100"})), 137);
   const std::string name = records().at(0).name;
-  EXPECT_NE(m_err.str().find("second signal: removing " + name + " by force"), std::string::npos);
+  EXPECT_NE(m_err.str().find("a second signal: removing " + name + " by force"), std::string::npos);
   EXPECT_NE(std::find(m_engine.calls.begin(), m_engine.calls.end(), "remove_container " + name + " force"),
             m_engine.calls.end());
 }

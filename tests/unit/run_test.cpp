@@ -248,7 +248,7 @@ TEST(RunSession, a_signal_is_relayed_and_a_second_one_forces) {
     if (pid == 0) {
       SessionOptions o;
       o.output = Output::inherit;
-      o.force = [&] { util::write_file_atomic(marker, "yes"); };
+      o.force = [&](const std::string&) { util::write_file_atomic(marker, "yes"); };
       // `trap '' TERM` for the second round: the command ignores the first signal.
       const std::string script = second != 0 ? "trap '' TERM; sleep 30 & wait; sleep 30" : "exec sleep 30";
       const auto r = run_session(EngineCommand{{"/bin/sh", "-c", script}, {}}, {}, o);
@@ -266,6 +266,34 @@ TEST(RunSession, a_signal_is_relayed_and_a_second_one_forces) {
     EXPECT_EQ(WEXITSTATUS(status), second != 0 ? 40 : 41);
     EXPECT_EQ(std::filesystem::exists(marker), second != 0);
   }
+}
+
+// RELIABILITY 25: a command (or PID 1) that ignores the signal does not keep the run alive: after
+// the grace the container is removed by force, without a second signal.
+TEST(RunSession, a_signal_the_command_ignores_is_escalated_after_the_grace) {
+  const testing::TempDir d;
+  const std::string marker = d.path() + "/forced";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    SessionOptions o;
+    o.output = Output::inherit;
+    o.grace = std::chrono::milliseconds(500);
+    o.force = [&](const std::string& why) { util::write_file_atomic(marker, why); };
+    const auto r = run_session(
+        EngineCommand{{"/bin/sh", "-c", "trap '' TERM; sleep 30 & wait; sleep 30"}, {}}, {}, o);
+    ::_exit(r && r->signal == SIGTERM && r->forced && r->exit_code == 128 + SIGKILL ? 40 : 41);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto sent = std::chrono::steady_clock::now();
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  const auto took = std::chrono::steady_clock::now() - sent;
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 40);
+  EXPECT_EQ(util::read_file(marker).value_or(""), "SIGTERM did not end it within 0.5 s");
+  EXPECT_GE(took, std::chrono::milliseconds(500));
+  EXPECT_LT(took, std::chrono::seconds(5));
 }
 
 TEST(RunOrphans, a_reused_pid_does_not_keep_a_dead_runs_furnace_alive) {

@@ -44,7 +44,7 @@ TEST(FakeLauncher, sessions_end_as_told_and_the_supervisor_when_told) {
   bool forced = false;
   run::SessionOptions so;
   so.on_started = [&] { started = true; };
-  so.force = [&] { forced = true; };
+  so.force = [&](const std::string&) { forced = true; };
   auto r = l.session(run::EngineCommand{{"docker", "run", "x"}, {}}, {}, so);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->exit_code, 130);

@@ -61,6 +61,20 @@ int engine_wait_seconds(const core::Env& env) {
   return 60;
 }
 
+// How long a relayed signal may take to end the command before furnace removes the container
+// by force (a command or PID 1 that ignores it): $FURNACE_STOP_GRACE seconds, 10 by default
+// (docker stop's), 0 for never.
+std::chrono::milliseconds stop_grace(const core::Env& env) {
+  const auto it = env.find("FURNACE_STOP_GRACE");
+  if (it != env.end() && !it->second.empty()) {
+    try {
+      return std::chrono::seconds(std::max(0, std::stoi(it->second)));
+    } catch (const std::exception&) {
+    }
+  }
+  return std::chrono::seconds(10);
+}
+
 bool wait_for_engine(engine::Engine& engine, int seconds) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (true) {
@@ -259,10 +273,11 @@ RunOutcome run_foreground(core::Context& ctx, engine::Engine& engine, Launcher& 
   so.output = p.spec.tty ? Output::inherit : Output::tee;
   so.log_fd = log_fd;
   so.own_group = !p.spec.tty;
-  so.force = [&] {
-    ctx.ui.warn(fmt::format("second signal: removing {} by force", p.spec.name));
+  so.force = [&](const std::string& why) {
+    ctx.ui.warn(fmt::format("{}: removing {} by force", why, p.spec.name));
     (void)engine.remove_container(p.spec.name, true);
   };
+  so.grace = stop_grace(ctx.env);
   auto r = launcher.session(cmd, ctx.env, so);
   // The clean-up must finish: a late Ctrl-C waits until the record, container and locks are done
   // (a session that attaches again relays signals all the same: run_session unblocks them).

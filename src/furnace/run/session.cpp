@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <vector>
@@ -234,12 +235,26 @@ core::Result<SessionResult> run_session(const EngineCommand& command,
   int status = 0;
   bool exited = false;
   std::array<char, 65536> buf{};
+  std::chrono::steady_clock::time_point first_signal;
+  const auto force = [&](const std::string& why) {
+    result.forced = true;
+    if (options.force) {
+      options.force(why);
+    }
+    ::kill(pid, SIGKILL);
+  };
   while (!exited || fds[1].fd >= 0 || fds[2].fd >= 0) {
     if (!exited) {
       const pid_t w = ::waitpid(pid, &status, WNOHANG);
       exited = w == pid;
       if (exited) {
         continue;
+      }
+      if (result.signal != 0 && !result.forced && options.grace.count() > 0 &&
+          std::chrono::steady_clock::now() - first_signal > options.grace) {
+        force(fmt::format("{} did not end it within {:g} s",
+                          signal_name(result.signal),
+                          std::chrono::duration<double>(options.grace).count()));
       }
     }
     const int n = ::poll(fds.data(), fds.size(), exited ? 1000 : 200);
@@ -254,13 +269,10 @@ core::Result<SessionResult> run_session(const EngineCommand& command,
         }
         if (result.signal == 0) {
           result.signal = s;
+          first_signal = std::chrono::steady_clock::now();
           ::kill(pid, s); // the CLI passes it on to the container's process
         } else if (!result.forced) {
-          result.forced = true;
-          if (options.force) {
-            options.force();
-          }
-          ::kill(pid, SIGKILL);
+          force("a second signal");
         }
       }
     }

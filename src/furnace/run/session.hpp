@@ -7,6 +7,7 @@
 #include <furnace/core/error.hpp>
 #include <furnace/run/container_spec.hpp>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -16,7 +17,7 @@ namespace furnace::run {
 struct SessionResult {
   int exit_code = 0; // the CLI's: the command's code, 125-127 when it did not start, 128+n
   int signal = 0;    // the first signal furnace received and relayed; 0 when none
-  bool forced = false; // a second signal: the container was removed by force
+  bool forced = false; // a second signal or the grace ran out: the container was removed by force
 };
 
 enum class Output {
@@ -29,7 +30,11 @@ struct SessionOptions {
   int log_fd = -1;        // Output::tee: where the copy goes; -1 = none
   bool own_group = true;  // the CLI in its own process group (not for a terminal session: the
                           // CLI must stay in the terminal's foreground group to read it)
-  std::function<void()> force; // called on the second signal (remove the container by force)
+  // Called on the second signal, or when the command has not ended `grace` after the first (a
+  // PID 1 or command that ignores it): removes the container by force. `why` says which.
+  std::function<void(const std::string& why)> force;
+  // 0: no escalation, only a second signal forces.
+  std::chrono::milliseconds grace{0};
   // Called once the CLI runs: work that need not delay the container (the history record)
   // overlaps with the CLI's own start-up.
   std::function<void()> on_started;
