@@ -394,6 +394,42 @@ TEST_F(RunPipeline, a_detached_run_prints_its_name_and_its_supervisor_records_th
   EXPECT_TRUE(m_engine.containers.empty());
 }
 
+// The supervisor of a detached run settles an engine restart the same way: it attaches again to
+// the container the engine kept, and records the command's own end.
+TEST_F(RunPipeline, a_detached_runs_supervisor_attaches_again_after_an_engine_restart) {
+  m_env["FURNACE_ENGINE_WAIT"] = "10";
+  m_launcher.on_start = [this](const EngineCommand& c) {
+    if (c.argv.at(1) == "attach") {
+      m_engine.containers.at(0).running = false; // attached again, the command ends
+      m_engine.containers.at(0).status = "exited";
+      m_launcher.result = SessionResult{4, 0, false};
+      return;
+    }
+    engine::ContainerDetails d;
+    d.name = flag_value(c.argv, "--name");
+    d.id = "0123456789abcdef";
+    d.status = "running";
+    d.running = true;
+    m_engine.containers.push_back(d);
+  };
+  RunOptions o;
+  o.command = {"python", "train.py"};
+  o.detach = true;
+  EXPECT_EQ(run(o), 0) << m_err.str();
+  const std::string name = records().at(0).name;
+  // The engine restarts: the supervisor's CLI loses its connection, the engine comes back.
+  m_engine.down = core::make_error(core::ErrorKind::unavailable, "connection refused");
+  m_engine.up_after_pings = 2;
+  m_launcher.result = SessionResult{125, 0, false};
+  m_launcher.end_supervised();
+  ASSERT_EQ(m_launcher.commands.size(), 2U);
+  EXPECT_EQ(joined(m_launcher.commands[1]), "docker attach --sig-proxy=true --no-stdin " + name);
+  const auto recs = records();
+  EXPECT_EQ(recs.at(0).status, history::k_exited);
+  EXPECT_EQ(recs.at(0).exit_code, 4);
+  EXPECT_TRUE(m_engine.containers.empty());
+}
+
 // plan_run alone: a pure value.
 TEST(RunPlan, the_plan_is_a_value_of_its_inputs) {
   image::BuiltImage img;
