@@ -123,7 +123,23 @@ def main():
         cases = [("furnace run --g", ["--gpus"]), ("furnace run --gpus ", ["all", "none", "auto"]),
                  ("furnace config set mirror.pip ", ["tuna", "aliyun", "default"]),
                  ("furnace config ", ["get", "set", "list"]), ("furnace run --ipc ", ["host", "private"]),
-                 ("furnace ", ["doctor", "run", "history"])]
+                 ("furnace ", ["doctor", "run", "history"]),
+                 # run names and ids from the history (one run recorded below)
+                 ("furnace logs ", ["1"]), ("furnace stop ", ["1"]), ("furnace show ", ["1"]),
+                 ("furnace rerun ", ["1"])]
+        # One recorded run in this HOME's history (no engine here): `furnace history` creates the
+        # database, sqlite3 adds a row, and TAB after logs/stop/show/rerun must offer it.
+        subprocess.run([furnace, "history"], env=env, capture_output=True)
+        db = os.path.join(out, "data", "furnace", "history.db")
+        import sqlite3
+        con = sqlite3.connect(db)
+        cols = [r[1] for r in con.execute("PRAGMA table_info(runs)")]
+        row = {c: "" for c in cols}
+        row.update({"name": "furnace-paper-abc123", "status": "exited", "started_ms": 1, "ended_ms": 2})
+        row.pop("id", None)
+        con.execute(f"INSERT INTO runs ({','.join(row)}) VALUES ({','.join('?' * len(row))})", list(row.values()))
+        con.commit()
+        con.close()
         for line, want in cases:
             words = line.split(" ")
             script = (f"source {os.path.join(comp, 'furnace.bash')}; COMP_WORDS=({' '.join(repr(w) for w in words)});"

@@ -21,7 +21,7 @@ namespace {
 using nlohmann::json;
 
 // What a shell should offer for an option's or argument's value.
-std::string completion_kind(const std::string& command, const std::string& name) {
+std::string completion_kind(const std::string& /*command*/, const std::string& name) {
   if (name == "--gpus") {
     return "gpus";
   }
@@ -31,7 +31,7 @@ std::string completion_kind(const std::string& command, const std::string& name)
   if (name == "path") {
     return "dirs";
   }
-  if (name == "run" || ((command == "logs" || command == "stop") && name == "name")) {
+  if (name == "run" || name == "runs") {
     return "runs";
   }
   if (name == "key") {
