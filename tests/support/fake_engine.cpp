@@ -217,4 +217,22 @@ core::Result<void> FakeEngine::remove_container(const std::string& name, bool fo
   return {};
 }
 
+core::Result<std::vector<engine::ContainerEvent>>
+FakeEngine::container_events(const std::string& name, long long since_ms, long long until_ms) {
+  calls.push_back(fmt::format("container_events {}", name));
+  if (down) {
+    return core::fail(*down);
+  }
+  std::vector<engine::ContainerEvent> out;
+  if (auto it = events.find(name); it != events.end()) {
+    std::copy_if(it->second.begin(),
+                 it->second.end(),
+                 std::back_inserter(out),
+                 [&](const engine::ContainerEvent& e) {
+                   return e.time_nano >= since_ms * 1000000 && e.time_nano <= until_ms * 1000000;
+                 });
+  }
+  return out;
+}
+
 } // namespace furnace::testing

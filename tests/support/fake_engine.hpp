@@ -29,6 +29,8 @@ public:
   core::Result<void> stop_container(const std::string& name, int grace_seconds) override;
   core::Result<void> kill_container(const std::string& name, const std::string& signal) override;
   core::Result<void> remove_container(const std::string& name, bool force) override;
+  core::Result<std::vector<engine::ContainerEvent>>
+  container_events(const std::string& name, long long since_ms, long long until_ms) override;
 
   // What the test controls.
   std::optional<core::Error> down; // when set, every call fails with it
@@ -40,6 +42,8 @@ public:
   // When set, every pull fails with this as the engine's message (a registry it cannot reach).
   std::optional<std::string> pull_failure;
   std::vector<engine::ContainerDetails> containers; // stop/kill mark them exited, rm removes
+  // Events by container name (container_events answers those within the time range).
+  std::map<std::string, std::vector<engine::ContainerEvent>> events;
 
   // What furnace asked, in order: "ping", "info", "pull pytorch/pytorch:…".
   std::vector<std::string> calls;

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 namespace furnace::project {
 namespace {
 
@@ -65,7 +67,8 @@ TEST(FurnaceYaml, unknown_key_names_position_and_nearest_key) {
   EXPECT_EQ(error_of("name: x\npyhton: \"3.8\"\n"),
             "furnace.yaml:2:1: unknown key 'pyhton' (did you mean 'python'?) | valid keys: name, "
             "framework, version, python, cuda, variant, base, apt, pip, requirements, conda, "
-            "mirrors, env, ports, shm, gpus, datasets, workdir, command, jupyter");
+            "mirrors, env, ports, shm, memory, cpus, pids_limit, gpus, datasets, workdir, command, "
+            "jupyter");
   EXPECT_EQ(error_of("zzzzzz: 1\n").substr(0, 41), "furnace.yaml:1:1: unknown key 'zzzzzz' | ");
 }
 
@@ -137,6 +140,61 @@ TEST(FurnaceYaml, resolve_takes_the_pins_the_command_line_left_open) {
   const auto bad = add_yaml_pins(d.path(), untouched);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("pyhton"), std::string::npos);
+}
+
+// Issue 12 item 5: `requirements:` and `conda:` are resolved on disk, symlinks followed.
+TEST(FurnaceYaml, requirements_and_conda_that_link_out_of_the_project_are_refused) {
+  const testing::TempDir d;
+  d.write("outside/secret.txt", "torch\n");
+  d.write("paper/reqs/base.txt", "numpy\n");
+  d.write("paper/inside.txt", "torch\n");
+  std::filesystem::create_symlink(d.path() + "/outside/secret.txt", d.path() + "/paper/reqs.txt");
+  std::filesystem::create_symlink("inside.txt", d.path() + "/paper/alias.txt");
+  std::filesystem::create_symlink(d.path() + "/outside", d.path() + "/paper/envs");
+  const std::string root = d.path() + "/paper";
+  const auto err = [&](const std::string& text) {
+    auto r = parse_furnace_yaml(text, "furnace.yaml", root);
+    return r ? std::string() : r.error().message + " | " + r.error().hint;
+  };
+  const std::string real = std::filesystem::canonical(d.path()).string();
+  EXPECT_EQ(
+      err("requirements: [reqs/base.txt, reqs.txt]\n"),
+      "furnace.yaml:1:15: 'requirements' names 'reqs.txt', which leads out of the project to '" +
+          real +
+          "/outside/secret.txt' (a symbolic link) | copy the file into the project "
+          "instead of linking to it");
+  EXPECT_EQ(err("conda: envs/env.yml\n"),
+            "furnace.yaml:1:8: 'conda' names 'envs/env.yml', which leads out of the project to '" +
+                real +
+                "/outside/env.yml' (a symbolic link) | copy the file into the project "
+                "instead of linking to it");
+  EXPECT_EQ(err("requirements: alias.txt\n"), "") << "a link inside the project is fine";
+  EXPECT_EQ(err("requirements: [reqs/base.txt, missing.txt]\n"), "")
+      << "a missing file is the reader's to report";
+  // Without a directory the check is textual only (as before).
+  EXPECT_TRUE(parse_furnace_yaml("requirements: reqs.txt\n", "furnace.yaml"));
+  // load_furnace_yaml passes the project directory.
+  d.write("paper/furnace.yaml", "requirements: reqs.txt\n");
+  const auto loaded = load_furnace_yaml(root);
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().message.find("'requirements' names 'reqs.txt', which leads out"),
+            std::string::npos);
+}
+
+TEST(FurnaceYaml, run_limits) {
+  auto r = parse_furnace_yaml("memory: 16g\ncpus: '1.5'\npids_limit: 4096\n", "furnace.yaml");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->memory, "16g");
+  EXPECT_EQ(r->cpus, "1.5");
+  EXPECT_EQ(r->pids_limit, "4096");
+  EXPECT_EQ(error_of("memory: lots\n"),
+            "furnace.yaml:1:9: 'memory' cannot be 'lots' | give a size such as '16g' or '512m'");
+  EXPECT_EQ(
+      error_of("cpus: four\n"),
+      "furnace.yaml:1:7: 'cpus' cannot be 'four' | give a number of CPUs such as '4' or '1.5'");
+  EXPECT_EQ(error_of("pids_limit: 0\n"),
+            "furnace.yaml:1:13: 'pids_limit' cannot be '0' | give a "
+            "number of processes such as '4096'");
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ protected:
     m_engine.calls.clear();
   }
 
-  core::Context context() { return core::Context{m_ui, m_runner, m_env, "/"}; }
+  core::Context context() { return core::Context{m_ui, m_runner, m_env, m_host_root}; }
 
   std::string tag_now() {
     core::Context ctx = context();
@@ -98,6 +98,7 @@ protected:
   }
 
   testing::TempDir m_dir;
+  std::string m_host_root = "/";
   std::string m_project;
   std::string m_tag;
   core::Env m_env;
@@ -487,6 +488,286 @@ TEST(RunPlan, the_plan_is_a_value_of_its_inputs) {
   ASSERT_TRUE(rootless.has_value());
   EXPECT_FALSE(rootless->spec.user.has_value());
   EXPECT_FALSE(rootless->spec.memlock_unlimited);
+}
+
+// Issue 12 item 8 (RELIABILITY case 32): an OOM-killed run is recorded as such, and said with
+// its limit. The engine's "oom" event is the evidence (the container is gone, --rm).
+TEST_F(RunPipeline, an_oom_killed_run_is_recorded_and_said_with_its_limit) {
+  m_launcher.result.exit_code = 137;
+  // The container's state says OOMKilled (the engine keeps it until furnace removes it).
+  m_launcher.on_start = [this](const EngineCommand& c) {
+    engine::ContainerDetails d;
+    d.name = flag_value(c.argv, "--name");
+    d.status = "exited";
+    d.exit_code = 137;
+    d.oom_killed = true;
+    m_engine.containers.push_back(d);
+  };
+  RunOptions o = command({"python", "train.py"});
+  o.memory = "2g";
+  EXPECT_EQ(run(o), 137);
+  const auto recs = records();
+  ASSERT_EQ(recs.size(), 1U);
+  EXPECT_EQ(recs[0].status, history::k_oom_killed);
+  EXPECT_EQ(recs[0].exit_code, 137);
+  EXPECT_EQ(recs[0].signal, "SIGKILL");
+  EXPECT_NE(m_err.str().find("furnace: error: " + recs[0].name +
+                             " was killed for using more than its memory limit --memory 2g "
+                             "(OOMKilled, exit 137)\n  hint: give it more with --memory"),
+            std::string::npos)
+      << m_err.str();
+  const std::vector<std::string>& argv = m_launcher.commands.at(0).argv;
+  EXPECT_EQ(flag_value(argv, "--memory"), "2g");
+  EXPECT_EQ(flag_value(argv, "--shm-size"), "512m") << "the default /dev/shm fits in the limit";
+  EXPECT_TRUE(m_engine.containers.empty()) << "removed after it was asked";
+
+  // The container gone already: the engine's "oom" event tells.
+  m_launcher.on_start = [this](const EngineCommand& c) {
+    const std::string name = flag_value(c.argv, "--name");
+    const long long t = (m_launcher.time.now + 500) * 1000000;
+    m_engine.events[name] = {engine::ContainerEvent{"start", t - 1, {}},
+                             engine::ContainerEvent{"oom", t, {}},
+                             engine::ContainerEvent{"die", t + 1, {{"exitCode", "137"}}}};
+  };
+  EXPECT_EQ(run(o), 137);
+  EXPECT_EQ(records().at(0).status, history::k_oom_killed);
+}
+
+TEST_F(RunPipeline, a_137_without_an_oom_event_is_a_plain_kill_and_a_normal_run_asks_nothing) {
+  m_launcher.result.exit_code = 137;
+  EXPECT_EQ(run(command({"true"})), 137);
+  EXPECT_EQ(records().at(0).status, history::k_killed);
+  EXPECT_EQ(m_err.str().find("OOMKilled"), std::string::npos);
+  m_engine.calls.clear();
+  m_launcher.result.exit_code = 0;
+  EXPECT_EQ(run(command({"true"})), 0);
+  for (const std::string& c : m_engine.calls) {
+    EXPECT_EQ(c.rfind("container_events", 0), std::string::npos) << "no extra engine call: " << c;
+  }
+}
+
+// The admin's /etc/furnace/config.yaml, under a temp host root: its default applies when the user
+// gives none; more than its cap is refused naming the file and the key; a user's own cap wins.
+TEST_F(RunPipeline, host_limits_give_defaults_and_caps_per_user) {
+  m_host_root = m_dir.path() + "/root";
+  m_dir.write(
+      "root/etc/furnace/config.yaml",
+      "run:\n  defaults: {memory: 8g, cpus: 4}\n  caps: {memory: 16g, cpus: 8, pids_limit: 2048}\n"
+      "  users:\n    bob: {caps: {memory: 64g}}\n");
+  m_launcher.host.user = HostUser{1000, 1000, "alice", "/home/alice"};
+  EXPECT_EQ(run(command({"true"})), 0) << m_err.str();
+  std::vector<std::string> argv = m_launcher.commands.back().argv;
+  EXPECT_EQ(flag_value(argv, "--memory"), "8g");
+  EXPECT_EQ(flag_value(argv, "--cpus"), "4");
+  EXPECT_EQ(flag_value(argv, "--pids-limit"), "2048") << "no default: the cap is the limit";
+
+  RunOptions o = command({"true"});
+  o.memory = "32g";
+  EXPECT_EQ(run(o), 2);
+  EXPECT_NE(m_err.str().find("furnace: error: --memory 32g is more than this host allows alice (" +
+                             m_host_root +
+                             "/etc/furnace/config.yaml: run.caps.memory: 16g)\n"
+                             "  hint: ask for 16g or less (the host's admin sets the caps)"),
+            std::string::npos)
+      << m_err.str();
+  const std::size_t ran = m_launcher.commands.size();
+  m_launcher.host.user = HostUser{1001, 1001, "bob", "/home/bob"};
+  EXPECT_EQ(run(o), 0) << m_err.str();
+  ASSERT_EQ(m_launcher.commands.size(), ran + 1);
+  EXPECT_EQ(flag_value(m_launcher.commands.back().argv, "--memory"), "32g");
+  // furnace.yaml's value counts as asked, and is named so.
+  m_dir.write("paper/furnace.yaml", std::string("name: paper\nbase: ") + k_base + "\ncpus: 12\n");
+  m_err.str("");
+  EXPECT_EQ(run(command({"true"})), 2);
+  EXPECT_NE(m_err.str().find("furnace.yaml's cpus 12 is more than this host allows bob (" +
+                             m_host_root + "/etc/furnace/config.yaml: run.caps.cpus: 8)"),
+            std::string::npos)
+      << m_err.str();
+  // A broken admin file stops the run, naming it.
+  m_dir.write("root/etc/furnace/config.yaml", "run:\n  caps: {memroy: 1g}\n");
+  m_err.str("");
+  EXPECT_EQ(run(command({"true"})), 125);
+  EXPECT_NE(m_err.str().find("config.yaml:2:10: unknown key 'run.caps.memroy'"), std::string::npos)
+      << m_err.str();
+}
+
+// Issue 12 item 5: a project root of / or $HOME itself is refused before anything is built.
+TEST_F(RunPipeline, the_home_directory_as_the_project_root_is_refused) {
+  m_dir.write("home/.git/HEAD", "ref: refs/heads/main\n");
+  m_dir.write("home/notes/.keep", "");
+  RunOptions o = command({"true"});
+  o.path = m_dir.path() + "/home/notes";
+  core::Context ctx = context();
+  EXPECT_EQ(run_run(ctx, o, m_engine, m_probe, m_launcher), 2);
+  EXPECT_NE(m_err.str().find("furnace: error: the project root is your home directory " +
+                             m_dir.path() +
+                             "/home: furnace would mount all of it read-write into "
+                             "the container\n  hint: run furnace from your project's directory, or "
+                             "'furnace init' in a subdirectory to make that the project"),
+            std::string::npos)
+      << m_err.str();
+  EXPECT_TRUE(m_launcher.commands.empty());
+  EXPECT_TRUE(m_runner.calls.empty());
+}
+
+TEST(RunPlan, project_roots_of_slash_and_home_and_control_characters_are_refused) {
+  const testing::TempDir d;
+  d.write("home/paper/.keep", "");
+  const std::string home = d.path() + "/home";
+  std::filesystem::create_symlink(home, d.path() + "/home-link");
+  EXPECT_TRUE(check_project_root(home + "/paper", home + "/paper", home));
+  const auto slash = check_project_root("/", "/tmp", home);
+  ASSERT_FALSE(slash);
+  EXPECT_EQ(slash.error().message,
+            "the project root is / itself: furnace would mount the whole "
+            "file system read-write into the container");
+  EXPECT_FALSE(check_project_root(d.path() + "/home-link", d.path() + "/home-link", home))
+      << "the home directory through a symlink";
+  const auto nl = check_project_root("/tmp/a\nb", "/tmp/a\nb", home);
+  ASSERT_FALSE(nl);
+  EXPECT_EQ(nl.error().message,
+            "the path '/tmp/a\\nb' has a control character: furnace does not mount it");
+  EXPECT_EQ(nl.error().hint,
+            "rename the directory (no line breaks, tabs or other control characters)");
+}
+
+// A plan for `root` with options `o` (the inputs of the_plan_is_a_value_of_its_inputs, smaller).
+core::Result<RunPlan> plan_for(const RunOptions& o,
+                               const core::Env& env = {},
+                               const std::string& root = "/home/alice/paper") {
+  image::BuiltImage img;
+  img.project_root = root;
+  img.project_name = "paper";
+  img.tag = "furnace/paper:0123456789ab";
+  RunInputs in;
+  in.here = root;
+  in.name = "paper-abcdef";
+  in.image = img.tag;
+  in.host.user = HostUser{1000, 1000, "alice", "/home/alice"};
+  in.host.memory_bytes = 64ULL << 30U;
+  in.env = env;
+  return plan_run(img, o, in);
+}
+
+// Issue 12 item 2: proxy URLs with credentials stay on the host unless --proxy-env.
+TEST(RunPlan, proxies_with_credentials_are_withheld_unless_proxy_env) {
+  EXPECT_FALSE(proxy_has_credentials("http://proxy.lab:3128"));
+  EXPECT_FALSE(proxy_has_credentials("http://proxy.lab:3128/path@x"));
+  EXPECT_FALSE(proxy_has_credentials("localhost,127.0.0.1,.lab"));
+  EXPECT_TRUE(proxy_has_credentials("http://user:pa@ss@proxy.lab:3128"));
+  EXPECT_TRUE(proxy_has_credentials("http://user@proxy.lab:3128/"));
+  EXPECT_TRUE(proxy_has_credentials("user:pass@proxy.lab:3128"));
+  EXPECT_TRUE(proxy_has_credentials("localhost, http://u:p@other:1"));
+  const core::Env env{{"http_proxy", "http://alice:s3cret@proxy.lab:3128"},
+                      {"HTTPS_PROXY", "http://proxy.lab:3128"},
+                      {"no_proxy", "localhost"}};
+  RunOptions o;
+  o.command = {"true"};
+  auto plan = plan_for(o, env);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->spec.env.count("http_proxy"), 0U);
+  EXPECT_EQ(plan->spec.env.at("HTTPS_PROXY"), "http://proxy.lab:3128");
+  EXPECT_EQ(plan->spec.env.at("no_proxy"), "localhost");
+  ASSERT_EQ(plan->warnings.size(), 1U);
+  EXPECT_EQ(plan->warnings[0],
+            "http_proxy carries credentials: it is not passed into the container "
+            "('--proxy-env' passes it; its value then shows in 'docker inspect')");
+  o.proxy_env = true;
+  plan = plan_for(o, env);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->spec.env.at("http_proxy"), "http://alice:s3cret@proxy.lab:3128");
+  EXPECT_TRUE(plan->warnings.empty());
+  // Still never in argv.
+  const EngineCommand cmd = docker_run_command(plan->spec);
+  for (const std::string& a : cmd.argv) {
+    EXPECT_EQ(a.find("s3cret"), std::string::npos) << a;
+  }
+}
+
+TEST(RunPlan, a_value_for_the_env_file_that_is_not_one_line_is_refused) {
+  RunOptions o;
+  o.command = {"true"};
+  o.env = {"DOCKER_CONFIG=/a\nb"};
+  auto plan = plan_for(o);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().message.rfind("the value of DOCKER_CONFIG has a line break", 0), 0U)
+      << plan.error().message;
+  o.env = {"TOKEN=multi\nline"};
+  EXPECT_TRUE(plan_for(o)) << "other variables travel in the CLI's environment, any bytes";
+}
+
+// RELIABILITY case 33 (part): /dev/shm counts against --memory.
+TEST(RunPlan, shm_larger_than_the_memory_limit_is_refused_and_the_default_fits) {
+  RunOptions o;
+  o.command = {"true"};
+  o.memory = "4g";
+  o.shm_size = "8g";
+  auto plan = plan_for(o);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().message,
+            "--shm-size 8g is larger than the memory limit 4g: /dev/shm "
+            "counts against it, so the run would be killed before it is full");
+  EXPECT_EQ(plan.error().hint,
+            "give a smaller --shm-size (a quarter of the memory is furnace's "
+            "default) or a larger --memory");
+  o.shm_size = "2g";
+  plan = plan_for(o);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->spec.shm_size, "2g");
+  o.shm_size.clear();
+  plan = plan_for(o);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->spec.shm_size, "1024m") << "a quarter of the limit, not of the host";
+  o.memory.clear();
+  plan = plan_for(o);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->spec.shm_size, "16g");
+  o.memory = "lots";
+  plan = plan_for(o);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().message,
+            "--memory 'lots' is not a memory size of at least 6m (\"8g\", \"512m\")");
+  o.memory.clear();
+  o.cpus = "0";
+  EXPECT_EQ(plan_for(o).error().message, "--cpus '0' is not a number of CPUs (\"4\", \"1.5\")");
+  o.cpus.clear();
+  o.pids_limit = "-1";
+  EXPECT_EQ(plan_for(o).error().message,
+            "--pids-limit '-1' is not a number of processes (\"4096\")");
+}
+
+TEST(RunPlan, a_mount_with_a_control_character_is_refused) {
+  RunOptions o;
+  o.command = {"true"};
+  auto plan = plan_for(o, {}, "/home/alice/pa\tper");
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().message,
+            "the path '/home/alice/pa\\tper' has a control character: furnace does not mount it");
+  EXPECT_TRUE(plan_for(o, {}, "/home/alice/a b,c:d=e\"f"));
+}
+
+TEST(RunLimits, the_host_file_is_parsed_strictly) {
+  auto h = parse_host_limits("mirror: x\nrun:\n  defaults: {memory: 8g}\n  caps: {cpus: '2.5'}\n"
+                             "  users:\n    carol: {caps: {pids_limit: 100}}\n",
+                             "/etc/furnace/config.yaml");
+  ASSERT_TRUE(h) << h.error().message;
+  EXPECT_EQ(h->defaults.memory, "8g");
+  EXPECT_EQ(h->caps.cpus, "2.5");
+  EXPECT_EQ(h->user_caps.at("carol").pids_limit, "100");
+  const auto err = [](const std::string& text) {
+    auto r = parse_host_limits(text, "/etc/furnace/config.yaml");
+    return r ? std::string() : r.error().message;
+  };
+  EXPECT_EQ(err("run:\n  caps: {memory: huge}\n"),
+            "/etc/furnace/config.yaml:2:18: run.caps.memory 'huge' is not a memory size of at "
+            "least 6m (\"8g\", \"512m\")");
+  EXPECT_EQ(err("run:\n  limits: {}\n"), "/etc/furnace/config.yaml:2:3: unknown key 'run.limits'");
+  EXPECT_EQ(err("run:\n  users:\n    dave: {memory: 1g}\n"),
+            "/etc/furnace/config.yaml:3:11: 'run.users.dave' must be a mapping with one key, caps");
+  EXPECT_EQ(err(""), "");
+  EXPECT_EQ(err("run: [1]\n"),
+            "/etc/furnace/config.yaml:1:6: 'run' must be a mapping of defaults, caps and users");
+  EXPECT_TRUE(load_host_limits("/nonexistent-root")) << "no file: no limits";
 }
 
 } // namespace

@@ -41,6 +41,9 @@ ContainerSpec full_spec() {
   s.gpu_indices = {0, 2};
   s.shm_size = "6g";
   s.env = {{"HOME", "/home/alice"}, {"WANDB_API_KEY", "secret-value"}, {"PYTHONUNBUFFERED", "1"}};
+  s.memory = "8g";
+  s.cpus = "2.5";
+  s.pids_limit = "4096";
   s.ports = {"127.0.0.1:8888:8888"};
   s.command = {"python", "train.py", "--lr", "3e-4"};
   return s;
@@ -66,6 +69,14 @@ TEST(RunCommand, docker_run_command_is_exact) {
       "memlock=-1",
       "--ulimit",
       "stack=67108864",
+      "--memory",
+      "8g",
+      "--memory-swap",
+      "8g",
+      "--cpus",
+      "2.5",
+      "--pids-limit",
+      "4096",
       "--gpus",
       "\"device=0,2\"",
       "--mount",
@@ -75,11 +86,11 @@ TEST(RunCommand, docker_run_command_is_exact) {
       "--workdir",
       "/home/alice/paper, v2/src",
       "--env",
-      "HOME=/home/alice",
-      "--env",
       "PYTHONUNBUFFERED",
       "--env",
       "WANDB_API_KEY",
+      "--env-file",
+      "/dev/fd/3",
       "--publish",
       "127.0.0.1:8888:8888",
       "furnace-user/mnist:0123456789ab",
@@ -88,9 +99,10 @@ TEST(RunCommand, docker_run_command_is_exact) {
       "--lr",
       "3e-4"};
   EXPECT_EQ(c.argv, want);
-  // Values travel in the CLI's environment; HOME (which the CLI reads itself) does not.
+  // Values travel in the CLI's environment; HOME (which the CLI reads itself) in the env file.
   EXPECT_EQ(c.env, (std::map<std::string, std::string>{{"PYTHONUNBUFFERED", "1"},
                                                        {"WANDB_API_KEY", "secret-value"}}));
+  EXPECT_EQ(c.env_file, "HOME=/home/alice\n");
 }
 
 TEST(RunCommand, never_privileged_and_no_value_in_argv) {
@@ -116,7 +128,71 @@ TEST(RunCommand, never_privileged_and_no_value_in_argv) {
   EXPECT_FALSE(has({"--ulimit", "memlock=-1"}));
   EXPECT_TRUE(has({"--network", "host"}));
   EXPECT_TRUE(has({"-i", "-t"}));
-  EXPECT_TRUE(has({"--env", "LD_PRELOAD=/x.so"})) << "the CLI must not load it";
+  EXPECT_TRUE(has({"--env-file", "/dev/fd/3"}));
+  EXPECT_EQ(c.env_file, "HOME=/home/alice\nLD_PRELOAD=/x.so\n") << "the CLI must not load it";
+  EXPECT_EQ(c.env.count("LD_PRELOAD"), 0U);
+}
+
+// Issue 12 item 2: `-e DOCKER_PASSWORD=…` (and every variable the CLI reads itself) never in argv.
+TEST(RunCommand, values_the_cli_reads_itself_go_into_the_env_file_not_argv) {
+  ContainerSpec s = full_spec();
+  s.env = {{"DOCKER_PASSWORD", "pw-DOCKER"},
+           {"LD_LIBRARY_PATH", "pw-LD"},
+           {"HOME", "pw-HOME"},
+           {"PATH", "pw-PATH"},
+           {"TMPDIR", "pw-TMPDIR"},
+           {"TOKEN", "pw-TOKEN"}};
+  const EngineCommand c = docker_run_command(s);
+  for (const std::string& a : c.argv) {
+    EXPECT_EQ(a.find("pw-"), std::string::npos) << a;
+  }
+  EXPECT_EQ(c.env_file,
+            "DOCKER_PASSWORD=pw-DOCKER\nHOME=pw-HOME\nLD_LIBRARY_PATH=pw-LD\n"
+            "PATH=pw-PATH\nTMPDIR=pw-TMPDIR\n");
+  EXPECT_EQ(c.env, (std::map<std::string, std::string>{{"TOKEN", "pw-TOKEN"}}));
+  // None of them: no env file at all.
+  s.env = {{"TOKEN", "x"}};
+  const EngineCommand plain = docker_run_command(s);
+  EXPECT_EQ(plain.env_file, "");
+  EXPECT_EQ(std::find(plain.argv.begin(), plain.argv.end(), "--env-file"), plain.argv.end());
+}
+
+TEST(RunCommand, an_env_file_value_must_be_one_valid_line_and_errors_never_show_it) {
+  EXPECT_TRUE(check_env_file_value("HOME", "/home/alice"));
+  EXPECT_TRUE(check_env_file_value("DOCKER_X", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5"));
+  EXPECT_TRUE(check_env_file_value("DOCKER_X", ""));
+  for (const std::string& bad : {std::string("se\ncret"),
+                                 std::string("se\rcret"),
+                                 std::string("se\xff"
+                                             "cret"),
+                                 std::string("se\xc0\xaf"
+                                             "cret"),
+                                 std::string("se\xed\xa0\x80"
+                                             "cret"),
+                                 std::string("secret\xe2\x82"),
+                                 std::string(70000, 's')}) {
+    const auto r = check_env_file_value("DOCKER_PASSWORD", bad);
+    ASSERT_FALSE(r) << bad.substr(0, 20);
+    EXPECT_EQ(r.error().message.rfind("the value of DOCKER_PASSWORD ", 0), 0U) << r.error().message;
+    EXPECT_EQ(r.error().message.find("cret"), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().message.find("sss"), std::string::npos);
+  }
+  EXPECT_EQ(check_env_file_value("PATH", "a\nb").error().message,
+            "the value of PATH has a line break: the docker CLI reads PATH itself, so furnace "
+            "passes it in an env file, one line per variable");
+}
+
+TEST(RunCommand, control_characters_are_found_and_printed_escaped) {
+  EXPECT_FALSE(has_control_char("/home/alice/a b,c:d=e"));
+  EXPECT_TRUE(has_control_char("/home/a\nb"));
+  EXPECT_TRUE(has_control_char(std::string("/x\x7f")));
+  EXPECT_EQ(printable("/a\nb\tc\x01"
+                      "d"),
+            "/a\\nb\\tc\\x01d");
+  EXPECT_EQ(size_bytes("512m"), 512ULL << 20U);
+  EXPECT_EQ(size_bytes("2g"), 2ULL << 30U);
+  EXPECT_EQ(size_bytes("1000"), 1000U);
+  EXPECT_EQ(size_bytes("lots"), 0U);
 }
 
 TEST(RunCommand, ports_default_to_loopback) {
@@ -223,7 +299,8 @@ TEST(RunSession, exit_code_and_both_streams_into_the_log) {
   SessionOptions o;
   o.output = Output::tee;
   o.log_fd = fd;
-  const EngineCommand c{{"/bin/sh", "-c", "echo out-line; echo err-line >&2; exit 3"}, {{"X", "y"}}};
+  const EngineCommand c{
+      {"/bin/sh", "-c", "echo out-line; echo err-line >&2; exit 3"}, {{"X", "y"}}, {}};
   const auto r = run_session(c, testing::process_env(), o);
   ::close(fd);
   ASSERT_TRUE(r) << r.error().message;
@@ -234,7 +311,7 @@ TEST(RunSession, exit_code_and_both_streams_into_the_log) {
   EXPECT_NE(text->find("out-line\n"), std::string::npos);
   EXPECT_NE(text->find("err-line\n"), std::string::npos);
 
-  const auto missing = run_session(EngineCommand{{"/nonexistent/docker"}, {}}, {}, o);
+  const auto missing = run_session(EngineCommand{{"/nonexistent/docker"}, {}, {}}, {}, o);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().message, "cannot run /nonexistent/docker: No such file or directory");
 }
@@ -251,7 +328,7 @@ TEST(RunSession, a_signal_is_relayed_and_a_second_one_forces) {
       o.force = [&](const std::string&) { util::write_file_atomic(marker, "yes"); };
       // `trap '' TERM` for the second round: the command ignores the first signal.
       const std::string script = second != 0 ? "trap '' TERM; sleep 30 & wait; sleep 30" : "exec sleep 30";
-      const auto r = run_session(EngineCommand{{"/bin/sh", "-c", script}, {}}, {}, o);
+      const auto r = run_session(EngineCommand{{"/bin/sh", "-c", script}, {}, {}}, {}, o);
       ::_exit(r && r->signal == SIGTERM ? (r->exit_code == 128 + SIGKILL ? 40 : r->exit_code == 143 ? 41 : 42) : 43);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -280,7 +357,7 @@ TEST(RunSession, a_signal_the_command_ignores_is_escalated_after_the_grace) {
     o.grace = std::chrono::milliseconds(500);
     o.force = [&](const std::string& why) { util::write_file_atomic(marker, why); };
     const auto r = run_session(
-        EngineCommand{{"/bin/sh", "-c", "trap '' TERM; sleep 30 & wait; sleep 30"}, {}}, {}, o);
+        EngineCommand{{"/bin/sh", "-c", "trap '' TERM; sleep 30 & wait; sleep 30"}, {}, {}}, {}, o);
     ::_exit(r && r->signal == SIGTERM && r->forced && r->exit_code == 128 + SIGKILL ? 40 : 41);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -361,6 +438,28 @@ TEST(RunOrphans, spent_containers_are_the_created_and_the_ended) {
     c.state = s;
     EXPECT_FALSE(is_spent(c)) << s;
   }
+
+// The env file reaches the CLI as descriptor 3 of a memory file: readable through /dev/fd/3,
+// never a path on disk.
+TEST(RunSession, the_env_file_is_a_memory_file_at_descriptor_3) {
+  const testing::TempDir d;
+  const std::string log = d.path() + "/run.log";
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  SessionOptions o;
+  o.output = Output::tee;
+  o.log_fd = fd;
+  EngineCommand c{{"/bin/sh", "-c", "cat /dev/fd/3; readlink /proc/self/fd/3"},
+                  {},
+                  "DOCKER_PASSWORD=hunter2\nHOME=/home/alice\n"};
+  const auto r = run_session(c, testing::process_env(), o);
+  ::close(fd);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_code, 0);
+  const auto text = util::read_file(log);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(*text,
+            "DOCKER_PASSWORD=hunter2\nHOME=/home/alice\n/memfd:furnace-env-file (deleted)\n");
 }
 
 TEST(RunSession, signal_names) {

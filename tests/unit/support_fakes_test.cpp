@@ -45,7 +45,7 @@ TEST(FakeLauncher, sessions_end_as_told_and_the_supervisor_when_told) {
   run::SessionOptions so;
   so.on_started = [&] { started = true; };
   so.force = [&](const std::string&) { forced = true; };
-  auto r = l.session(run::EngineCommand{{"docker", "run", "x"}, {}}, {}, so);
+  auto r = l.session(run::EngineCommand{{"docker", "run", "x"}, {}, {}}, {}, so);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->exit_code, 130);
   EXPECT_TRUE(started);
@@ -53,8 +53,13 @@ TEST(FakeLauncher, sessions_end_as_told_and_the_supervisor_when_told) {
   EXPECT_EQ(l.output_log, (std::vector<std::string>{"output of x\n"}));
 
   int ended = -1;
-  auto pid = l.supervise([] { return run::EngineCommand{{"docker", "run", "y"}, {}}; }, {}, -1,
-                         [&](const run::SessionResult& s) { ended = s.exit_code; });
+  auto pid = l.supervise(
+      [] {
+        return run::EngineCommand{{"docker", "run", "y"}, {}, {}};
+      },
+      {},
+      -1,
+      [&](const run::SessionResult& s) { ended = s.exit_code; });
   ASSERT_TRUE(pid.has_value());
   EXPECT_FALSE(l.reap(*pid, false));
   EXPECT_EQ(ended, -1);

@@ -23,6 +23,17 @@ void add_run_options(CLI::App* cmd, run::RunOptions& o) {
       ->allow_extra_args(false);
   cmd->add_option("--shm-size", o.shm_size,
                   "/dev/shm size (default: a quarter of the memory, 1g to 16g; see docs/run.md)");
+  cmd->add_option("--memory",
+                  o.memory,
+                  "Memory limit (\"16g\"); default: furnace.yaml's memory, else the host's "
+                  "(/etc/furnace/config.yaml); /dev/shm counts against it");
+  cmd->add_option("--cpus", o.cpus, "CPU limit (\"4\", \"1.5\"); default as for --memory");
+  cmd->add_option(
+      "--pids-limit", o.pids_limit, "Process limit (\"4096\"); default as for --memory");
+  cmd->add_flag("--proxy-env",
+                o.proxy_env,
+                "Pass the host's http(s)_proxy/no_proxy even when they hold credentials (then "
+                "visible in 'docker inspect')");
   cmd->add_option("--ipc", o.ipc, "host: share the host's IPC namespace (and its /dev/shm)")
       ->check(CLI::IsMember({"host", "private"}));
   cmd->add_option("--network", o.network,

@@ -851,6 +851,7 @@ core::Result<ContainerDetails> DockerApi::inspect_container(const std::string& n
     d.status = string_at(*st, "Status");
     d.running = st->value("Running", false);
     d.exit_code = static_cast<int>(int_at(*st, "ExitCode"));
+    d.oom_killed = st->value("OOMKilled", false);
     d.pid = static_cast<int>(int_at(*st, "Pid"));
     d.started_at = string_at(*st, "StartedAt");
     d.finished_at = string_at(*st, "FinishedAt");
@@ -902,6 +903,47 @@ core::Result<void> DockerApi::remove_container(const std::string& name, bool for
     return core::fail(container_error(std::move(e), name));
   }
   return {};
+}
+
+core::Result<std::vector<ContainerEvent>>
+DockerApi::container_events(const std::string& name, long long since_ms, long long until_ms) {
+  if (auto ok = check_container_name(name); !ok) {
+    return core::fail(ok.error());
+  }
+  const json filters = {{"container", {name}}, {"type", {"container"}}};
+  const auto stamp = [](long long ms) {
+    return fmt::format("{}.{:03}000000", ms / 1000, ms % 1000);
+  };
+  auto r = request("GET",
+                   fmt::format("/events?since={}&until={}&filters={}",
+                               stamp(since_ms),
+                               stamp(until_ms),
+                               url_encode(filters.dump())));
+  if (!r) {
+    return core::fail(r.error());
+  }
+  // One JSON object per line.
+  std::vector<ContainerEvent> out;
+  for (const std::string& line : util::split(r->body, '\n')) {
+    if (util::trim(line).empty()) {
+      continue;
+    }
+    auto j = parse_json(line, "/events");
+    if (!j || !j->is_object()) {
+      continue;
+    }
+    ContainerEvent e;
+    e.action = string_at(*j, "Action");
+    if (e.action.empty()) {
+      e.action = string_at(*j, "status"); // engines before API 1.22
+    }
+    e.time_nano = int_at(*j, "timeNano");
+    if (auto actor = j->find("Actor"); actor != j->end() && actor->is_object()) {
+      e.attributes = labels_at(*actor, "Attributes");
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 } // namespace furnace::engine

@@ -53,6 +53,8 @@ public:
   core::Result<void> stop_container(const std::string& name, int grace_seconds) override;
   core::Result<void> kill_container(const std::string& name, const std::string& signal) override;
   core::Result<void> remove_container(const std::string& name, bool force) override;
+  core::Result<std::vector<ContainerEvent>>
+  container_events(const std::string& name, long long since_ms, long long until_ms) override;
 
   // The negotiated version ("1.41"), negotiating first if needed.
   core::Result<std::string> api_version();

@@ -96,11 +96,19 @@ struct ContainerDetails {
   std::string status; // "running", "exited", ...
   bool running = false;
   int exit_code = 0;
+  bool oom_killed = false; // the kernel's OOM killer ended a process in it (State.OOMKilled)
   int pid = 0;
   std::string started_at;  // RFC 3339
   std::string finished_at; // RFC 3339; "0001-01-01T00:00:00Z" while running
   std::map<std::string, std::string> labels;
   std::vector<std::string> env; // "KEY=VALUE" (for tests that check what arrived)
+};
+
+// One of the engine's events about a container ("create", "start", "oom", "die", "destroy").
+struct ContainerEvent {
+  std::string action;
+  long long time_nano = 0;                       // unix nanoseconds
+  std::map<std::string, std::string> attributes; // "exitCode", "name", the labels
 };
 
 class Engine {
@@ -129,6 +137,11 @@ public:
   virtual core::Result<void> kill_container(const std::string& name, const std::string& signal) = 0;
   // Removes the container (`force`: even a running one); a missing one is not an error.
   virtual core::Result<void> remove_container(const std::string& name, bool force) = 0;
+  // The engine's events about container `name` from `since_ms` to `until_ms` (unix ms, both in
+  // the past), oldest first: what is known of a container after it is gone (an "oom" before
+  // its "die"). The engine answers from the events it keeps (its last 256 or so).
+  virtual core::Result<std::vector<ContainerEvent>>
+  container_events(const std::string& name, long long since_ms, long long until_ms) = 0;
 };
 
 // Splits "registry:5000/ns/name:tag" into name and tag ("latest" when none); a digest

@@ -25,6 +25,7 @@ inline constexpr const char* k_exited = "exited"; // the command ended by itself
 inline constexpr const char* k_failed = "failed"; // furnace or the engine failed before it: 125-127
 inline constexpr const char* k_killed = "killed"; // ended by a signal
 inline constexpr const char* k_lost = "lost";     // furnace died; how the run ended is unknown
+inline constexpr const char* k_oom_killed = "oom-killed"; // killed for memory (OOMKilled, exit 137)
 
 struct RunRecord {
   std::int64_t id = 0;              // assigned by insert (rowid, 1, 2, ...)
@@ -34,7 +35,7 @@ struct RunRecord {
   std::int64_t ended_ms = 0;        // 0 = not ended (running, or lost)
   std::optional<int> exit_code;     // the command's exit code
   std::string signal;               // "SIGINT", "SIGTERM", "SIGKILL" when ended by one; ""
-  std::string status;               // k_running, k_exited, k_failed, k_killed, k_lost
+  std::string status;               // k_running, k_exited, k_failed, k_killed, k_oom_killed, k_lost
   std::string user;                 // invoking user name
   std::string host;                 // hostname
   std::string project;              // absolute project root

@@ -215,7 +215,7 @@ std::optional<BuiltImage> noop_from_cache(core::Context& ctx,
     if (!text || util::sha256_hex(*text) != entry->spec_hash) {
       return std::nullopt;
     }
-    auto parsed = project::parse_furnace_yaml(*text, project::k_file_name);
+    auto parsed = project::parse_furnace_yaml(*text, project::k_file_name, root);
     if (!parsed) {
       return std::nullopt;
     }

@@ -52,7 +52,8 @@ const char* type_name(const YAML::Node& n) {
 // Reads one file's nodes; every error carries file:line:column of the node at fault.
 class Reader {
 public:
-  explicit Reader(std::string file) : m_file(std::move(file)) {}
+  explicit Reader(std::string file, std::string project_dir = {})
+      : m_file(std::move(file)), m_project_dir(std::move(project_dir)) {}
 
   core::Error error(const YAML::Mark& mark, const std::string& message,
                     const std::string& hint = {}) const {
@@ -133,9 +134,11 @@ public:
   }
 
   const std::string& file() const { return m_file; }
+  const std::string& project_dir() const { return m_project_dir; }
 
 private:
   std::string m_file;
+  std::string m_project_dir; // "" when the files are not checked on disk
 };
 
 bool is_url(std::string_view v) { return v.starts_with("https://") || v.starts_with("http://"); }
@@ -169,6 +172,24 @@ core::Result<void> check_relative_file(const Reader& r, const YAML::Node& at, co
     return core::fail(r.error(at.Mark(),
                               fmt::format("'{}' names '{}', which is not inside the project", key, path),
                               "give a path relative to the project directory"));
+  }
+  if (r.project_dir().empty()) {
+    return {};
+  }
+  // On disk: symlinks followed (a missing file is the reader's to report).
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(r.project_dir(), ec);
+  const fs::path real = fs::weakly_canonical(root / p, ec);
+  const fs::path rel = real.lexically_relative(root);
+  if (ec || rel.empty() || *rel.begin() == "..") {
+    return core::fail(r.error(at.Mark(),
+                              fmt::format("'{}' names '{}', which leads out of the project to '{}' "
+                                          "(a symbolic link)",
+                                          key,
+                                          path,
+                                          real.string()),
+                              "copy the file into the project instead of linking to it"));
   }
   return {};
 }
@@ -297,6 +318,20 @@ core::Result<void> read_key(const Reader& r, const std::string& key, const YAML:
     }
   } else if (key == "shm") {
     FURNACE_TRY_ASSIGN(y.shm, r.matching(v, key, k_shm, "give a size such as '8g' or '512m'"));
+  } else if (key == "memory" || key == "cpus" || key == "pids_limit") {
+    static const std::regex k_memory(R"([0-9]+[bkmgBKMG]?)");
+    static const std::regex k_cpus(R"([0-9]+(\.[0-9]+)?)");
+    static const std::regex k_pids(R"([1-9][0-9]*)");
+    std::string* target = key == "memory" ? &y.memory : key == "cpus" ? &y.cpus : &y.pids_limit;
+    FURNACE_TRY_ASSIGN(*target,
+                       r.matching(v,
+                                  key,
+                                  key == "memory" ? k_memory
+                                  : key == "cpus" ? k_cpus
+                                                  : k_pids,
+                                  key == "memory" ? "give a size such as '16g' or '512m'"
+                                  : key == "cpus" ? "give a number of CPUs such as '4' or '1.5'"
+                                                  : "give a number of processes such as '4096'"));
   } else if (key == "gpus") {
     if (v.IsSequence()) {
       std::vector<std::string> ids;
@@ -327,9 +362,9 @@ core::Result<void> read_key(const Reader& r, const std::string& key, const YAML:
 
 const std::vector<std::string>& valid_keys() {
   static const std::vector<std::string> k{
-      "name", "framework", "version", "python", "cuda",  "variant", "base",
-      "apt",  "pip",       "requirements", "conda", "mirrors", "env", "ports",
-      "shm",  "gpus",      "datasets", "workdir", "command", "jupyter"};
+      "name", "framework",    "version", "python",   "cuda",    "variant", "base",   "apt",
+      "pip",  "requirements", "conda",   "mirrors",  "env",     "ports",   "shm",    "memory",
+      "cpus", "pids_limit",   "gpus",    "datasets", "workdir", "command", "jupyter"};
   return k;
 }
 
@@ -368,8 +403,9 @@ std::string nearest(std::string_view word, const std::vector<std::string>& candi
   return best;
 }
 
-core::Result<FurnaceYaml> parse_furnace_yaml(std::string_view text, const std::string& file) {
-  const Reader r(file);
+core::Result<FurnaceYaml>
+parse_furnace_yaml(std::string_view text, const std::string& file, const std::string& project_dir) {
+  const Reader r(file, project_dir);
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
@@ -422,7 +458,7 @@ core::Result<std::optional<FurnaceYaml>> load_furnace_yaml(const std::string& pr
   if (!text) {
     return core::fail(ErrorKind::io, fmt::format("cannot read {}: {}", path, text.error().message));
   }
-  auto y = parse_furnace_yaml(*text, k_file_name);
+  auto y = parse_furnace_yaml(*text, k_file_name, project_dir);
   if (!y) {
     return core::fail(y.error());
   }

@@ -42,6 +42,9 @@ struct FurnaceYaml {
   std::map<std::string, std::string> env;  // run-time environment
   std::vector<std::string> ports;          // "8888" or "8080:80"
   std::string shm;                         // "8g"; "" = furnace run's default
+  std::string memory;                      // run's --memory default ("16g"); "" = none
+  std::string cpus;                        // run's --cpus default ("4"); "" = none
+  std::string pids_limit;                  // run's --pids-limit default ("4096"); "" = none
   std::string gpus;                        // "all", "none", "0,1"; "" = all
   std::vector<std::string> datasets;       // names from `furnace dataset add`
   std::string workdir;                     // where the project is mounted; "" = /workspace
@@ -53,8 +56,12 @@ struct FurnaceYaml {
 const std::vector<std::string>& valid_keys();
 
 // Parses `text`; `file` names it in errors ("furnace.yaml:3:1: unknown key 'pyhton' …").
-// Errors (invalid): YAML syntax, unknown keys, wrong types, bad values.
-core::Result<FurnaceYaml> parse_furnace_yaml(std::string_view text, const std::string& file);
+// Errors (invalid): YAML syntax, unknown keys, wrong types, bad values. With `project_dir`, the
+// files that `requirements` and `conda` name are also resolved there, symlinks followed: one
+// that leads out of the project is an error naming the key and the file.
+core::Result<FurnaceYaml> parse_furnace_yaml(std::string_view text,
+                                             const std::string& file,
+                                             const std::string& project_dir = {});
 
 // Reads <project_dir>/furnace.yaml. nullopt when there is none; errors: unreadable or invalid.
 core::Result<std::optional<FurnaceYaml>> load_furnace_yaml(const std::string& project_dir);

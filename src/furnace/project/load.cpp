@@ -109,7 +109,7 @@ core::Result<Project> load_project(const std::string& path,
                         fmt::format("cannot read {}: {}", yaml_path, text.error().message));
     }
     p.yaml_text = *text;
-    auto y = parse_furnace_yaml(p.yaml_text, k_file_name);
+    auto y = parse_furnace_yaml(p.yaml_text, k_file_name, p.root);
     if (!y) {
       return core::fail(y.error());
     }

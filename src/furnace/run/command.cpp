@@ -263,7 +263,9 @@ int report_outcome(core::Ui& ui, const RunPlan& plan, const RunOutcome& o) {
     }
     return 0;
   }
-  if (o.signal != 0) {
+  if (o.oom_killed) {
+    ui.error(oom_error(name, plan.spec.memory));
+  } else if (o.signal != 0) {
     ui.info(fmt::format("{} stopped ({}), exit {}", name, signal_name(o.signal), o.exit_code));
   }
   return o.exit_code;
@@ -281,7 +283,15 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
                                            fmt::format("'{}' is not a directory", options.path)));
   }
   const std::string root = project::find_root(here);
+  if (auto ok = check_project_root(root, here, ctx.getenv("HOME").value_or("")); !ok) {
+    return report(ctx.ui, ok.error(), 2);
+  }
   RunInputs in;
+  auto limits = load_host_limits(ctx.host_root);
+  if (!limits) {
+    return report(ctx.ui, limits.error());
+  }
+  in.host_limits = std::move(*limits);
   in.host = launcher.facts(ctx.env);
   LazyHistory store(ctx);
   if (!options.dry_run) {

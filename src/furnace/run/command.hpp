@@ -23,6 +23,10 @@ struct RunOptions {
   std::string shm_size;              // "" = furnace.yaml's shm, else the default rule
   std::string ipc;                   // "host": the host's IPC namespace; "" / "private": our own
   std::string network;
+  std::string memory;     // --memory; "" = furnace.yaml's, else the host's default
+  std::string cpus;       // --cpus; likewise
+  std::string pids_limit; // --pids-limit; likewise
+  bool proxy_env = false; // forward proxy variables even when they carry credentials
   bool detach = false;
   bool dry_run = false;
   bool clean = false;                // remove leftovers of killed runs without asking

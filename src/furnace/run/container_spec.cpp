@@ -17,13 +17,6 @@ namespace {
 
 constexpr unsigned long long k_gib = 1024ULL * 1024 * 1024;
 
-// Variables the CLI itself reads: their container values must not replace the CLI's own.
-bool cli_reads(const std::string& name) {
-  static const std::array<std::string_view, 3> k_names{"HOME", "PATH", "TMPDIR"};
-  return std::find(k_names.begin(), k_names.end(), name) != k_names.end() ||
-         name.starts_with("LD_") || name.starts_with("DOCKER_");
-}
-
 // One field of a --mount value, quoted the way the CLI's CSV reader expects.
 std::string csv_field(const std::string& field) {
   if (field.find_first_of(",\"") == std::string::npos) {
@@ -74,7 +67,76 @@ bool valid_env_name(std::string_view name) {
          });
 }
 
+// Whether `s` is well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // The sequence's length, the smallest code point it may encode, and its lead bits.
+    const std::size_t n = (c & 0xe0U) == 0xc0   ? 1
+                          : (c & 0xf0U) == 0xe0 ? 2
+                          : (c & 0xf8U) == 0xf0 ? 3
+                                                : 0;
+    if (n == 0) {
+      return false;
+    }
+    constexpr std::array<unsigned, 4> k_min{0, 0x80, 0x800, 0x10000};
+    const unsigned min = k_min.at(n);
+    unsigned cp = c & (0x7fU >> (n + 1));
+    if (i + n >= s.size()) {
+      return false;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0U) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6U) | (cc & 0x3fU);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 } // namespace
+
+bool cli_reads(std::string_view name) {
+  static const std::array<std::string_view, 3> k_names{"HOME", "PATH", "TMPDIR"};
+  return std::find(k_names.begin(), k_names.end(), name) != k_names.end() ||
+         name.starts_with("LD_") || name.starts_with("DOCKER_");
+}
+
+core::Result<void> check_env_file_value(std::string_view name, std::string_view value) {
+  // bufio.Scanner's default limit, with room for the name.
+  constexpr std::size_t k_max_line = 60000;
+  std::string why;
+  if (value.find_first_of("\n\r") != std::string_view::npos) {
+    why = "has a line break";
+  } else if (value.find('\0') != std::string_view::npos) {
+    why = "has a NUL byte";
+  } else if (!valid_utf8(value)) {
+    why = "is not valid UTF-8";
+  } else if (value.size() > k_max_line) {
+    why = fmt::format("is longer than {} bytes", k_max_line);
+  }
+  if (why.empty()) {
+    return {};
+  }
+  return core::fail(core::ErrorKind::invalid,
+                    fmt::format("the value of {} {}: the docker CLI reads {} itself, so furnace "
+                                "passes it in an env file, one line per variable",
+                                name,
+                                why,
+                                name),
+                    "set it inside the container instead (in the command, or in the image)");
+}
 
 EngineCommand docker_run_command(const ContainerSpec& spec) {
   EngineCommand cmd;
@@ -107,6 +169,17 @@ EngineCommand docker_run_command(const ContainerSpec& spec) {
     a.insert(a.end(), {"--ulimit", "memlock=-1"});
   }
   a.insert(a.end(), {"--ulimit", "stack=67108864"});
+  // Shared-server limits. No swap beyond the memory limit: an over-limit run ends (OOM) instead
+  // of paging the whole host.
+  if (!spec.memory.empty()) {
+    a.insert(a.end(), {"--memory", spec.memory, "--memory-swap", spec.memory});
+  }
+  if (!spec.cpus.empty()) {
+    a.insert(a.end(), {"--cpus", spec.cpus});
+  }
+  if (!spec.pids_limit.empty()) {
+    a.insert(a.end(), {"--pids-limit", spec.pids_limit});
+  }
   if (spec.gpus == GpuMode::all) {
     a.insert(a.end(), {"--gpus", "all"});
   } else if (spec.gpus == GpuMode::devices) {
@@ -128,11 +201,14 @@ EngineCommand docker_run_command(const ContainerSpec& spec) {
   }
   for (const auto& [k, v] : spec.env) {
     if (cli_reads(k)) {
-      a.insert(a.end(), {"--env", k + "=" + v});
+      cmd.env_file += k + "=" + v + "\n";
     } else {
       a.insert(a.end(), {"--env", k});
       cmd.env[k] = v;
     }
+  }
+  if (!cmd.env_file.empty()) {
+    a.insert(a.end(), {"--env-file", fmt::format("/dev/fd/{}", k_env_file_fd)});
   }
   for (const std::string& p : spec.ports) {
     a.insert(a.end(), {"--publish", p});
@@ -199,6 +275,61 @@ core::Result<void> check_size(std::string_view text, std::string_view what) {
                                   text));
   }
   return {};
+}
+
+unsigned long long size_bytes(std::string_view text) {
+  if (!check_size(text, "")) {
+    return 0;
+  }
+  std::string_view digits = text;
+  unsigned long long unit = 1;
+  switch (digits.back()) {
+  case 'k':
+  case 'K':
+    unit = 1ULL << 10U;
+    break;
+  case 'm':
+  case 'M':
+    unit = 1ULL << 20U;
+    break;
+  case 'g':
+  case 'G':
+    unit = 1ULL << 30U;
+    break;
+  default:
+    break;
+  }
+  if (std::isdigit(static_cast<unsigned char>(digits.back())) == 0) {
+    digits.remove_suffix(1);
+  }
+  const unsigned long long n = std::stoull(std::string(digits));
+  return n > ~0ULL / unit ? ~0ULL : n * unit;
+}
+
+bool has_control_char(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned>(u));
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 core::Result<std::optional<std::pair<std::string, std::string>>>

@@ -47,20 +47,39 @@ struct ContainerSpec {
   bool ipc_host = false;
   bool memlock_unlimited = true; // --ulimit memlock=-1 (not where the engine cannot raise it)
   std::string network;               // "" = the engine's default
-  // Variables for the container. Their values travel in the CLI's environment (`-e NAME`), never
-  // in argv, except the ones the CLI itself reads (HOME, PATH, TMPDIR, LD_*, DOCKER_*), passed as
-  // NAME=VALUE.
+  // Variables for the container. Their values never go into argv: they travel in the CLI's
+  // environment (`--env NAME`), except the ones the CLI itself reads (HOME, PATH, TMPDIR, LD_*,
+  // DOCKER_*), which go into an env file in memory (`--env-file /dev/fd/3`, see EngineCommand).
   std::map<std::string, std::string> env;
+  std::string memory;             // --memory "8g"; "" = no limit
+  std::string cpus;               // --cpus "4" / "1.5"; "" = no limit
+  std::string pids_limit;         // --pids-limit "4096"; "" = the engine's default
   std::vector<std::string> ports; // normalised: "127.0.0.1:8888:8888"
   bool interactive = false;       // -i
   bool tty = false;               // -t
   std::vector<std::string> command;
 };
 
+// The descriptor the CLI reads its env file from (argv says `--env-file /dev/fd/3`).
+inline constexpr int k_env_file_fd = 3;
+
 struct EngineCommand {
   std::vector<std::string> argv;
   std::map<std::string, std::string> env; // to add to the CLI's environment
+  // The env file's text ("NAME=VALUE\n" lines) for the variables the CLI reads itself; "" when
+  // none. run_session hands it to the CLI as descriptor k_env_file_fd of a memory file
+  // (memfd): never on disk, gone with the CLI, unreadable for other users.
+  std::string env_file;
 };
+
+// Whether the docker CLI reads variable `name` itself (HOME, PATH, TMPDIR, LD_*, DOCKER_*): its
+// container value goes into the env file instead of the CLI's environment.
+bool cli_reads(std::string_view name);
+
+// Whether `value` can be a line of an env file for variable `name`: no line break, valid UTF-8
+// (the CLI quotes a bad line in its error, value and all), under the CLI's 64 KiB line limit.
+// Errors name the variable, never the value.
+core::Result<void> check_env_file_value(std::string_view name, std::string_view value);
 
 // `docker run --init --name NAME …` for `spec` (no --rm: see settle_container).
 EngineCommand docker_run_command(const ContainerSpec& spec);
@@ -75,6 +94,15 @@ std::string default_shm_size(unsigned long long mem_total_bytes);
 
 // Checks a --shm-size value ("64m", "8g", "1073741824"). Errors name the value.
 core::Result<void> check_size(std::string_view text, std::string_view what);
+
+// The bytes of a size that check_size accepts ("512m" -> 536870912); 0 when it is not one.
+unsigned long long size_bytes(std::string_view text);
+
+// A path as it can be shown in one line: control characters as \n, \t, \xNN.
+std::string printable(std::string_view text);
+
+// Whether `text` has a control character (below 0x20, or 0x7f).
+bool has_control_char(std::string_view text);
 
 // Splits "KEY=VALUE" / "KEY" (the value then comes from `host_env`; a missing one is skipped).
 // Errors: an invalid name.

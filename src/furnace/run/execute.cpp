@@ -28,14 +28,20 @@ namespace fs = std::filesystem;
 constexpr int k_not_started = 125;
 
 // Records how the run ended; returns the store's error ("" when recorded or nothing to record).
-std::string finish_record(history::Store* store, std::int64_t id, const SessionResult& r,
-                          std::int64_t now) {
+std::string finish_record(history::Store* store,
+                          std::int64_t id,
+                          const SessionResult& r,
+                          std::int64_t now,
+                          bool oom = false) {
   if (store == nullptr || id == 0) {
     return {};
   }
   std::string status = history::k_exited;
   std::string signal;
-  if (r.signal != 0) {
+  if (oom) {
+    status = history::k_oom_killed;
+    signal = "SIGKILL";
+  } else if (r.signal != 0) {
     status = history::k_killed;
     signal = signal_name(r.signal);
   } else if (r.exit_code >= 125 && r.exit_code <= 127) {
@@ -289,6 +295,11 @@ RunOutcome run_foreground(core::Context& ctx, engine::Engine& engine, Launcher& 
   }
   Settled settled;
   if (r) {
+    // Before settling removes the container: whether the kernel killed it for memory (asked on
+    // exit 137 only).
+    outcome.oom_killed =
+        r->signal == 0 &&
+        oom_killed(engine, p.spec.name, r->exit_code, p.record.started_ms, launcher.clock().now_ms());
     SettleHooks hooks;
     hooks.warn = [&](const std::string& m) { ctx.ui.warn(m); };
     SessionOptions again = so;
@@ -306,8 +317,8 @@ RunOutcome run_foreground(core::Context& ctx, engine::Engine& engine, Launcher& 
     ctx.ui.error(*settled.error);
   }
   if (!settled.left) {
-    const std::string failed =
-        finish_record(store.get(), p.record.id, settled.recorded, launcher.clock().now_ms());
+    const std::string failed = finish_record(
+        store.get(), p.record.id, settled.recorded, launcher.clock().now_ms(), outcome.oom_killed);
     if (!failed.empty()) {
       ctx.ui.warn(fmt::format("the end of this run is not recorded: {}", failed));
     }
@@ -341,7 +352,11 @@ core::Result<int> start_supervisor(core::Context& ctx, engine::Engine& engine, L
       },
       ctx.env,
       log_fd,
-      [env = ctx.env, &engine, &launcher, lease, &clock, id, spec](const SessionResult& first) {
+      [env = ctx.env, &engine, &launcher, lease, &clock, id, spec, started = p.record.started_ms](
+          const SessionResult& first) {
+        // Before settling removes the container: killed for memory? (exit 137 only)
+        const bool oom = first.signal == 0 &&
+                         oom_killed(engine, spec.name, first.exit_code, started, clock.now_ms());
         // In the supervisor: the same settling as a foreground run, attaching again into the log.
         SettleHooks hooks;
         hooks.warn = [](const std::string& m) { std::cerr << "# furnace: " << m << '\n'; };
@@ -360,12 +375,17 @@ core::Result<int> start_supervisor(core::Context& ctx, engine::Engine& engine, L
           return; // it runs on in the engine: neither its end nor its GPUs are ours to settle
         }
         const std::string& name = spec.name;
-        std::cerr << fmt::format("# furnace: {} ended: exit {}\n", name, r.exit_code);
+        std::cerr << fmt::format("# furnace: {} ended: exit {}{}\n",
+                                 name,
+                                 r.exit_code,
+                                 oom ? fmt::format(" ({})", oom_error(name, spec.memory).message)
+                                     : "");
         auto store = history::Store::open(history::default_path(env));
         if (!store) {
           std::cerr << fmt::format("# furnace: not recorded: {}\n", store.error().message);
         }
-        const std::string failed = finish_record(store ? &*store : nullptr, id, r, clock.now_ms());
+        const std::string failed =
+            finish_record(store ? &*store : nullptr, id, r, clock.now_ms(), oom);
         if (!failed.empty()) {
           std::cerr << fmt::format("# furnace: not recorded: {}\n", failed);
         }

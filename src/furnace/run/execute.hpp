@@ -29,6 +29,7 @@ struct GpuLease {
 struct RunOutcome {
   int exit_code = 0;  // the command's; 125 when it did not start (126/127 from the engine)
   int signal = 0;     // the first signal furnace relayed to it; 0 when none
+  bool oom_killed = false; // killed for memory (the engine's OOMKilled; exit 137)
   // A detached run that did not start: why (a foreground run has said it as it happened).
   std::optional<core::Error> error;
   // Detached runs: the container's id once it runs (or ran: `finished` when it was over with

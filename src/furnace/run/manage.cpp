@@ -270,7 +270,7 @@ int run_shell_attach(core::Context& ctx, const ShellAttachOptions& options, engi
   SessionOptions so;
   so.output = Output::inherit;
   so.own_group = false;
-  auto r = run_session(EngineCommand{argv, {}}, ctx.env, so);
+  auto r = run_session(EngineCommand{argv, {}, {}}, ctx.env, so);
   if (!r) {
     ctx.ui.error(r.error());
     return 125;

@@ -1,6 +1,7 @@
 #include "plan.hpp"
 
 #include <furnace/run/support.hpp>
+#include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -14,9 +15,19 @@ namespace {
 namespace fs = std::filesystem;
 
 // The container's environment: the base, furnace.yaml's, then -e (values from `env` for -e KEY).
-core::Result<void> add_env(ContainerSpec& s, const project::FurnaceYaml& y, const RunOptions& o,
-                           const RunInputs& in) {
-  s.env = base_env(in.env, in.host.timezone);
+core::Result<void> add_env(ContainerSpec& s,
+                           const project::FurnaceYaml& y,
+                           const RunOptions& o,
+                           const RunInputs& in,
+                           std::vector<std::string>& warnings) {
+  BaseEnv base = base_env(in.env, in.host.timezone, o.proxy_env);
+  s.env = std::move(base.env);
+  for (const std::string& name : base.withheld) {
+    warnings.push_back(fmt::format("{} carries credentials: it is not passed into the container "
+                                   "('--proxy-env' passes it; its value then shows in 'docker "
+                                   "inspect')",
+                                   name));
+  }
   for (const auto& [k, v] : y.env) {
     s.env[k] = v;
   }
@@ -31,6 +42,79 @@ core::Result<void> add_env(ContainerSpec& s, const project::FurnaceYaml& y, cons
   }
   if (s.user) {
     s.env["HOME"] = s.user->home;
+  }
+  for (const auto& [k, v] : s.env) {
+    if (cli_reads(k)) {
+      if (auto ok = check_env_file_value(k, v); !ok) {
+        return ok;
+      }
+    }
+  }
+  return {};
+}
+
+// The memory, CPU and process limits, and /dev/shm within the memory limit (it counts against
+// it): an explicit size over the limit is an error, the default shrinks to a quarter of it.
+core::Result<void> add_limits(ContainerSpec& s,
+                              const project::FurnaceYaml& y,
+                              const RunOptions& o,
+                              const RunInputs& in) {
+  auto limits = resolve_limits(Limits{o.memory, o.cpus, o.pids_limit},
+                               Limits{y.memory, y.cpus, y.pids_limit},
+                               in.host_limits,
+                               in.host.user ? in.host.user->name : "root");
+  if (!limits) {
+    return core::fail(limits.error());
+  }
+  s.memory = limits->memory;
+  s.cpus = limits->cpus;
+  s.pids_limit = limits->pids_limit;
+  const std::string asked_shm = !o.shm_size.empty() ? o.shm_size : y.shm;
+  const std::string shm_from = !o.shm_size.empty() ? "--shm-size" : "furnace.yaml's shm";
+  s.shm_size = !asked_shm.empty() ? asked_shm : default_shm_size(in.host.memory_bytes);
+  if (auto ok = check_size(s.shm_size, shm_from); !ok) {
+    return ok;
+  }
+  const unsigned long long memory = size_bytes(s.memory);
+  if (memory == 0 || s.ipc_host) {
+    return {};
+  }
+  if (!asked_shm.empty() && size_bytes(asked_shm) > memory) {
+    return core::fail(core::ErrorKind::invalid,
+                      fmt::format("{} {} is larger than the memory limit {}: /dev/shm counts "
+                                  "against it, so the run would be killed before it is full",
+                                  shm_from,
+                                  asked_shm,
+                                  s.memory),
+                      "give a smaller --shm-size (a quarter of the memory is furnace's default) "
+                      "or a larger --memory");
+  }
+  if (asked_shm.empty() && size_bytes(s.shm_size) > memory / 4) {
+    s.shm_size = fmt::format("{}m", std::max(1ULL, memory / 4 / (1ULL << 20U)));
+  }
+  return {};
+}
+
+// Host paths go into --mount and --workdir: a control character in one is refused up front
+// (the CLI's own error about it is confusing, and the mount would not be the intended one).
+core::Result<void> check_paths(const ContainerSpec& s) {
+  for (const Mount& m : s.mounts) {
+    for (const std::string* p : {&m.source, &m.target}) {
+      if (has_control_char(*p)) {
+        return core::fail(
+            core::ErrorKind::invalid,
+            fmt::format("the path '{}' has a control character: furnace does not "
+                        "mount it",
+                        printable(*p)),
+            "rename the directory (no line breaks, tabs or other control characters)");
+      }
+    }
+  }
+  if (has_control_char(s.workdir)) {
+    return core::fail(
+        core::ErrorKind::invalid,
+        fmt::format("the working directory '{}' has a control character", printable(s.workdir)),
+        "rename the directory (no line breaks, tabs or other control characters)");
   }
   return {};
 }
@@ -91,18 +175,68 @@ history::RunRecord start_record(const image::BuiltImage& img, const ContainerSpe
 
 } // namespace
 
-std::map<std::string, std::string> base_env(const core::Env& host, const std::string& timezone) {
-  std::map<std::string, std::string> env{{"PYTHONUNBUFFERED", "1"}};
+bool proxy_has_credentials(std::string_view value) {
+  for (const std::string& entry : util::split(std::string(value), ',')) {
+    std::string_view v = util::trim(entry);
+    if (const auto scheme = v.find("://"); scheme != std::string_view::npos) {
+      v.remove_prefix(scheme + 3);
+    }
+    // The authority ends at the first '/', '?' or '#'; user information is before its last '@'.
+    const std::string_view authority = v.substr(0, v.find_first_of("/?#"));
+    if (authority.find('@') != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+BaseEnv base_env(const core::Env& host, const std::string& timezone, bool proxy_env) {
+  BaseEnv out;
+  out.env = {{"PYTHONUNBUFFERED", "1"}};
   for (const char* k : {"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
                         "NO_PROXY", "TZ"}) {
     if (auto it = host.find(k); it != host.end()) {
-      env[k] = it->second;
+      if (std::string_view(k) != "TZ" && !proxy_env && proxy_has_credentials(it->second)) {
+        out.withheld.emplace_back(k);
+        continue;
+      }
+      out.env[k] = it->second;
     }
   }
-  if (env.count("TZ") == 0 && !timezone.empty()) {
-    env["TZ"] = timezone;
+  if (out.env.count("TZ") == 0 && !timezone.empty()) {
+    out.env["TZ"] = timezone;
   }
-  return env;
+  return out;
+}
+
+core::Result<void>
+check_project_root(const std::string& root, const std::string& here, const std::string& home) {
+  for (const std::string* p : {&here, &root}) {
+    if (has_control_char(*p)) {
+      return core::fail(core::ErrorKind::invalid,
+                        fmt::format("the path '{}' has a control character: furnace does not "
+                                    "mount it",
+                                    printable(*p)),
+                        "rename the directory (no line breaks, tabs or other control characters)");
+    }
+  }
+  const std::string hint = "run furnace from your project's directory, or 'furnace init' in a "
+                           "subdirectory to make that the project";
+  std::error_code ec;
+  if (fs::path(root) == "/" || fs::equivalent(root, "/", ec)) {
+    return core::fail(core::ErrorKind::invalid,
+                      "the project root is / itself: furnace would mount the whole file system "
+                      "read-write into the container",
+                      hint);
+  }
+  if (!home.empty() && home != "/" && (root == home || fs::equivalent(root, home, ec))) {
+    return core::fail(core::ErrorKind::invalid,
+                      fmt::format("the project root is your home directory {}: furnace would mount "
+                                  "all of it read-write into the container",
+                                  root),
+                      hint);
+  }
+  return {};
 }
 
 core::Result<RunPlan> plan_run(const image::BuiltImage& img, const RunOptions& o,
@@ -125,15 +259,15 @@ core::Result<RunPlan> plan_run(const image::BuiltImage& img, const RunOptions& o
         "furnace.yaml 'datasets' ({}) are not mounted yet by this furnace", fmt::join(y.datasets, ", ")));
   }
   s.ipc_host = o.ipc == "host";
-  s.shm_size = !o.shm_size.empty() ? o.shm_size
-               : !y.shm.empty()    ? y.shm
-                                   : default_shm_size(in.host.memory_bytes);
-  if (auto ok = check_size(s.shm_size, "--shm-size"); !ok) {
+  if (auto ok = add_limits(s, y, o, in); !ok) {
     return core::fail(ok.error());
   }
   s.network = o.network;
   s.memlock_unlimited = in.host.engine_can_unlock_memory && !in.rootless;
-  if (auto ok = add_env(s, y, o, in); !ok) {
+  if (auto ok = add_env(s, y, o, in, plan.warnings); !ok) {
+    return core::fail(ok.error());
+  }
+  if (auto ok = check_paths(s); !ok) {
     return core::fail(ok.error());
   }
   if (auto ok = add_ports(s, y, o); !ok) {

@@ -10,6 +10,7 @@
 #include <furnace/run/command.hpp>
 #include <furnace/run/container_spec.hpp>
 #include <furnace/run/launcher.hpp>
+#include <furnace/run/limits.hpp>
 
 #include <cstdint>
 #include <string>
@@ -39,6 +40,7 @@ struct RunInputs {
   std::int64_t now_ms = 0;
   std::string log_path;        // the run's log on the host
   std::string git_commit;      // "" when the project is no git repository
+  HostLimits host_limits;      // the admin's defaults and caps (/etc/furnace/config.yaml)
 };
 
 struct RunPlan {
@@ -48,11 +50,29 @@ struct RunPlan {
   bool detach = false;
 };
 
-// Errors (usage: exit 2): a bad --shm-size, -e or -p value.
+// Errors (usage: exit 2): a bad --shm-size, -e, -p, --memory, --cpus or --pids-limit value; a
+// limit over the host's cap; a /dev/shm larger than the memory limit; a value for the env file
+// that cannot be one line (check_env_file_value); a host path with a control character.
 core::Result<RunPlan> plan_run(const image::BuiltImage& img, const RunOptions& options,
                                const RunInputs& in);
 
 // The variables every run gets: proxies and the time zone from the host, unbuffered Python.
-std::map<std::string, std::string> base_env(const core::Env& host, const std::string& timezone);
+// A proxy variable whose URL carries credentials (`http://user:pass@proxy:3128`) is left out
+// unless `proxy_env`; its name goes into `withheld` then.
+struct BaseEnv {
+  std::map<std::string, std::string> env;
+  std::vector<std::string> withheld;
+};
+BaseEnv base_env(const core::Env& host, const std::string& timezone, bool proxy_env);
+
+// Whether a proxy variable's value holds credentials: a URL with user information
+// ("http://user:pass@host", "user@host:3128"), in any entry of a comma-separated list.
+bool proxy_has_credentials(std::string_view value);
+
+// Refuses a project root that would mount too much read-write: `/` itself, or the caller's
+// home directory (`home`, compared after resolving symlinks); and any host path with a control
+// character (`here` is where furnace was started). Errors (invalid) say what to do instead.
+core::Result<void>
+check_project_root(const std::string& root, const std::string& here, const std::string& home);
 
 } // namespace furnace::run

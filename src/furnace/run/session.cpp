@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,8 +148,13 @@ struct ExecArgs {
 
 // In the child: default signal dispositions (ignored ones stay ignored), the descriptors, then
 // exec. Never returns.
-[[noreturn]] void exec_child(const ExecArgs& exec, const SignalRelay& relay,
-                             const SessionOptions& options, int out_w, int err_w, int report_w) {
+[[noreturn]] void exec_child(const ExecArgs& exec,
+                             const SignalRelay& relay,
+                             const SessionOptions& options,
+                             int out_w,
+                             int err_w,
+                             int report_w,
+                             int env_fd) {
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
@@ -166,10 +172,48 @@ struct ExecArgs {
     ::dup2(out_w, STDOUT_FILENO);
     ::dup2(err_w, STDERR_FILENO);
   }
+  if (env_fd >= 0) {
+    // The env file at the descriptor argv names, left open across exec (only this one).
+    if (report_w == k_env_file_fd) {
+      report_w = ::fcntl(report_w, F_DUPFD_CLOEXEC, k_env_file_fd + 1);
+    }
+    if (env_fd == k_env_file_fd) {
+      ::fcntl(env_fd, F_SETFD, 0);
+    } else {
+      ::dup2(env_fd, k_env_file_fd);
+    }
+  }
   ::execvpe(exec.argv[0], exec.argv.data(), exec.envp.data());
   const int err = errno;
   (void)!::write(report_w, &err, sizeof err);
   ::_exit(127);
+}
+
+// The env file's text in a memory file (no path, no disk; closed on exec except where the child
+// puts it). -1 when there is none.
+core::Result<int> env_file_fd(const std::string& text) {
+  if (text.empty()) {
+    return -1;
+  }
+  const int fd = ::memfd_create("furnace-env-file", MFD_CLOEXEC);
+  if (fd < 0) {
+    return core::fail(core::ErrorKind::io, fmt::format("memfd_create: {}", std::strerror(errno)));
+  }
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t w = ::write(fd, text.data() + done, text.size() - done);
+    if (w < 0 && errno == EINTR) {
+      continue;
+    }
+    if (w <= 0) {
+      const int e = errno;
+      ::close(fd);
+      return core::fail(core::ErrorKind::io,
+                        fmt::format("writing the env file: {}", std::strerror(e)));
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  return fd;
 }
 
 } // namespace
@@ -207,12 +251,23 @@ core::Result<SessionResult> run_session(const EngineCommand& command,
     return core::fail(core::ErrorKind::io, fmt::format("pipe: {}", std::strerror(errno)));
   }
   const ExecArgs exec(command.argv, env_strings(env, command.env));
+  auto env_fd = env_file_fd(command.env_file);
+  if (!env_fd) {
+    return core::fail(env_fd.error());
+  }
   const pid_t pid = ::fork();
   if (pid < 0) {
-    return core::fail(core::ErrorKind::io, fmt::format("fork: {}", std::strerror(errno)));
+    const int e = errno;
+    if (*env_fd >= 0) {
+      ::close(*env_fd);
+    }
+    return core::fail(core::ErrorKind::io, fmt::format("fork: {}", std::strerror(e)));
   }
   if (pid == 0) {
-    exec_child(exec, relay, options, out[1], err[1], report[1]);
+    exec_child(exec, relay, options, out[1], err[1], report[1], *env_fd);
+  }
+  if (*env_fd >= 0) {
+    ::close(*env_fd); // the CLI has its own descriptor now
   }
   if (options.own_group) {
     ::setpgid(pid, pid); // also here: a Ctrl-C right after fork must not reach the CLI directly

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 
@@ -115,6 +116,46 @@ void remove_leftover(core::Context& ctx, engine::Engine& engine, history::Store*
       (void)store->finish(run->id, now_ms(), std::nullopt, "", history::k_lost);
     }
   }
+}
+
+bool oom_killed(engine::Engine& engine,
+                const std::string& name,
+                int exit_code,
+                std::int64_t since_ms,
+                std::int64_t until_ms) {
+  constexpr int k_sigkill_exit = 128 + 9;
+  if (exit_code != k_sigkill_exit) {
+    return false;
+  }
+  // The container's state while it is still there (furnace removes it after this).
+  if (auto c = engine.inspect_container(name); c) {
+    return c->oom_killed;
+  }
+  // Gone already: the engine's "oom" event, with a second of slack each side (the engine's
+  // clock and ours, and events in flight).
+  auto events = engine.container_events(name, since_ms - 1000, until_ms + 1000);
+  return events && std::any_of(events->begin(), events->end(), [](const engine::ContainerEvent& e) {
+           return e.action == "oom";
+         });
+}
+
+core::Error oom_error(const std::string& name, const std::string& memory_limit) {
+  if (memory_limit.empty()) {
+    return core::make_error(core::ErrorKind::remote,
+                            fmt::format("{} was killed for using too much memory (OOMKilled, exit "
+                                        "137): the host ran out",
+                                        name),
+                            "use less (a smaller batch, fewer DataLoader workers), or ask for a "
+                            "memory limit that fits with --memory");
+  }
+  return core::make_error(core::ErrorKind::remote,
+                          fmt::format("{} was killed for using more than its memory limit "
+                                      "--memory {} (OOMKilled, exit 137)",
+                                      name,
+                                      memory_limit),
+                          "give it more with --memory (or furnace.yaml's memory) if the host "
+                          "allows, or use less: a smaller batch, fewer DataLoader workers; "
+                          "/dev/shm counts against the limit too");
 }
 
 } // namespace furnace::run

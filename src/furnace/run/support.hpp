@@ -65,6 +65,18 @@ private:
 // "" when there is no such process.
 std::string process_start_time(int pid);
 
+// Whether the run `name` that ended with exit 137 was killed for memory: the container's
+// OOMKilled state while it still exists, else the engine's "oom" event for it between `since_ms`
+// and `until_ms`. Asked only for exit 137, so a normal run makes no extra engine call.
+bool oom_killed(engine::Engine& engine,
+                const std::string& name,
+                int exit_code,
+                std::int64_t since_ms,
+                std::int64_t until_ms);
+
+// What to say about a run killed for memory: the limit it had ("" = none) and what to do.
+core::Error oom_error(const std::string& name, const std::string& memory_limit);
+
 // A furnace container whose furnace process is gone (killed) on this host: its pid is not
 // alive, or is alive with another start time than the label records (the pid was reused).
 bool is_orphan(const engine::ContainerSummary& c, const std::string& this_host);
