@@ -21,7 +21,7 @@ cmake -S "$root/tests/fuzz" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebIn
   -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
 ninja -C "$build" -j "$jobs" >/dev/null
 
-targets=(requirements conda setup toml dockerfile pep440 daemon_json engine_flags)
+targets=(requirements conda setup toml dockerfile pep440 daemon_json engine_flags runspec)
 mkdir -p "$build/artifacts"
 status=0
 run_one() {

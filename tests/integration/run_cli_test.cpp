@@ -564,6 +564,10 @@ TEST_F(RunCli, explicit_gpus_without_a_gpu_is_an_error_and_default_runs_on_the_c
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
 }
 
+// RELIABILITY case 33: an 8-worker DataLoader passes with furnace's default /dev/shm; with
+// Docker's 64m it fails, and the failure is the shared-memory one: a worker dies of SIGBUS
+// (PyTorch: "DataLoader worker ... is killed by signal: Bus error") and a plain write of more
+// than /dev/shm holds gets ENOSPC.
 TEST_F(RunCli, an_8_worker_dataloader_needs_the_default_shm_and_dies_with_64m) {
   s_dir->write("project/loader.py",
                "import torch\n"
@@ -575,14 +579,41 @@ TEST_F(RunCli, an_8_worker_dataloader_needs_the_default_shm_and_dies_with_64m) {
                "for batch in DataLoader(Big(), batch_size=16, num_workers=8, prefetch_factor=2):\n"
                "    n += batch.shape[0]\n"
                "print('loaded', n)\n");
-  sh("chown " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + s_project +
-     "/loader.py");
+  s_dir->write("project/fill_shm.py",
+               "import errno\n"
+               "try:\n"
+               "    with open('/dev/shm/fill', 'wb') as f:\n"
+               "        f.write(b'x' * (96 << 20))\n"
+               "    print('wrote 96m into /dev/shm')\n"
+               "except OSError as e:\n"
+               "    print('shm-error', errno.errorcode[e.errno])\n"
+               "    raise SystemExit(3)\n");
+  sh("chown " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + s_project + "/loader.py " + s_project +
+     "/fill_shm.py");
   const auto ok = furnace({"run", "-C", s_project, "--", "python", "loader.py"});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_NE(ok.out.find("loaded 256"), std::string::npos) << ok.out << ok.err;
   const auto small = furnace({"run", "-C", s_project, "--shm-size", "64m", "--", "python", "loader.py"});
-  EXPECT_NE(small.exit_code, 0) << "64m of /dev/shm must not be enough: " << small.out;
+  EXPECT_EQ(small.exit_code, 1) << "64m of /dev/shm must not be enough: " << small.out;
   EXPECT_EQ(small.out.find("loaded 256"), std::string::npos);
+  EXPECT_NE((small.out + small.err).find("is killed by signal: Bus error"), std::string::npos)
+      << small.out << small.err;
+
+  const auto filled = furnace({"run", "-C", s_project, "--", "python", "fill_shm.py"});
+  EXPECT_EQ(filled.exit_code, 0) << filled.out << filled.err;
+  EXPECT_NE(filled.out.find("wrote 96m into /dev/shm"), std::string::npos) << filled.out;
+  const auto full =
+      furnace({"run", "-C", s_project, "--shm-size", "64m", "--", "python", "fill_shm.py"});
+  EXPECT_EQ(full.exit_code, 3) << full.out << full.err;
+  EXPECT_NE(full.out.find("shm-error ENOSPC"), std::string::npos) << full.out;
+
+  // /dev/shm counts against --memory: more shm than memory is refused before anything runs.
+  const auto over =
+      furnace({"run", "-C", s_project, "--memory", "1g", "--shm-size", "2g", "--", "true"});
+  EXPECT_EQ(over.exit_code, 2) << over.err;
+  EXPECT_NE(over.err.find("furnace: error: --shm-size 2g is larger than the memory limit 1g"),
+            std::string::npos)
+      << over.err;
 }
 
 TEST_F(RunCli, proxies_arrive_and_values_stay_out_of_the_command_line) {
@@ -787,6 +818,255 @@ TEST_F(RunCli, an_escalation_attempt_fails_and_host_files_keep_their_owner) {
   EXPECT_EQ(run["user"], k_user);
   EXPECT_EQ(run["image_id"].get<std::string>().rfind("sha256:", 0), 0U);
   EXPECT_EQ(run["project"], fs::canonical(s_project).string());
+}
+
+// Every process's command line, by pid.
+std::map<int, std::string> all_command_lines() {
+  std::map<int, std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    out[std::stoi(name)] = read_text(e.path().string() + "/cmdline");
+  }
+  return out;
+}
+
+// Files under `dir` (down to `depth` levels, not following links) whose content holds `needle`.
+std::vector<std::string>
+files_holding(const std::string& dir, const std::string& needle, int depth) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec),
+       end;
+       it != end;
+       it.increment(ec)) {
+    if (ec) {
+      break;
+    }
+    if (it.depth() >= depth) {
+      it.disable_recursion_pending();
+    }
+    if (it->is_regular_file(ec) && it->file_size(ec) < (1U << 20U) &&
+        read_text(it->path().string()).find(needle) != std::string::npos) {
+      found.push_back(it->path().string());
+    }
+  }
+  return found;
+}
+
+// Issue 12 item 2, RELIABILITY case 39 (for -e): secrets given to a run never show in a
+// process's command line while it runs (sampled every 10 ms), reach the container, and leave no
+// file behind. DOCKER_PASSWORD (a variable the docker CLI reads itself, so it goes through the
+// env file) comes by name from furnace's environment: in no command line, ever. API_TOKEN is
+// given as -e NAME=VALUE: the user typed it into furnace's own command line, which furnace
+// overwrites as it starts; after that it is in no command line either.
+TEST_F(RunCli, a_secret_given_with_e_never_shows_in_a_command_line_and_leaves_no_file) {
+  const std::string secret = "s3cr3t-" + std::to_string(::getpid()) + "-DOCKER";
+  const std::string token = "t0k3n-" + std::to_string(::getpid()) + "-PLAIN";
+  auto e = env();
+  e["DOCKER_PASSWORD"] = secret;
+  const Background b = spawn_furnace({"run",
+                                      "-C",
+                                      s_project,
+                                      "-e",
+                                      "DOCKER_PASSWORD",
+                                      "-e",
+                                      "API_TOKEN=" + token,
+                                      "--",
+                                      "python",
+                                      "-c",
+                                      "import os, time\n"
+                                      "print('reversed', os.environ['DOCKER_PASSWORD'][::-1], "
+                                      "os.environ['API_TOKEN'][::-1], flush=True)\n"
+                                      "time.sleep(3)"},
+                                     e,
+                                     s_dir->path() + "/secret.out",
+                                     as_user());
+  int samples = 0;
+  bool leaked = false;
+  bool hidden = false; // furnace's own command line was seen with API_TOKEN=***
+  std::string where;
+  int code = -2;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const auto& [pid, line] : all_command_lines()) {
+      const bool own_start = pid == b.pid && !hidden; // furnace before it hid the value
+      if (pid == b.pid &&
+          line.find("API_TOKEN=" + std::string(token.size(), '*')) != std::string::npos) {
+        hidden = true;
+      }
+      if (line.find(secret) != std::string::npos ||
+          (line.find(token) != std::string::npos && !own_start)) {
+        leaked = true;
+        where = std::to_string(pid) + ": " + line;
+      }
+    }
+    ++samples;
+    int status = 0;
+    if (::waitpid(b.pid, &status, WNOHANG) == b.pid) {
+      code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(hidden) << "furnace's own command line must lose the value";
+  EXPECT_EQ(code, 0) << b.output();
+  EXPECT_FALSE(leaked) << "in a command line: " << where;
+  EXPECT_GT(samples, 100) << "the run must have been sampled while it ran";
+  const std::string out = b.output();
+  EXPECT_NE(out.find("reversed " + std::string(secret.rbegin(), secret.rend()) + " " +
+                     std::string(token.rbegin(), token.rend())),
+            std::string::npos)
+      << out;
+  // No env file left anywhere furnace writes: the home (logs, history, cache), /tmp, the runtime
+  // dir.
+  for (const std::string& dir :
+       {s_dir->path(), std::string("/tmp"), std::string("/run/user/") + std::to_string(k_uid)}) {
+    for (const std::string* s : {&secret, &token}) {
+      EXPECT_EQ(files_holding(dir, *s, dir == "/tmp" ? 1 : 16), std::vector<std::string>{}) << dir;
+    }
+  }
+  EXPECT_EQ(furnace({"history", "--json"}).out.find(secret), std::string::npos);
+  // What --dry-run shows is what runs: the env file by descriptor, no value.
+  const auto dry =
+      furnace({"run", "-C", s_project, "--dry-run", "-e", "DOCKER_PASSWORD", "--", "env"},
+              {{"DOCKER_PASSWORD", secret}});
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(dry.out.find(secret), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("--env-file /dev/fd/3"), std::string::npos) << dry.out;
+}
+
+TEST_F(RunCli, proxy_credentials_stay_on_the_host_unless_proxy_env) {
+  const std::map<std::string, std::string> proxies{
+      {"http_proxy", "http://alice:pr0xy-pw@127.0.0.1:3128"},
+      {"https_proxy", "http://127.0.0.1:3129"}};
+  const auto r = furnace({"run", "-C", s_project, "--", "env"}, proxies);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("pr0xy-pw"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("https_proxy=http://127.0.0.1:3129\n"), std::string::npos) << r.out;
+  EXPECT_NE(
+      r.err.find("furnace: warning: http_proxy carries credentials: it is not passed into the "
+                 "container ('--proxy-env' passes it"),
+      std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("pr0xy-pw"), std::string::npos) << r.err;
+  const auto forwarded = furnace({"run", "-C", s_project, "--proxy-env", "--", "env"}, proxies);
+  ASSERT_EQ(forwarded.exit_code, 0) << forwarded.err;
+  EXPECT_NE(forwarded.out.find("http_proxy=http://alice:pr0xy-pw@127.0.0.1:3128\n"),
+            std::string::npos)
+      << forwarded.out;
+}
+
+// RELIABILITY case 13: project paths with a space, ',', ':', '=' and '"' are mounted exactly
+// (docker inspect's Mounts); a newline is refused before anything runs; a symlink to / and the
+// home directory as the project root are refused.
+TEST_F(RunCli, hostile_project_paths_are_mounted_exactly_or_refused) {
+  const std::string weird = s_dir->path() + "/we ird,pro:ject=x\"y";
+  for (const char* f : {"train.py", "requirements.txt", "furnace.yaml"}) {
+    fs::create_directories(weird + "/sub dir");
+    fs::copy_file(s_project + "/" + f, weird + "/" + f, fs::copy_options::overwrite_existing);
+  }
+  sh("chown -R " + std::to_string(k_uid) + " '" + s_dir->path() + "'");
+  const std::string real = fs::canonical(weird).string();
+  const auto started = furnace({"run", "-C", weird + "/sub dir", "-d", "--", "sleep", "60"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const std::string name = util::split(started.out, ' ').front();
+  const auto mounts =
+      nlohmann::json::parse(sh("docker inspect --format '{{json .Mounts}}' " + name).out);
+  const auto workdir =
+      std::string(util::trim(sh("docker inspect --format '{{.Config.WorkingDir}}' " + name).out));
+  furnace({"stop", "-t", "1", name});
+  ASSERT_EQ(mounts.size(), 1U) << mounts;
+  EXPECT_EQ(mounts[0]["Type"], "bind");
+  EXPECT_EQ(mounts[0]["Source"], real);
+  EXPECT_EQ(mounts[0]["Destination"], real);
+  EXPECT_EQ(mounts[0]["RW"], true);
+  EXPECT_EQ(workdir, real + "/sub dir");
+
+  // A newline in the path: refused up front, nothing started.
+  const std::string nl = s_dir->path() + "/new\nline";
+  fs::create_directories(nl);
+  fs::copy_file(s_project + "/furnace.yaml", nl + "/furnace.yaml");
+  sh("chown -R " + std::to_string(k_uid) + " '" + nl + "'");
+  const auto refused = furnace({"run", "-C", nl, "--", "true"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("furnace: error: the path '" + fs::canonical(s_dir->path()).string() +
+                             "/new\\nline' has a control character: furnace does not mount it\n"
+                             "  hint: rename the directory"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_NE(last_run()["project"], fs::canonical(nl).string()) << "nothing ran, nothing recorded";
+
+  // A symlink to / as the project directory, and the home directory itself.
+  const std::string link = s_dir->path() + "/to-root";
+  fs::create_symlink("/", link);
+  const auto slash = furnace({"run", "-C", link, "--", "true"});
+  EXPECT_EQ(slash.exit_code, 2) << slash.err;
+  EXPECT_NE(slash.err.find("furnace: error: the project root is / itself"), std::string::npos)
+      << slash.err;
+  s_dir->write("home/.git/HEAD", "ref: refs/heads/main\n");
+  s_dir->write("home/notes/.keep", "");
+  sh("chown -R " + std::to_string(k_uid) + " " + s_dir->path() + "/home");
+  const auto home = furnace({"run", "-C", s_dir->path() + "/home/notes", "--", "true"});
+  fs::remove_all(s_dir->path() + "/home/.git");
+  EXPECT_EQ(home.exit_code, 2) << home.err;
+  EXPECT_NE(home.err.find("is your home directory"), std::string::npos) << home.err;
+  EXPECT_NE(home.err.find("'furnace init' in a subdirectory"), std::string::npos) << home.err;
+}
+
+// Issue 12 item 8, RELIABILITY case 32: the limits reach the engine, and a run over its memory
+// limit is killed, recorded as oom-killed (exit 137) and said with the limit.
+TEST_F(RunCli, limits_reach_the_engine_and_an_oom_kill_is_recorded_with_its_limit) {
+  const auto started = furnace({"run",
+                                "-C",
+                                s_project,
+                                "-d",
+                                "--memory",
+                                "256m",
+                                "--cpus",
+                                "1.5",
+                                "--pids-limit",
+                                "100",
+                                "--",
+                                "sleep",
+                                "60"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const std::string name = util::split(started.out, ' ').front();
+  const std::string host = std::string(
+      util::trim(sh("docker inspect --format '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} "
+                    "{{.HostConfig.PidsLimit}} {{.HostConfig.ShmSize}}' " +
+                    name)
+                     .out));
+  furnace({"stop", "-t", "1", name});
+  EXPECT_EQ(host, "268435456 1500000000 100 67108864") << "shm: a quarter of the limit";
+
+  const auto oom = furnace({"run",
+                            "-C",
+                            s_project,
+                            "--memory",
+                            "128m",
+                            "--",
+                            "python",
+                            "-c",
+                            "blocks = []\n"
+                            "while True:\n"
+                            "    blocks.append(bytearray(16 << 20))\n"});
+  EXPECT_EQ(oom.exit_code, 137) << oom.err;
+  const auto run = last_run();
+  EXPECT_EQ(run["status"], "oom-killed") << run;
+  EXPECT_EQ(run["exit_code"], 137);
+  EXPECT_NE(oom.err.find("furnace: error: " + run["name"].get<std::string>() +
+                         " was killed for using more than its memory limit --memory 128m "
+                         "(OOMKilled, exit 137)\n  hint: give it more with --memory"),
+            std::string::npos)
+      << oom.err;
+  EXPECT_EQ(containers_of(fs::canonical(s_project).string()), "");
+  const auto over = furnace({"run", "-C", s_project, "--cpus", "lots", "--", "true"});
+  EXPECT_EQ(over.exit_code, 2);
+  EXPECT_NE(over.err.find("--cpus 'lots' is not a number of CPUs"), std::string::npos) << over.err;
 }
 
 } // namespace

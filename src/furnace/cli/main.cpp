@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -33,9 +34,46 @@ furnace::core::Env read_environment() {
   return env;
 }
 
+// `-e NAME=VALUE` puts VALUE into furnace's own command line, which every user can read in
+// /proc/PID/cmdline: once the arguments are copied, the values are overwritten in place with '*'
+// (as the MySQL client does with -p), so they show only while furnace starts. Everything after
+// "--" is the container's command and stays as it is.
+void hide_env_values(int argc, char** argv) {
+  const auto hide_after_eq = [](char* text) {
+    char* eq = std::strchr(text, '=');
+    for (char* c = eq == nullptr ? nullptr : eq + 1; c != nullptr && *c != '\0'; ++c) {
+      *c = '*';
+    }
+  };
+  for (int i = 1; i < argc; ++i) {
+    char* a = argv[i]; // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+    const std::string_view arg(a);
+    if (arg == "--") {
+      break;
+    }
+    if ((arg == "-e" || arg == "--env") && i + 1 < argc) {
+      hide_after_eq(argv[++i]); // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+    } else if (arg.starts_with("--env=")) {
+      hide_after_eq(a + 6); // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+    } else if (arg.starts_with("-e") && !arg.starts_with("--") && arg.size() > 2) {
+      hide_after_eq(a + 2); // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+    }
+  }
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv_in) {
+  // furnace parses copies; the originals (what /proc shows) lose their -e values.
+  std::vector<std::string> arg_copies(
+      argv_in, argv_in + argc); // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+  hide_env_values(argc, argv_in);
+  std::vector<char*> arg_ptrs;
+  for (std::string& a : arg_copies) {
+    arg_ptrs.push_back(a.data());
+  }
+  arg_ptrs.push_back(nullptr);
+  char** argv = arg_ptrs.data();
   using namespace furnace;
   core::Env env = read_environment();
   const bool color = ::isatty(STDOUT_FILENO) == 1 && env.find("NO_COLOR") == env.end() &&
