@@ -1040,8 +1040,16 @@ TEST_F(RunCli, limits_reach_the_engine_and_an_oom_kill_is_recorded_with_its_limi
                     "{{.HostConfig.PidsLimit}} {{.HostConfig.ShmSize}}' " +
                     name)
                      .out));
+  // RELIABILITY case 42: never privileged, no capability added, no-new-privileges, and the
+  // project the only mount (no docker.sock).
+  const std::string safe = std::string(util::trim(
+      sh("docker inspect --format '{{.HostConfig.Privileged}} {{json .HostConfig.CapAdd}} "
+         "{{json .HostConfig.SecurityOpt}} {{len .Mounts}} {{range .Mounts}}{{.Source}}{{end}}' " +
+         name)
+          .out));
   furnace({"stop", "-t", "1", name});
   EXPECT_EQ(host, "268435456 1500000000 100 67108864") << "shm: a quarter of the limit";
+  EXPECT_EQ(safe, "false null [\"no-new-privileges\"] 1 " + fs::canonical(s_project).string());
 
   const auto oom = furnace({"run",
                             "-C",

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,6 +46,16 @@ std::string random_suffix() {
   std::array<unsigned char, 3> b{};
   in.read(reinterpret_cast<char*>(b.data()), b.size()); // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
   return fmt::format("{:02x}{:02x}{:02x}", b[0], b[1], b[2]);
+}
+
+// The home directory of the user who ran `sudo furnace`; "" without sudo or when unknown.
+std::string sudo_caller_home(const core::Env& env) {
+  const auto user = env.find("SUDO_USER");
+  if (::getuid() != 0 || user == env.end() || user->second.empty()) {
+    return {};
+  }
+  const struct passwd* pw = ::getpwnam(user->second.c_str()); // NOLINT(concurrency-mt-unsafe)
+  return pw != nullptr && pw->pw_dir != nullptr ? std::string(pw->pw_dir) : std::string();
 }
 
 // Whether the engine can hand GPUs to containers: the toolkit's runtime, hook or CDI specs.
@@ -283,8 +294,11 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
                                            fmt::format("'{}' is not a directory", options.path)));
   }
   const std::string root = project::find_root(here);
-  if (auto ok = check_project_root(root, here, ctx.getenv("HOME").value_or("")); !ok) {
-    return report(ctx.ui, ok.error(), 2);
+  // $HOME, and under sudo also the caller's own home (sudo sets HOME to root's).
+  for (const std::string& home : {ctx.getenv("HOME").value_or(""), sudo_caller_home(ctx.env)}) {
+    if (auto ok = check_project_root(root, here, home); !ok) {
+      return report(ctx.ui, ok.error(), 2);
+    }
   }
   RunInputs in;
   auto limits = load_host_limits(ctx.host_root);
