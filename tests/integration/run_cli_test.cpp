@@ -772,6 +772,9 @@ TEST_F(RunCli, under_sudo_what_furnace_writes_for_the_caller_stays_theirs) {
   e["SUDO_UID"] = std::to_string(k_uid);
   e["SUDO_GID"] = std::to_string(k_uid);
   e["SUDO_USER"] = k_user;
+  // The baseline: what the suite's earlier tests wrote as root (their output files) is the
+  // caller's, so that whatever is root-owned afterwards is furnace's doing.
+  sh("chown -R " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + s_dir->path());
   const auto built = run_furnace({"build", "--force", "--no-verify", s_project}, e); // as root
   ASSERT_EQ(built.exit_code, 0) << built.err;
   const auto ran = run_furnace({"run", "-C", s_project, "--", "true"}, e);
@@ -969,7 +972,7 @@ TEST_F(RunCli, hostile_project_paths_are_mounted_exactly_or_refused) {
     fs::create_directories(weird + "/sub dir");
     fs::copy_file(s_project + "/" + f, weird + "/" + f, fs::copy_options::overwrite_existing);
   }
-  sh("chown -R " + std::to_string(k_uid) + " '" + s_dir->path() + "'");
+  sh("chown -R " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " '" + s_dir->path() + "'");
   const std::string real = fs::canonical(weird).string();
   const auto started = furnace({"run", "-C", weird + "/sub dir", "-d", "--", "sleep", "60"});
   ASSERT_EQ(started.exit_code, 0) << started.err;
@@ -990,7 +993,7 @@ TEST_F(RunCli, hostile_project_paths_are_mounted_exactly_or_refused) {
   const std::string nl = s_dir->path() + "/new\nline";
   fs::create_directories(nl);
   fs::copy_file(s_project + "/furnace.yaml", nl + "/furnace.yaml");
-  sh("chown -R " + std::to_string(k_uid) + " '" + nl + "'");
+  sh("chown -R " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " '" + nl + "'");
   const auto refused = furnace({"run", "-C", nl, "--", "true"});
   EXPECT_EQ(refused.exit_code, 2) << refused.err;
   EXPECT_NE(refused.err.find("furnace: error: the path '" + fs::canonical(s_dir->path()).string() +
@@ -1003,13 +1006,14 @@ TEST_F(RunCli, hostile_project_paths_are_mounted_exactly_or_refused) {
   // A symlink to / as the project directory, and the home directory itself.
   const std::string link = s_dir->path() + "/to-root";
   fs::create_symlink("/", link);
+  sh("chown -h " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + link);
   const auto slash = furnace({"run", "-C", link, "--", "true"});
   EXPECT_EQ(slash.exit_code, 2) << slash.err;
   EXPECT_NE(slash.err.find("furnace: error: the project root is / itself"), std::string::npos)
       << slash.err;
   s_dir->write("home/.git/HEAD", "ref: refs/heads/main\n");
   s_dir->write("home/notes/.keep", "");
-  sh("chown -R " + std::to_string(k_uid) + " " + s_dir->path() + "/home");
+  sh("chown -R " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + s_dir->path() + "/home");
   const auto home = furnace({"run", "-C", s_dir->path() + "/home/notes", "--", "true"});
   fs::remove_all(s_dir->path() + "/home/.git");
   EXPECT_EQ(home.exit_code, 2) << home.err;
