@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ctime>
 #include <memory>
 
 namespace furnace::engine {
@@ -109,6 +110,16 @@ TYPED_TEST(EngineContract, pull_streams_progress_and_surfaces_engine_errors) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message.rfind("pulling furnace-test/no-such-image:0: engine: ", 0), 0U)
       << bad.error().message;
+}
+
+// The events of a container that never existed: none, not an error (an OOM check after a run
+// asks the same way; RunCli.limits_reach_the_engine_and_an_oom_kill_is_recorded_with_its_limit
+// sees a real "oom").
+TYPED_TEST(EngineContract, events_of_an_unknown_container_are_an_empty_list) {
+  const long long now = static_cast<long long>(std::time(nullptr)) * 1000;
+  auto events = this->engine().container_events("furnace-test-never-existed", now - 60000, now - 1000);
+  ASSERT_TRUE(events) << events.error().message;
+  EXPECT_TRUE(events->empty());
 }
 
 } // namespace
