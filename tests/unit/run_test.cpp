@@ -438,6 +438,7 @@ TEST(RunOrphans, spent_containers_are_the_created_and_the_ended) {
     c.state = s;
     EXPECT_FALSE(is_spent(c)) << s;
   }
+}
 
 // The env file reaches the CLI as descriptor 3 of a memory file: readable through /dev/fd/3,
 // never a path on disk.
