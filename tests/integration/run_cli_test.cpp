@@ -397,6 +397,10 @@ TEST_F(RunCli, a_run_killed_between_create_and_start_is_collected_by_the_next_ru
                "exec /usr/bin/docker \"$@\"\n",
                0755);
   sh("chown " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + wrapper);
+  // The image and the user layer first, with the real CLI: the wrapper must meet the run's own
+  // `docker run`, not the probe's after a build (ctest runs this test in a process of its own).
+  const auto warm = furnace({"run", "-C", s_project, "--", "true"});
+  ASSERT_EQ(warm.exit_code, 0) << warm.err;
   const auto killed =
       furnace({"run", "-C", s_project, "--", "true"}, {{"FURNACE_DOCKER", wrapper}});
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
