@@ -554,5 +554,92 @@ TEST_F(BuildCli, a_pull_on_a_terminal_shows_live_progress_and_a_pipe_plain_lines
   docker({"rmi", "-f", base});
 }
 
+// RELIABILITY case 26: a pull whose network stalls midway fails after FURNACE_PULL_STALL seconds
+// with a clear message (not a hang), the engine's pull is cancelled, and the next try succeeds.
+// The registry is the test registry behind a proxy of the test's own on 127.0.0.1 that stops
+// passing data after 1 MiB of a response while a flag file exists (nothing else is touched).
+TEST_F(BuildCli, a_pull_that_stalls_fails_clearly_and_the_next_try_succeeds) {
+  FURNACE_REQUIRE(std::getenv("FURNACE_TEST_REGISTRY") != nullptr,
+                  "FURNACE_TEST_REGISTRY (eval \"$(scripts/test-engine.sh env)\")");
+  const std::string upstream = std::getenv("FURNACE_TEST_REGISTRY");
+  // The 48 MiB layer of the progress test, in the registry.
+  const std::string origin = upstream + "/furnace-it/pull-progress:48m";
+  m_dir.write("blob/Dockerfile",
+              std::string("FROM ") + k_base +
+                  "\nRUN python3 -c \"import random; random.seed(17); "
+                  "open('/blob','wb').write(random.randbytes(48 << 20))\"\n");
+  ASSERT_TRUE(docker({"build", "-q", "-t", origin, m_dir.path() + "/blob"}).status.ok());
+  ASSERT_TRUE(docker({"push", origin}).status.ok());
+  docker({"rmi", "-f", origin});
+  const std::string flag = m_dir.path() + "/stall";
+  m_dir.write("proxy.py", R"py(import os, socket, sys, threading
+up_host, up_port = sys.argv[1].rsplit(":", 1)
+flag, port_file = sys.argv[2], sys.argv[3]
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 0)); srv.listen(64)
+open(port_file, "w").write(str(srv.getsockname()[1]))
+def pipe(a, b, limit):
+    sent = 0
+    try:
+        while True:
+            data = a.recv(65536)
+            if not data:
+                break
+            if limit and sent > (1 << 20) and os.path.exists(flag):
+                threading.Event().wait()  # stall: keep both sockets open, pass nothing
+            b.sendall(data); sent += len(data)
+    except OSError:
+        pass
+    for s in (a, b):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+while True:
+    c, _ = srv.accept()
+    u = socket.create_connection((up_host, int(up_port)))
+    threading.Thread(target=pipe, args=(c, u, False), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c, True), daemon=True).start()
+)py");
+  const std::string port_file = m_dir.path() + "/port";
+  m_dir.write("stall", "");
+  const auto proxy = sh_c("python3 " + m_dir.path() + "/proxy.py " + upstream + " " + flag + " " +
+                          port_file + " >/dev/null 2>&1 & echo $!");
+  const std::string proxy_pid(util::trim(proxy.out));
+  for (int i = 0; i < 50 && !fs::exists(port_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(fs::exists(port_file));
+  const std::string base =
+      "127.0.0.1:" + std::string(util::trim(slurp(port_file))) + "/furnace-it/pull-progress:48m";
+  m_dir.write("project/furnace.yaml", "name: " + m_name + "\nbase: " + base + "\n");
+  auto env = m_env;
+  env["FURNACE_PULL_STALL"] = "3";
+  env["FURNACE_BUILDER"] = "legacy";
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto stalled = run_furnace({"build", m_project, "--no-verify"}, env);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(stalled.exit_code, 0);
+  EXPECT_NE(stalled.err.find("pulling " + base + ": no progress for 3 s (the registry or the "
+                             "network stalled)"),
+            std::string::npos)
+      << stalled.err;
+  EXPECT_NE(stalled.err.find("run the command again"), std::string::npos) << stalled.err;
+  EXPECT_LT(secs, 30.0) << "a stalled pull must not hang";
+  EXPECT_FALSE(docker({"image", "inspect", base}).status.ok()) << "no image from a cut pull";
+  // The network is back: the same command succeeds.
+  fs::remove(flag);
+  const auto again = run_furnace({"build", m_project, "--no-verify"}, env);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(docker({"image", "inspect", base}).status.ok());
+  sh_c("kill " + proxy_pid);
+  const auto ids = docker({"images", "-q", "--filter", "reference=furnace/" + m_name + "*"});
+  for (const std::string& id : util::split(ids.out, '\n')) {
+    if (!id.empty()) {
+      docker({"rmi", "-f", id});
+    }
+  }
+  docker({"rmi", "-f", base});
+}
+
 }  // namespace
 }  // namespace furnace::testing

@@ -21,7 +21,7 @@ template <class Body> int with_engine(core::Context& ctx, Body&& body) {
     ctx.ui.error(endpoint.error());
     return endpoint.error().exit_code;
   }
-  engine::DockerApi api(*endpoint);
+  engine::DockerApi api(*endpoint, engine::DockerApi::timeouts_from_env(ctx.env));
   return body(api);
 }
 

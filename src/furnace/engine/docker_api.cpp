@@ -245,6 +245,20 @@ ImageRef parse_image_ref(const std::string& ref) {
 
 DockerApi::DockerApi(Endpoint endpoint) : DockerApi(std::move(endpoint), Timeouts{}) {}
 
+DockerApi::Timeouts DockerApi::timeouts_from_env(const std::map<std::string, std::string>& env) {
+  Timeouts t;
+  if (const auto it = env.find("FURNACE_PULL_STALL"); it != env.end()) {
+    try {
+      const long long v = std::stoll(it->second);
+      if (v >= 1 && v <= 86400) {
+        t.pull_stall = std::chrono::seconds(v);
+      }
+    } catch (const std::exception&) { // not a number: the default
+    }
+  }
+  return t;
+}
+
 DockerApi::DockerApi(Endpoint endpoint, Timeouts timeouts)
     : m_endpoint(std::move(endpoint)), m_timeouts(timeouts) {}
 
@@ -710,6 +724,17 @@ core::Result<void> DockerApi::pull(const std::string& ref, const PullCallback& p
   auto resp = request("POST", path, {}, on_data);
   if (!resp) {
     auto e = resp.error();
+    if (e.kind == core::ErrorKind::timeout) {
+      // No byte for pull_stall seconds: the registry or the network stopped moving. Closing the
+      // stream cancels the engine's pull; the layers it finished stay for the next try.
+      return core::fail(
+          core::ErrorKind::timeout,
+          fmt::format("pulling {}: no progress for {} s (the registry or the network stalled)",
+                      ref,
+                      m_timeouts.pull_stall.count()),
+          "run the command again: layers already downloaded are kept. A mirror near you helps "
+          "('sudo furnace setup --mirror URL'); FURNACE_PULL_STALL=SECONDS waits longer");
+    }
     if (e.message.rfind("engine: ", 0) == 0) {
       // The engine answered with an error status: its message says what the registry did.
       return core::fail(pull_error(ref, e.message.substr(8), e.kind == core::ErrorKind::not_found));

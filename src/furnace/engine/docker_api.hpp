@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,8 @@ public:
     std::chrono::milliseconds call{15000};
     std::chrono::seconds pull_stall{300}; // a pull fails after this long without any byte
   };
+  // The defaults, with $FURNACE_PULL_STALL (seconds, 1 to 86400) for pull_stall when set.
+  static Timeouts timeouts_from_env(const std::map<std::string, std::string>& env);
 
   explicit DockerApi(Endpoint endpoint);
   DockerApi(Endpoint endpoint, Timeouts timeouts);
