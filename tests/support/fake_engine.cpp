@@ -43,7 +43,7 @@ core::Result<engine::PingInfo> FakeEngine::ping() {
   if (down) {
     return core::fail(*down);
   }
-  return engine::PingInfo{version_info.api_version, "linux", false};
+  return engine::PingInfo{version_info.api_version, "linux", is_podman};
 }
 
 core::Result<engine::VersionInfo> FakeEngine::version() {

@@ -31,11 +31,13 @@ public:
   core::Result<void> remove_container(const std::string& name, bool force) override;
   core::Result<std::vector<engine::ContainerEvent>>
   container_events(const std::string& name, long long since_ms, long long until_ms) override;
+  bool podman() const override { return is_podman; }
 
   // What the test controls.
   std::optional<core::Error> down; // when set, every call fails with it
   int up_after_pings = 0;          // > 0: `down` ends at that many pings (an engine restart)
   engine::VersionInfo version_info;
+  bool is_podman = false; // what ping() and podman() say
   engine::EngineInfo engine_info;
   std::vector<engine::ImageSummary> images;
   std::map<std::string, engine::ImageSummary> pullable; // ref -> image a pull adds

@@ -431,6 +431,21 @@ TEST_F(RunPipeline, a_detached_runs_supervisor_attaches_again_after_an_engine_re
   EXPECT_TRUE(m_engine.containers.empty());
 }
 
+// The engine's word that it is Podman reaches the command line: on a host whose processes cannot
+// raise a hard limit, no --ulimit (Podman would then ask for nofile=1048576 and fail every run).
+TEST_F(RunPipeline, a_podman_engine_where_limits_cannot_rise_gets_no_ulimit) {
+  m_launcher.host.can_raise_limits = false;
+  m_launcher.host.engine_can_unlock_memory = false;
+  ASSERT_EQ(run(command({"true"})), 0) << m_err.str();
+  m_engine.is_podman = true;
+  ASSERT_EQ(run(command({"true"})), 0) << m_err.str();
+  ASSERT_EQ(m_launcher.commands.size(), 2U);
+  EXPECT_EQ(flag_value(m_launcher.commands[0].argv, "--ulimit"), "stack=67108864")
+      << "Docker keeps it: it does not raise nofile";
+  EXPECT_EQ(flag_value(m_launcher.commands[1].argv, "--ulimit"), "")
+      << joined(m_launcher.commands[1]);
+}
+
 // plan_run alone: a pure value.
 TEST(RunPlan, the_plan_is_a_value_of_its_inputs) {
   image::BuiltImage img;
@@ -768,6 +783,53 @@ TEST(RunLimits, the_host_file_is_parsed_strictly) {
   EXPECT_EQ(err("run: [1]\n"),
             "/etc/furnace/config.yaml:1:6: 'run' must be a mapping of defaults, caps and users");
   EXPECT_TRUE(load_host_limits("/nonexistent-root")) << "no file: no limits";
+}
+
+// Podman: GPUs through CDI, and no --ulimit at all where no process may raise a hard limit (any
+// --ulimit makes Podman ask for nofile=1048576, which fails there); Docker keeps its stack limit.
+TEST(RunPlan, podman_gets_cdi_gpus_and_no_ulimit_where_limits_cannot_rise) {
+  image::BuiltImage img;
+  img.project_root = "/p";
+  img.project_name = "p";
+  RunOptions o;
+  o.command = {"true"};
+  RunInputs in;
+  in.here = "/p";
+  in.name = "p-abcdef";
+  in.image = "furnace/p:0123456789ab";
+  in.gpus.mode = GpuMode::devices;
+  in.gpus.indices = {1, 3};
+  in.gpus.uuids = {"GPU-1", "GPU-3"};
+  in.host.memory_bytes = 8ULL << 30U;
+  in.host.can_raise_limits = false;
+  const auto argv = [&] {
+    auto plan = plan_run(img, o, in);
+    EXPECT_TRUE(plan.has_value());
+    return docker_run_command(plan->spec).argv;
+  };
+  const auto has = [](const std::vector<std::string>& a, const std::vector<std::string>& seq) {
+    return std::search(a.begin(), a.end(), seq.begin(), seq.end()) != a.end();
+  };
+  auto docker = argv();
+  EXPECT_TRUE(has(docker, {"--ulimit", "stack=67108864"}));
+  EXPECT_TRUE(has(docker, {"--gpus", "\"device=GPU-1,GPU-3\""}));
+
+  in.podman = true;
+  auto podman = argv();
+  EXPECT_EQ(std::find(podman.begin(), podman.end(), "--ulimit"), podman.end());
+  EXPECT_EQ(std::find(podman.begin(), podman.end(), "--gpus"), podman.end());
+  EXPECT_TRUE(
+      has(podman, {"--device", "nvidia.com/gpu=GPU-1", "--device", "nvidia.com/gpu=GPU-3"}));
+  EXPECT_TRUE(has(podman, {"--init"})) << "catatonit, Podman's init, forwards signals";
+
+  in.host.can_raise_limits = true;
+  EXPECT_TRUE(has(argv(), {"--ulimit", "stack=67108864"}));
+  in.gpus.mode = GpuMode::all;
+  EXPECT_TRUE(has(argv(), {"--device", "nvidia.com/gpu=all"}));
+  in.gpus.uuids = {"GPU-1", ""};
+  in.gpus.mode = GpuMode::devices;
+  EXPECT_TRUE(has(argv(), {"--device", "nvidia.com/gpu=1", "--device", "nvidia.com/gpu=3"}))
+      << "by index when a UUID is missing";
 }
 
 } // namespace

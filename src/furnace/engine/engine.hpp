@@ -142,6 +142,9 @@ public:
   // its "die"). The engine answers from the events it keeps (its last 256 or so).
   virtual core::Result<std::vector<ContainerEvent>>
   container_events(const std::string& name, long long since_ms, long long until_ms) = 0;
+  // Whether the engine said it is Podman (Libpod-Api-Version) in its last ping; no request of
+  // its own: false before the first request.
+  virtual bool podman() const { return false; }
 };
 
 // Splits "registry:5000/ns/name:tag" into name and tag ("latest" when none); a digest

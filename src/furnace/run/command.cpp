@@ -318,6 +318,7 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   in.here = here;
   in.name = fmt::format("{}-{}", img->project_name, random_suffix());
   in.rootless = rootless_engine(engine);
+  in.podman = engine.podman(); // known from the requests above, no round trip of its own
   in.docker = image::docker_cli(ctx.env);
   in.env = ctx.env;
   // The options are checked before anything is built or locked (the plan is made again below,

@@ -105,6 +105,27 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+// The CDI names of the run's GPUs (NVIDIA's generated spec: nvidia.com/gpu=all, =INDEX, =UUID),
+// by UUID under the same rule as --gpus.
+std::vector<std::string> cdi_gpu_devices(const ContainerSpec& spec) {
+  if (spec.gpus == GpuMode::all) {
+    return {"nvidia.com/gpu=all"};
+  }
+  std::vector<std::string> out;
+  if (spec.gpus != GpuMode::devices) {
+    return out;
+  }
+  const bool by_uuid = spec.gpu_uuids.size() == spec.gpu_indices.size() &&
+                       std::none_of(spec.gpu_uuids.begin(),
+                                    spec.gpu_uuids.end(),
+                                    [](const std::string& u) { return u.empty(); });
+  for (std::size_t i = 0; i < spec.gpu_indices.size(); ++i) {
+    out.push_back("nvidia.com/gpu=" +
+                  (by_uuid ? spec.gpu_uuids[i] : std::to_string(spec.gpu_indices[i])));
+  }
+  return out;
+}
+
 } // namespace
 
 bool cli_reads(std::string_view name) {
@@ -165,10 +186,12 @@ EngineCommand docker_run_command(const ContainerSpec& spec) {
     a.insert(a.end(), {"--shm-size", spec.shm_size});
   }
   // What NVIDIA recommends for the frameworks (pinned memory, deep recursion).
-  if (spec.memlock_unlimited) {
+  if (spec.ulimits && spec.memlock_unlimited) {
     a.insert(a.end(), {"--ulimit", "memlock=-1"});
   }
-  a.insert(a.end(), {"--ulimit", "stack=67108864"});
+  if (spec.ulimits) {
+    a.insert(a.end(), {"--ulimit", "stack=67108864"});
+  }
   // Shared-server limits. No swap beyond the memory limit: an over-limit run ends (OOM) instead
   // of paging the whole host.
   if (!spec.memory.empty()) {
@@ -180,7 +203,11 @@ EngineCommand docker_run_command(const ContainerSpec& spec) {
   if (!spec.pids_limit.empty()) {
     a.insert(a.end(), {"--pids-limit", spec.pids_limit});
   }
-  if (spec.gpus == GpuMode::all) {
+  if (spec.podman) {
+    for (const std::string& d : cdi_gpu_devices(spec)) {
+      a.insert(a.end(), {"--device", d});
+    }
+  } else if (spec.gpus == GpuMode::all) {
     a.insert(a.end(), {"--gpus", "all"});
   } else if (spec.gpus == GpuMode::devices) {
     a.insert(a.end(), {"--gpus", gpu::docker_gpus_value(spec.gpu_indices, spec.gpu_uuids)});

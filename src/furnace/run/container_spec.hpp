@@ -46,6 +46,9 @@ struct ContainerSpec {
   std::string shm_size;              // "6g"; ignored with ipc_host
   bool ipc_host = false;
   bool memlock_unlimited = true; // --ulimit memlock=-1 (not where the engine cannot raise it)
+  bool ulimits = true;           // any --ulimit at all (not for Podman where limits cannot rise)
+  // Podman's CLI: GPUs through CDI (`--device nvidia.com/gpu=…`), as it has no --gpus.
+  bool podman = false;
   std::string network;               // "" = the engine's default
   // Variables for the container. Their values never go into argv: they travel in the CLI's
   // environment (`--env NAME`), except the ones the CLI itself reads (HOME, PATH, TMPDIR, LD_*,

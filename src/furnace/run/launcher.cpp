@@ -51,6 +51,22 @@ bool engine_can_unlock_memory() {
   return (caps & k_cap_sys_resource) != 0;
 }
 
+// Whether CAP_SYS_RESOURCE is in this process's bounding set: without it, no root process of
+// this host (an engine included) can raise a hard rlimit.
+bool host_can_raise_limits() {
+  auto status = util::read_file("/proc/self/status");
+  if (!status) {
+    return true;
+  }
+  constexpr unsigned long long k_cap_sys_resource = 1ULL << 24U;
+  const auto at = status->find("CapBnd:");
+  if (at == std::string::npos) {
+    return true;
+  }
+  const unsigned long long caps = std::strtoull(status->c_str() + at + 7, nullptr, 16);
+  return (caps & k_cap_sys_resource) != 0;
+}
+
 } // namespace
 
 RunHost SystemLauncher::facts(const core::Env& env) {
@@ -61,6 +77,7 @@ RunHost SystemLauncher::facts(const core::Env& env) {
   h.stdin_data = ::fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode));
   h.memory_bytes = host_memory();
   h.engine_can_unlock_memory = engine_can_unlock_memory();
+  h.can_raise_limits = host_can_raise_limits();
   if (auto tz = util::read_file("/etc/timezone"); tz) {
     h.timezone = std::string(util::trim(*tz));
   }

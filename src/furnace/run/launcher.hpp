@@ -24,6 +24,9 @@ struct RunHost {
   bool stdin_data = false;          // stdin is a pipe or a file: its data goes in (-i)
   unsigned long long memory_bytes = 0; // MemTotal, for the default /dev/shm size
   bool engine_can_unlock_memory = true; // --ulimit memlock=-1 is possible
+  // CAP_SYS_RESOURCE is in this host's bounding set: a root engine here may raise rlimits (not in
+  // a container that dropped it, where every --ulimit above the hard limit fails).
+  bool can_raise_limits = true;
   std::string timezone;             // /etc/timezone, "" when none
   std::string host_name;
   int pid = 0;                      // this furnace process (the label the leftovers check reads)

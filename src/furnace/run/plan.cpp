@@ -264,6 +264,10 @@ core::Result<RunPlan> plan_run(const image::BuiltImage& img, const RunOptions& o
   }
   s.network = o.network;
   s.memlock_unlimited = in.host.engine_can_unlock_memory && !in.rootless;
+  s.podman = in.podman;
+  // Podman sets nofile and nproc to 1048576 as soon as any --ulimit is given; where no process
+  // may raise a hard limit that fails every run, so Podman there gets none (docs/podman.md).
+  s.ulimits = !in.podman || in.host.can_raise_limits;
   if (auto ok = add_env(s, y, o, in, plan.warnings); !ok) {
     return core::fail(ok.error());
   }

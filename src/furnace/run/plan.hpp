@@ -35,6 +35,7 @@ struct RunInputs {
   GpuChoice gpus;
   RunHost host;
   bool rootless = false;       // a rootless engine: no --user, no memlock
+  bool podman = false;         // the engine is Podman (docs/podman.md)
   std::string docker = "docker"; // the engine's CLI
   core::Env env;               // furnace's environment (proxies, TZ, -e KEY)
   std::int64_t now_ms = 0;
