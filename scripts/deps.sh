@@ -12,6 +12,8 @@ packages=(
   # tests, fuzzers, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   python3 curl util-linux iproute2 hyperfine socat
+  # the Podman suite (tests/integration/podman_test.cpp): podman and its --init (catatonit)
+  podman catatonit
   # man pages and shell completions (generated, then checked with groff and each shell)
   groff-base zsh fish
   # the Debian package (scripts/package.sh) and its check

@@ -374,5 +374,23 @@ TEST(AptMirrorScript, keeps_https_when_the_image_has_ca_certificates) {
   EXPECT_NE(text.find("# http://snapshot.debian.org/archive/debian/"), std::string::npos);
 }
 
+// A podman CLI is pointed at the engine furnace asks (else, for a user, it runs rootless in a
+// store of its own); a CONTAINER_HOST the user set wins, and the docker CLI is left alone.
+TEST(Builder, a_podman_cli_is_pointed_at_the_engine) {
+  const std::string sock = "unix:///run/podman/podman.sock";
+  core::Env env{{"FURNACE_DOCKER", "/usr/bin/podman"}, {"DOCKER_HOST", sock}};
+  point_podman_cli_at_the_engine(env);
+  EXPECT_EQ(env["CONTAINER_HOST"], sock);
+  env = {{"FURNACE_DOCKER", "podman"}, {"DOCKER_HOST", sock}, {"CONTAINER_HOST", "unix:///x"}};
+  point_podman_cli_at_the_engine(env);
+  EXPECT_EQ(env["CONTAINER_HOST"], "unix:///x");
+  env = {{"DOCKER_HOST", sock}};
+  point_podman_cli_at_the_engine(env);
+  EXPECT_EQ(env.count("CONTAINER_HOST"), 0U);
+  env = {{"FURNACE_DOCKER", "podman"}};
+  point_podman_cli_at_the_engine(env);
+  EXPECT_EQ(env.count("CONTAINER_HOST"), 0U) << "no service named: podman's own default";
+}
+
 }  // namespace
 }  // namespace furnace::image

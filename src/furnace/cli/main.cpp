@@ -5,6 +5,7 @@
 
 #include <furnace/core/context.hpp>
 #include <furnace/core/version.hpp>
+#include <furnace/image/builder.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -79,6 +80,7 @@ int main(int argc, char** argv_in) {
   const bool color = ::isatty(STDOUT_FILENO) == 1 && env.find("NO_COLOR") == env.end() &&
                      env["TERM"] != "dumb";
   env.erase("");
+  image::point_podman_cli_at_the_engine(env);
   core::Ui ui(std::cout, std::cerr, color);
   ui.set_interactive(::isatty(STDERR_FILENO) == 1 && env["TERM"] != "dumb");
   util::SystemRunner runner;

@@ -16,6 +16,18 @@ std::string docker_cli(const core::Env& env) {
   return docker != env.end() && !docker->second.empty() ? docker->second : "docker";
 }
 
+void point_podman_cli_at_the_engine(core::Env& env) {
+  const std::string cli = docker_cli(env);
+  const std::string file = cli.substr(cli.find_last_of('/') + 1);
+  const auto docker_host = env.find("DOCKER_HOST");
+  if (!file.starts_with("podman") || docker_host == env.end() || docker_host->second.empty()) {
+    return;
+  }
+  if (const auto set = env.find("CONTAINER_HOST"); set == env.end() || set->second.empty()) {
+    env["CONTAINER_HOST"] = docker_host->second;
+  }
+}
+
 void give_docker_config_to_its_owner(const core::Env& env) {
   const auto config = env.find("DOCKER_CONFIG");
   const auto home = env.find("HOME");

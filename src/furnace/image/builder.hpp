@@ -26,6 +26,12 @@ struct Builder {
 // The docker CLI to run: $FURNACE_DOCKER, else "docker" (looked up in PATH).
 std::string docker_cli(const core::Env& env);
 
+// Podman's CLI runs containers in its own store (rootless for a user) unless it is given a
+// service: when the CLI is podman ($FURNACE_DOCKER's file name starts with "podman"), DOCKER_HOST
+// is set and CONTAINER_HOST is not, CONTAINER_HOST gets DOCKER_HOST's value, so that the CLI
+// builds and runs on the engine furnace queries (docs/podman.md). Other environments unchanged.
+void point_podman_cli_at_the_engine(core::Env& env);
+
 // After the docker CLI ran as root for a user (sudo -E: HOME is theirs), what it wrote in its
 // config directory ($DOCKER_CONFIG, else ~/.docker: .buildNodeID, buildx state) goes back to the
 // directory's owner (util/ownership.hpp); else the user's own docker commands fail on it.
