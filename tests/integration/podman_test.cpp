@@ -361,8 +361,9 @@ TEST_F(PodmanCli, sigterm_reaches_the_command_and_leaves_no_container) {
   EXPECT_EQ(run["signal"], "SIGTERM");
 }
 
-TEST_F(PodmanCli, a_detached_run_is_in_ps_and_stop_ends_it) {
-  const auto d = furnace({"run", "-d", "-C", s_project, "--", "sleep", "120"});
+TEST_F(PodmanCli, a_detached_run_is_in_ps_and_logs_and_stop_ends_it) {
+  const auto d = furnace(
+      {"run", "-d", "-C", s_project, "--", "sh", "-c", "echo hello-from-podman; exec sleep 120"});
   ASSERT_EQ(d.exit_code, 0) << d.out << d.err;
   const std::string name = d.out.substr(0, d.out.find(' ')); // "NAME ID"
   ASSERT_FALSE(name.empty()) << d.err;
@@ -382,6 +383,12 @@ TEST_F(PodmanCli, a_detached_run_is_in_ps_and_stop_ends_it) {
     }
   }
   EXPECT_TRUE(shown) << name << " " << ps.out;
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return furnace({"logs", name}).out.find("hello-from-podman") != std::string::npos;
+      },
+      std::chrono::seconds(10)))
+      << furnace({"logs", name}).err;
   const auto stop = furnace({"stop", "--time", "1", name});
   EXPECT_EQ(stop.exit_code, 0) << stop.out << stop.err;
   EXPECT_TRUE(wait_for([] { return containers().empty(); }, std::chrono::seconds(20)))
