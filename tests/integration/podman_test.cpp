@@ -317,7 +317,7 @@ TEST_F(PodmanCli, build_run_exit_code_and_history) {
   struct stat st {};
   ASSERT_EQ(::stat((s_project + "/made-inside").c_str(), &st), 0) << r.err;
   EXPECT_EQ(st.st_uid, k_uid);
-  EXPECT_EQ(containers(), "") << "--rm";
+  EXPECT_EQ(containers(), "") << "removed after the run";
 
   const auto run = last_run();
   EXPECT_EQ(run["status"], "exited");
