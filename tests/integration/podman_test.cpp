@@ -6,6 +6,7 @@
 // the history. The test machines cannot raise rlimits: containers.conf has default_ulimits = []
 // and the service uses cgroupfs (docs/podman.md).
 
+#include "support/background.hpp"
 #include "support/test_env.hpp"
 
 #include <furnace/util/process.hpp>
@@ -68,33 +69,10 @@ pid_t spawn(const std::vector<std::string>& argv,
             const std::vector<std::string>& envs,
             const std::string& out_file,
             bool die_with_us) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    if (die_with_us) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    }
-    const int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ::dup2(null_fd, 0);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<std::string> a = argv;
-    std::vector<std::string> e = envs;
-    std::vector<char*> ap;
-    for (auto& s : a) {
-      ap.push_back(s.data());
-    }
-    ap.push_back(nullptr);
-    std::vector<char*> ep;
-    for (auto& s : e) {
-      ep.push_back(s.data());
-    }
-    ep.push_back(nullptr);
-    ::execvpe(ap[0], ap.data(), ep.data());
-    ::_exit(127);
-  }
-  return pid;
+  SpawnOptions o;
+  o.own_group = true;
+  o.die_with_parent = die_with_us;
+  return spawn_background(argv, envs, out_file, o).pid;
 }
 
 // Exit code of `pid` (128+n for a signal), -1 after `limit` (then it is killed).

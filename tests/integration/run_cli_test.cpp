@@ -5,6 +5,7 @@
 // the test engine's stand-in NVIDIA hook), an 8-worker DataLoader passes with the default /dev/shm
 // and dies with 64m, proxies arrive, values stay out of argv, and the history records each end.
 
+#include "support/background.hpp"
 #include "support/test_env.hpp"
 
 #include <furnace/util/process.hpp>
@@ -57,62 +58,18 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// A furnace process in the background, its output in a file.
-struct Background {
-  pid_t pid = -1;
-  std::string out_file;
-
-  // Waits for the exit; returns the exit code (128+n for a signal), -1 on timeout.
-  int wait(std::chrono::seconds limit) const {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    return -1;
-  }
-  std::string output() const { return read_text(out_file); }
-};
-
-// `argv` in the background, its output in a file.
-Background spawn_command(std::vector<std::string> argv,
+// `argv` in the background, its output in a file the test user owns (the sudo test checks that
+// nothing in the suite's tree is root's).
+Background spawn_command(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env,
                          const std::string& out_file) {
-  const auto full = changed_env(env);
   std::vector<std::string> envs;
-  for (const auto& [k, v] : full) {
+  for (const auto& [k, v] : changed_env(env)) {
     envs.push_back(k + "=" + v);
   }
-  Background b;
-  b.out_file = out_file;
-  b.pid = ::fork();
-  if (b.pid == 0) {
-    const int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    // The suite's tree belongs to the test user (the sudo test checks that nothing is root's).
-    (void)!::fchown(fd, k_uid, k_uid);
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    ::dup2(null_fd, 0);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> a;
-    for (auto& s : argv) {
-      a.push_back(s.data());
-    }
-    a.push_back(nullptr);
-    std::vector<char*> e;
-    for (auto& s : envs) {
-      e.push_back(s.data());
-    }
-    e.push_back(nullptr);
-    ::execvpe(a[0], a.data(), e.data());
-    ::_exit(127);
-  }
-  return b;
+  SpawnOptions o;
+  o.output_owner = k_uid;
+  return spawn_background(argv, envs, out_file, o);
 }
 
 Background spawn_furnace(const std::vector<std::string>& args,

@@ -6,6 +6,7 @@
 // the command's own exit code and marker. Without it the restart ends the container: furnace
 // says so (exit 125, not a silent 143), and once the engine is back no container is left.
 
+#include "support/background.hpp"
 #include "support/test_env.hpp"
 
 #include <furnace/util/atomic_file.hpp>
@@ -219,51 +220,14 @@ protected:
   }
 
   // furnace run in the background, its stdout and stderr in one file.
-  struct Background {
-    pid_t pid = -1;
-    std::string out_file;
-    int wait(std::chrono::seconds limit) const {
-      int status = 0;
-      const bool done = wait_for([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, limit);
-      if (!done) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        return -1;
-      }
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::string output() const { return util::read_file(out_file).value_or(""); }
-  };
-
   Background start_run(const std::string& script) const {
-    std::vector<std::string> argv{FURNACE_BINARY, "run", "-C", m_project, "--", "sh", "-c", script};
     std::vector<std::string> envs;
     for (const auto& [k, v] : changed_env(env())) {
       envs.push_back(k + "=" + v);
     }
-    Background b;
-    b.out_file = m_dir.path() + "/run.out";
-    b.pid = ::fork();
-    if (b.pid == 0) {
-      const int fd = ::open(b.out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int null_fd = ::open("/dev/null", O_RDONLY);
-      ::dup2(null_fd, 0);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> a;
-      for (auto& x : argv) {
-        a.push_back(x.data());
-      }
-      a.push_back(nullptr);
-      std::vector<char*> e;
-      for (auto& x : envs) {
-        e.push_back(x.data());
-      }
-      e.push_back(nullptr);
-      ::execve(a[0], a.data(), e.data());
-      ::_exit(127);
-    }
-    return b;
+    return spawn_background({FURNACE_BINARY, "run", "-C", m_project, "--", "sh", "-c", script},
+                            envs,
+                            m_dir.path() + "/run.out");
   }
 
   nlohmann::json last_run() const {
