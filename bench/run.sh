@@ -20,7 +20,7 @@ a = shlex.split(sys.stdin.read()); out = []; i = 0
 while i < len(a):
     if a[i] in ("--name", "--label"): i += 2; continue
     out.append(a[i]); i += 1
-# furnace removes its containers itself (no --rm: docs/run.md); the user's raw command keeps --rm.
+# furnace removes its containers itself (no --rm: docs/run.md); the raw command keeps --rm.
 if "--rm" not in out: out.insert(2, "--rm")
 print(shlex.join(out))')
 echo "raw: $raw"
