@@ -37,32 +37,6 @@ namespace fs = std::filesystem;
 constexpr const char* k_user = "furnace-it";
 constexpr unsigned k_uid = 4242;
 
-util::ProcessOutput sh(const std::string& script, int timeout_s = 120) {
-  util::SystemRunner runner;
-  util::ProcessOptions o;
-  o.timeout = std::chrono::milliseconds(timeout_s * 1000);
-  auto r = runner.run({"/bin/sh", "-c", script}, o);
-  return r ? *r : util::ProcessOutput{};
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
-
 // A process of the suite in the background (own process group), its output in a file; with
 // `die_with_us` it gets SIGKILL when this test process dies, whatever the way.
 pid_t spawn(const std::vector<std::string>& argv,

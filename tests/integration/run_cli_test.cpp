@@ -43,21 +43,6 @@ constexpr const char* k_example_base = "pytorch/pytorch:2.9.1-cuda13.0-cudnn9-ru
 constexpr const char* k_user = "furnace-it";
 constexpr unsigned k_uid = 4242;
 
-util::ProcessOutput sh(const std::string& script) {
-  util::SystemRunner runner;
-  util::ProcessOptions o;
-  o.timeout = std::chrono::milliseconds(120000);
-  auto r = runner.run({"/bin/sh", "-c", script}, o);
-  return r ? *r : util::ProcessOutput{};
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // `argv` in the background, its output in a file the test user owns (the sudo test checks that
 // nothing in the suite's tree is root's).
 Background spawn_command(const std::vector<std::string>& argv,
@@ -87,17 +72,6 @@ std::string containers_of(const std::string& project) {
   return sh("docker ps -a --filter label=org.furnace.project=" + project +
             " --format '{{.Names}}'")
       .out;
-}
-
-bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
 }
 
 // One project (a copy of examples/mnist under a name of its own) and one image for the suite.

@@ -33,14 +33,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* k_image = "debian:bookworm";
 
-util::ProcessOutput sh(const std::string& script) {
-  util::SystemRunner runner;
-  util::ProcessOptions o;
-  o.timeout = std::chrono::milliseconds(180000);
-  auto r = runner.run({"/bin/sh", "-c", script}, o);
-  return r ? *r : util::ProcessOutput{};
-}
-
 bool alive(int pid) {
   auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
   if (!stat) {
@@ -48,17 +40,6 @@ bool alive(int pid) {
   }
   const auto paren = stat->rfind(')');
   return paren != std::string::npos && (*stat)[paren + 2] != 'Z';
-}
-
-bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
 }
 
 class RunEngineRestart : public ::testing::Test {

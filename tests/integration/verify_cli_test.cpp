@@ -43,13 +43,6 @@ util::ProcessOutput docker(const std::vector<std::string>& args) {
   return r ? *r : util::ProcessOutput{};
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // A distribution as installed files: <dir>/<module>/__init__.py and its .dist-info.
 void write_dist(const TempDir& d,
                 const std::string& dir,

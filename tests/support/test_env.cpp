@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 extern char** environ; // NOLINT
 
@@ -125,6 +127,32 @@ bool engine_available() {
   }
   engine::DockerApi api(*ep);
   return static_cast<bool>(api.ping());
+}
+
+util::ProcessOutput sh(const std::string& script, int timeout_s) {
+  util::SystemRunner runner;
+  util::ProcessOptions o;
+  o.timeout = std::chrono::milliseconds(timeout_s * 1000LL);
+  auto r = runner.run({"/bin/sh", "-c", script}, o);
+  return r ? *r : util::ProcessOutput{};
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 } // namespace furnace::testing

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -52,6 +54,15 @@ std::map<std::string, std::string> fake_nvml_env(const TempDir& dir, const std::
 std::string eight_mixed_gpus_json();
 
 // True when an engine answers at DOCKER_HOST (or the default socket).
+// `script` under /bin/sh -c, at most `timeout_s` seconds (an empty result when it cannot start).
+util::ProcessOutput sh(const std::string& script, int timeout_s = 120);
+
+// A whole file ("" when it cannot be read).
+std::string read_text(const std::string& path);
+
+// Polls `cond` every 100 ms until it holds (true) or `limit` passes (false).
+bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds limit);
+
 bool engine_available();
 
 } // namespace furnace::testing
