@@ -13,6 +13,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <string>
+#include <string_view>
 
 namespace furnace::run {
 
@@ -31,6 +33,22 @@ unsigned long long host_memory() {
   return 0;
 }
 
+// Whether CAP_SYS_RESOURCE is in the capability set `field` ("CapEff:", "CapBnd:") of a
+// /proc/PID/status file; an unreadable file or field counts as yes.
+bool has_cap_sys_resource(const std::string& status_path, std::string_view field) {
+  auto status = util::read_file(status_path);
+  if (!status) {
+    return true;
+  }
+  constexpr unsigned long long k_cap_sys_resource = 1ULL << 24U;
+  const auto at = status->find(field);
+  if (at == std::string::npos) {
+    return true;
+  }
+  const unsigned long long caps = std::strtoull(status->c_str() + at + field.size(), nullptr, 16);
+  return (caps & k_cap_sys_resource) != 0;
+}
+
 // Whether a local engine may raise the locked-memory limit (CAP_SYS_RESOURCE, or no hard limit).
 // Unknown (a remote engine, no pid file) counts as yes: that is every normal root engine.
 bool engine_can_unlock_memory() {
@@ -38,33 +56,13 @@ bool engine_can_unlock_memory() {
   if (!pid) {
     return true;
   }
-  auto status = util::read_file(fmt::format("/proc/{}/status", util::trim(*pid)));
-  if (!status) {
-    return true;
-  }
-  constexpr unsigned long long k_cap_sys_resource = 1ULL << 24U;
-  const auto at = status->find("CapEff:");
-  if (at == std::string::npos) {
-    return true;
-  }
-  const unsigned long long caps = std::strtoull(status->c_str() + at + 7, nullptr, 16);
-  return (caps & k_cap_sys_resource) != 0;
+  return has_cap_sys_resource(fmt::format("/proc/{}/status", util::trim(*pid)), "CapEff:");
 }
 
 // Whether CAP_SYS_RESOURCE is in this process's bounding set: without it, no root process of
 // this host (an engine included) can raise a hard rlimit.
 bool host_can_raise_limits() {
-  auto status = util::read_file("/proc/self/status");
-  if (!status) {
-    return true;
-  }
-  constexpr unsigned long long k_cap_sys_resource = 1ULL << 24U;
-  const auto at = status->find("CapBnd:");
-  if (at == std::string::npos) {
-    return true;
-  }
-  const unsigned long long caps = std::strtoull(status->c_str() + at + 7, nullptr, 16);
-  return (caps & k_cap_sys_resource) != 0;
+  return has_cap_sys_resource("/proc/self/status", "CapBnd:");
 }
 
 } // namespace
