@@ -73,14 +73,19 @@ core::Env changed_env(const std::map<std::string, std::string>& changes) {
 Run run_furnace(const std::vector<std::string>& args,
                 const std::map<std::string, std::string>& env,
                 const std::vector<std::string>& prefix) {
-  const auto full_env = changed_env(env);
   std::vector<std::string> argv = prefix;
   argv.emplace_back(FURNACE_BINARY);
   argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, env, std::chrono::seconds(300));
+}
+
+Run run_command(const std::vector<std::string>& argv,
+                const std::map<std::string, std::string>& env,
+                std::chrono::seconds timeout) {
   util::SystemRunner runner;
   util::ProcessOptions opts;
-  opts.env = full_env;
-  opts.timeout = std::chrono::milliseconds(300000);
+  opts.env = changed_env(env);
+  opts.timeout = timeout;
   auto r = runner.run(argv, opts);
   Run out;
   if (!r) {

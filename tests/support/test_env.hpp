@@ -47,6 +47,12 @@ Run run_furnace(const std::vector<std::string>& args,
                 const std::map<std::string, std::string>& env = {},
                 const std::vector<std::string>& prefix = {});
 
+// `argv` (PATH searched) with this process's environment changed by `env` (as changed_env), at
+// most `timeout`; a command that cannot start has exit code -1 and the reason in `err`.
+Run run_command(const std::vector<std::string>& argv,
+                const std::map<std::string, std::string>& env,
+                std::chrono::seconds timeout);
+
 // Writes a fake NVML config and returns the env that makes furnace load the fake library.
 std::map<std::string, std::string> fake_nvml_env(const TempDir& dir, const std::string& json);
 

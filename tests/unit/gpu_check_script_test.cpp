@@ -42,22 +42,9 @@ testing::Run run_script(const TempDir& dir,
   for (auto& [k, v] : extra) {
     env[k] = v;
   }
-  util::SystemRunner runner;
-  util::ProcessOptions opts;
-  opts.env = testing::changed_env(env);
-  opts.timeout = std::chrono::milliseconds(120000);
   std::vector<std::string> argv{"bash", std::string(FURNACE_SOURCE_DIR) + "/scripts/gpu-check.sh"};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto r = runner.run(argv, opts);
-  testing::Run out;
-  if (!r) {
-    out.err = r.error().message;
-    return out;
-  }
-  out.exit_code = r->status.code;
-  out.out = r->out;
-  out.err = r->err;
-  return out;
+  return testing::run_command(argv, env, std::chrono::seconds(120));
 }
 
 TEST(GpuCheckScript, passes_against_the_fake_driver_without_an_engine) {
