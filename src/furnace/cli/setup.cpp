@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include <furnace/dataset/command.hpp>
 #include <furnace/setup/setup.hpp>
 
 #include <memory>
@@ -51,7 +52,15 @@ void register_setup(CLI::App& app, core::Context& ctx, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--keep-backups", opts->keep_backups, "How many daemon.json backups to keep")
       ->capture_default_str();
-  cmd->callback([&ctx, &exit_code, opts] { exit_code = setup::run_setup(ctx, *opts); });
+  auto dataset_sudo = std::make_shared<bool>(false);
+  cmd->add_flag("--dataset-sudo",
+                *dataset_sudo,
+                "Only this: write /etc/sudoers.d/furnace-datasets, letting every user run "
+                "'furnace dataset mount NAME' for the lab's datasets (docs/dataset.md)");
+  cmd->callback([&ctx, &exit_code, opts, dataset_sudo] {
+    exit_code = *dataset_sudo ? dataset::run_install_sudo_rule(ctx, dataset::self_path())
+                              : setup::run_setup(ctx, *opts);
+  });
 }
 
 } // namespace furnace::cli

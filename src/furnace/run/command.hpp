@@ -20,6 +20,7 @@ struct RunOptions {
   std::string gpus;                  // "" = furnace.yaml's gpus, else all
   std::vector<std::string> env;      // -e KEY[=VALUE]
   std::vector<std::string> ports;    // -p [ADDR:]HOST:CONTAINER
+  std::vector<std::string> volumes;  // -v HOST:CONTAINER[:ro] (run/volume.hpp)
   std::string shm_size;              // "" = furnace.yaml's shm, else the default rule
   std::string ipc;                   // "host": the host's IPC namespace; "" / "private": our own
   std::string network;

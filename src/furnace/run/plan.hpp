@@ -42,6 +42,7 @@ struct RunInputs {
   std::string log_path;        // the run's log on the host
   std::string git_commit;      // "" when the project is no git repository
   HostLimits host_limits;      // the admin's defaults and caps (/etc/furnace/config.yaml)
+  std::vector<Mount> mounts;   // -v and the datasets, after the project's (run/volume.hpp)
 };
 
 struct RunPlan {
