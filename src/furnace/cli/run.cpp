@@ -13,24 +13,18 @@ namespace {
 
 // The options `run` and `shell` share.
 void add_run_options(CLI::App* cmd, run::RunOptions& o) {
-  cmd->add_option(
-      "-C,--directory", o.path, "Run as if started in DIR (the project is found upward)");
-  cmd->add_option("--gpus",
-                  o.gpus,
+  cmd->add_option("-C,--directory", o.path, "Run as if started in DIR (the project is found upward)");
+  cmd->add_option("--gpus", o.gpus,
                   "all, none, a list like 0,2, or auto[:N] (the N least used GPUs nobody else "
                   "has); default: furnace.yaml's gpus, else all");
-  cmd->add_option("-e,--env", o.env, "KEY=VALUE, or KEY to pass this shell's value")
-      ->allow_extra_args(false);
-  cmd->add_option("-p,--publish",
-                  o.ports,
+  cmd->add_option("-e,--env", o.env, "KEY=VALUE, or KEY to pass this shell's value")->allow_extra_args(false);
+  cmd->add_option("-p,--publish", o.ports,
                   "[ADDRESS:]HOST_PORT:PORT; bound to 127.0.0.1 unless an address is given")
       ->allow_extra_args(false);
-  cmd->add_option("-v,--volume",
-                  o.volumes,
-                  "HOST_PATH:CONTAINER_PATH[:ro] — mount a host directory or file (repeatable)")
+  cmd->add_option("-v,--volume", o.volumes,
+                  "HOST_PATH:CONTAINER_PATH[:ro]: mount a host directory or file (repeatable)")
       ->allow_extra_args(false);
-  cmd->add_option("--shm-size",
-                  o.shm_size,
+  cmd->add_option("--shm-size", o.shm_size,
                   "/dev/shm size (default: a quarter of the memory, 1g to 16g; see docs/run.md)");
   cmd->add_option("--memory",
                   o.memory,
@@ -45,10 +39,8 @@ void add_run_options(CLI::App* cmd, run::RunOptions& o) {
                 "visible in 'docker inspect')");
   cmd->add_option("--ipc", o.ipc, "host: share the host's IPC namespace (and its /dev/shm)")
       ->check(CLI::IsMember({"host", "private"}));
-  cmd->add_option(
-      "--network",
-      o.network,
-      "The engine network to join, for the build too (host: reach the host's 127.0.0.1)");
+  cmd->add_option("--network", o.network,
+                  "The engine network to join, for the build too (host: reach the host's 127.0.0.1)");
   cmd->add_flag("--dry-run", o.dry_run, "Print the engine command, shell-quoted; run nothing");
   cmd->add_flag("--clean", o.clean, "Remove this project's containers left by killed runs");
 }
@@ -64,9 +56,8 @@ template <class Fn> void engine_callback(CLI::App* cmd, core::Context& ctx, int&
 void register_run(CLI::App& app, core::Context& ctx, int& exit_code) {
   auto opts = std::make_shared<run::RunOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "run",
-      "Run a command in the project's environment (built when needed), as you, on the GPUs "
-      "you choose: furnace run [OPTIONS] [--] CMD [ARGS...]");
+      "run", "Run a command in the project's environment (built when needed), as you, on the GPUs "
+             "you choose: furnace run [OPTIONS] [--] CMD [ARGS...]");
   add_run_options(cmd, *opts);
   cmd->add_flag("-d,--detach", opts->detach, "Run in the background; prints the run's name");
   cmd->prefix_command();
@@ -106,9 +97,8 @@ void register_ps(CLI::App& app, core::Context& ctx, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "ps", "furnace's containers on this host, every user's: project, user, GPUs, image, uptime");
   cmd->add_flag("--json", opts->json, "Machine-readable output");
-  engine_callback(cmd, ctx, exit_code, [&ctx, opts](engine::DockerApi& api, CLI::App*) {
-    return run::run_ps(ctx, *opts, api);
-  });
+  engine_callback(cmd, ctx, exit_code,
+                  [&ctx, opts](engine::DockerApi& api, CLI::App*) { return run::run_ps(ctx, *opts, api); });
 }
 
 void register_logs(CLI::App& app, core::Context& ctx, int& exit_code) {
@@ -116,9 +106,8 @@ void register_logs(CLI::App& app, core::Context& ctx, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("logs", "The output of a run (its log file)");
   cmd->add_option("run", opts->run, "The run: its id, its name, or a unique prefix")->required();
   cmd->add_flag("-f,--follow", opts->follow, "Keep printing until the run ends");
-  engine_callback(cmd, ctx, exit_code, [&ctx, opts](engine::DockerApi& api, CLI::App*) {
-    return run::run_logs(ctx, *opts, api);
-  });
+  engine_callback(cmd, ctx, exit_code,
+                  [&ctx, opts](engine::DockerApi& api, CLI::App*) { return run::run_logs(ctx, *opts, api); });
 }
 
 void register_stop(CLI::App& app, core::Context& ctx, int& exit_code) {
@@ -127,9 +116,8 @@ void register_stop(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_option("runs", opts->runs, "Runs: ids, names or unique prefixes")->required();
   cmd->add_option("-t,--time", opts->grace_seconds, "Seconds to wait before SIGKILL")
       ->capture_default_str();
-  engine_callback(cmd, ctx, exit_code, [&ctx, opts](engine::DockerApi& api, CLI::App*) {
-    return run::run_stop(ctx, *opts, api);
-  });
+  engine_callback(cmd, ctx, exit_code,
+                  [&ctx, opts](engine::DockerApi& api, CLI::App*) { return run::run_stop(ctx, *opts, api); });
 }
 
 void register_rerun(CLI::App& app, core::Context& ctx, int& exit_code) {

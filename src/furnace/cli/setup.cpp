@@ -53,8 +53,7 @@ void register_setup(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_option("--keep-backups", opts->keep_backups, "How many daemon.json backups to keep")
       ->capture_default_str();
   auto dataset_sudo = std::make_shared<bool>(false);
-  cmd->add_flag("--dataset-sudo",
-                *dataset_sudo,
+  cmd->add_flag("--dataset-sudo", *dataset_sudo,
                 "Only this: write /etc/sudoers.d/furnace-datasets, letting every user run "
                 "'furnace dataset mount NAME' for the lab's datasets (docs/dataset.md)");
   cmd->callback([&ctx, &exit_code, opts, dataset_sudo] {

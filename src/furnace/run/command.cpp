@@ -45,8 +45,7 @@ int report(core::Ui& ui, const core::Error& e, int code = k_not_started) {
 std::string random_suffix() {
   std::ifstream in("/dev/urandom", std::ios::binary);
   std::array<unsigned char, 3> b{};
-  in.read(reinterpret_cast<char*>(b.data()),
-          b.size()); // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+  in.read(reinterpret_cast<char*>(b.data()), b.size()); // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
   return fmt::format("{:02x}{:02x}{:02x}", b[0], b[1], b[2]);
 }
 
@@ -63,14 +62,12 @@ std::string sudo_caller_home(const core::Env& env) {
 // Whether the engine can hand GPUs to containers: the toolkit's runtime, hook or CDI specs.
 bool nvidia_runtime(engine::Engine& engine, const core::Env& env) {
   auto info = engine.info();
-  if (info &&
-      std::find(info->runtimes.begin(), info->runtimes.end(), "nvidia") != info->runtimes.end()) {
+  if (info && std::find(info->runtimes.begin(), info->runtimes.end(), "nvidia") != info->runtimes.end()) {
     return true;
   }
   const auto path = env.find("PATH");
   const std::string path_var = path == env.end() ? "/usr/local/bin:/usr/bin:/bin" : path->second;
-  for (const char* tool :
-       {"nvidia-container-runtime-hook", "nvidia-ctk", "nvidia-container-toolkit"}) {
+  for (const char* tool : {"nvidia-container-runtime-hook", "nvidia-ctk", "nvidia-container-toolkit"}) {
     if (util::find_in_path(tool, path_var)) {
       return true;
     }
@@ -80,13 +77,9 @@ bool nvidia_runtime(engine::Engine& engine, const core::Env& env) {
 
 // Which GPUs the run gets, locked for it. A host without GPUs (or without the NVIDIA runtime)
 // runs on the CPU with a warning, unless GPUs were asked for explicitly.
-core::Result<GpuChoice> choose_gpus(core::Context& ctx,
-                                    engine::Engine& engine,
-                                    gpu::GpuProbe& probe,
-                                    const std::string& text,
-                                    bool explicit_request,
-                                    GpuLease& lease,
-                                    bool dry_run) {
+core::Result<GpuChoice> choose_gpus(core::Context& ctx, engine::Engine& engine,
+                                    gpu::GpuProbe& probe, const std::string& text,
+                                    bool explicit_request, GpuLease& lease, bool dry_run) {
   auto request = gpu::parse_gpu_request(text);
   if (!request) {
     return core::fail(request.error());
@@ -148,21 +141,17 @@ core::Result<GpuChoice> choose_gpus(core::Context& ctx,
   plan.uuids = chosen->uuids;
   lease.uuids = chosen->uuids;
   // `all` with a GPU left out (its compute mode takes no other process) names the rest.
-  plan.mode =
-      request->kind == gpu::GpuRequest::Kind::all && chosen->indices.size() == info->gpus.size()
-          ? GpuMode::all
-          : GpuMode::devices;
+  plan.mode = request->kind == gpu::GpuRequest::Kind::all &&
+                      chosen->indices.size() == info->gpus.size()
+                  ? GpuMode::all
+                  : GpuMode::devices;
   return plan;
 }
 
 // Leftovers of runs whose furnace was killed: created or ended ones are removed; running ones
 // are offered for removal (removed with --clean).
-void handle_leftovers(core::Context& ctx,
-                      engine::Engine& engine,
-                      LazyHistory& store,
-                      const std::string& root,
-                      const std::string& me,
-                      bool clean) {
+void handle_leftovers(core::Context& ctx, engine::Engine& engine, LazyHistory& store,
+                      const std::string& root, const std::string& me, bool clean) {
   auto list = engine.list_containers({k_label_run, std::string(k_label_project) + "=" + root});
   if (!list) {
     return;
@@ -187,11 +176,9 @@ void handle_leftovers(core::Context& ctx,
   }
   bool remove = clean;
   if (!remove && ctx.ui.interactive() && ::isatty(STDIN_FILENO) == 1) {
-    ctx.ui.err() << fmt::format(
-        "furnace: {} container(s) of this project were left by killed runs: "
-        "{}\nremove them now? [y/N] ",
-        orphans.size(),
-        fmt::join(names, ", "));
+    ctx.ui.err() << fmt::format("furnace: {} container(s) of this project were left by killed runs: "
+                                "{}\nremove them now? [y/N] ",
+                                orphans.size(), fmt::join(names, ", "));
     ctx.ui.err().flush();
     std::string answer;
     std::getline(std::cin, answer);
@@ -199,8 +186,7 @@ void handle_leftovers(core::Context& ctx,
   }
   if (!remove) {
     ctx.ui.warn(fmt::format("{} container(s) of this project were left by killed runs: {}",
-                            orphans.size(),
-                            fmt::join(names, ", ")),
+                            orphans.size(), fmt::join(names, ", ")),
                 "'furnace run --clean' removes them, or 'furnace stop NAME'");
     return;
   }
@@ -210,10 +196,8 @@ void handle_leftovers(core::Context& ctx,
 }
 
 // The image to run: the project's (built when needed), or a pinned one (rerun).
-core::Result<image::BuiltImage> project_image(core::Context& ctx,
-                                              const RunOptions& o,
-                                              const std::string& root,
-                                              engine::Engine& engine,
+core::Result<image::BuiltImage> project_image(core::Context& ctx, const RunOptions& o,
+                                              const std::string& root, engine::Engine& engine,
                                               gpu::GpuProbe& probe) {
   image::BuiltImage img;
   if (o.image.empty()) {
@@ -232,10 +216,8 @@ core::Result<image::BuiltImage> project_image(core::Context& ctx,
       ctx.ui.out() << img.build_command << '\n';
     }
     if (!o.expect_image.empty() && img.image_id != o.expect_image) {
-      ctx.ui.warn(fmt::format("the image is not the recorded one: {} ({}) instead of {}",
-                              img.tag,
-                              img.image_id,
-                              o.expect_image),
+      ctx.ui.warn(fmt::format("the image is not the recorded one: {} ({}) instead of {}", img.tag,
+                              img.image_id, o.expect_image),
                   o.locked ? "it was rebuilt from furnace.lock: the same base digest and packages"
                            : "there is no furnace.lock: packages may have moved on");
     }
@@ -247,9 +229,8 @@ core::Result<image::BuiltImage> project_image(core::Context& ctx,
   }
   img.project_root = root;
   img.yaml = yaml->value_or(project::FurnaceYaml{});
-  img.project_name = img.yaml.name.empty()
-                         ? project::image_name_from(fs::path(root).filename().string())
-                         : img.yaml.name;
+  img.project_name = img.yaml.name.empty() ? project::image_name_from(fs::path(root).filename().string())
+                                           : img.yaml.name;
   auto details = engine.inspect_image(o.image);
   if (!details) {
     return core::fail(details.error());
@@ -260,10 +241,8 @@ core::Result<image::BuiltImage> project_image(core::Context& ctx,
 }
 
 // The image the run starts: the project's, or the user's layer on top of it (built when needed).
-core::Result<std::string> run_image(core::Context& ctx,
-                                    engine::Engine& engine,
-                                    const image::BuiltImage& img,
-                                    const std::optional<HostUser>& user,
+core::Result<std::string> run_image(core::Context& ctx, engine::Engine& engine,
+                                    const image::BuiltImage& img, const std::optional<HostUser>& user,
                                     bool dry_run) {
   if (!user) {
     return img.tag;
@@ -274,8 +253,8 @@ core::Result<std::string> run_image(core::Context& ctx,
   if (dry_run) {
     return user_image_tag(img.project_name, img.image_id, *user);
   }
-  return ensure_user_image(
-      ctx, engine, img.project_name, img.tag, img.image_id, *user, image::cache_dir(ctx.env));
+  return ensure_user_image(ctx, engine, img.project_name, img.tag, img.image_id, *user,
+                           image::cache_dir(ctx.env));
 }
 
 // Says how a run ended or started; returns its exit code.
@@ -287,13 +266,12 @@ int report_outcome(core::Ui& ui, const RunPlan& plan, const RunOutcome& o) {
   if (plan.detach) {
     ui.out() << name << ' ' << o.container_id.substr(0, 12) << '\n';
     if (o.finished) {
-      ui.info(fmt::format(
-          "{} has already finished (exit 0); 'furnace logs {}' shows its output", name, name));
+      ui.info(fmt::format("{} has already finished (exit 0); 'furnace logs {}' shows its output",
+                          name, name));
     } else {
       ui.info(fmt::format("started in the background; 'furnace logs -f {}' follows it, "
                           "'furnace stop {}' ends it",
-                          name,
-                          name));
+                          name, name));
     }
     return 0;
   }
@@ -307,18 +285,14 @@ int report_outcome(core::Ui& ui, const RunPlan& plan, const RunOutcome& o) {
 
 } // namespace
 
-int run_run(core::Context& ctx,
-            const RunOptions& options,
-            engine::Engine& engine,
-            gpu::GpuProbe& host_probe,
-            Launcher& launcher) {
+int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engine,
+            gpu::GpuProbe& host_probe, Launcher& launcher) {
   gpu::MemoProbe probe(host_probe); // the build and the GPU choice see one NVML answer
   std::error_code ec;
   const std::string here = fs::weakly_canonical(fs::absolute(options.path, ec), ec).string();
   if (!fs::is_directory(here, ec)) {
-    return report(ctx.ui,
-                  core::make_error(core::ErrorKind::not_found,
-                                   fmt::format("'{}' is not a directory", options.path)));
+    return report(ctx.ui, core::make_error(core::ErrorKind::not_found,
+                                           fmt::format("'{}' is not a directory", options.path)));
   }
   const std::string root = project::find_root(here);
   // $HOME, and under sudo also the caller's own home (sudo sets HOME to root's).
@@ -337,14 +311,12 @@ int run_run(core::Context& ctx,
   // -v and the datasets before anything is built: a dead NAS fails here, in seconds.
   if (auto yaml = project::load_furnace_yaml(root); !yaml) {
     return report(ctx.ui, yaml.error(), 2);
-  } else if (auto mounts = extra_mounts(ctx,
-                                        options.volumes,
-                                        yaml->value_or(project::FurnaceYaml{}).datasets,
-                                        here,
+  } else if (auto mounts = extra_mounts(ctx, options.volumes,
+                                        yaml->value_or(project::FurnaceYaml{}).datasets, here,
                                         options.dry_run);
              !mounts) {
-    return report(
-        ctx.ui, mounts.error(), mounts.error().kind == core::ErrorKind::usage ? 2 : k_not_started);
+    return report(ctx.ui, mounts.error(),
+                  mounts.error().kind == core::ErrorKind::usage ? 2 : k_not_started);
   } else {
     in.mounts = std::move(*mounts);
   }
@@ -379,20 +351,17 @@ int run_run(core::Context& ctx,
   }
   in.image = *image_ref;
   GpuLease lease;
-  lease.owner = gpu::LockOwner{user ? user->uid : 0U,
-                               user ? user->name : "root",
-                               in.host.pid,
-                               in.name,
-                               launcher.clock().now_ms()};
-  const std::string gpu_text = !options.gpus.empty()     ? options.gpus
+  lease.owner = gpu::LockOwner{user ? user->uid : 0U, user ? user->name : "root", in.host.pid,
+                               in.name, launcher.clock().now_ms()};
+  const std::string gpu_text = !options.gpus.empty()          ? options.gpus
                                : !img->yaml.gpus.empty() ? img->yaml.gpus
-                                                         : "all";
+                                                              : "all";
   // Only the command line insists: furnace.yaml's gpus fall back to the CPU like the default.
-  auto gpus =
-      choose_gpus(ctx, engine, probe, gpu_text, !options.gpus.empty(), lease, options.dry_run);
+  auto gpus = choose_gpus(ctx, engine, probe, gpu_text, !options.gpus.empty(), lease,
+                          options.dry_run);
   if (!gpus) {
-    return report(
-        ctx.ui, gpus.error(), gpus.error().kind == core::ErrorKind::invalid ? 2 : k_not_started);
+    return report(ctx.ui, gpus.error(),
+                  gpus.error().kind == core::ErrorKind::invalid ? 2 : k_not_started);
   }
   in.gpus = *gpus;
   in.now_ms = launcher.clock().now_ms();

@@ -115,9 +115,7 @@ core::Result<void> check_paths(const ContainerSpec& s) {
       if (s.mounts[i].target == s.mounts[j].target) {
         return core::fail(core::ErrorKind::invalid,
                           fmt::format("two mounts at {} in the container ({} and {})",
-                                      s.mounts[i].target,
-                                      s.mounts[j].source,
-                                      s.mounts[i].source),
+                                      s.mounts[i].target, s.mounts[j].source, s.mounts[i].source),
                           "give each -v its own container path");
       }
     }
@@ -145,11 +143,9 @@ core::Result<void> add_ports(ContainerSpec& s, const project::FurnaceYaml& y, co
 }
 
 // The command (the shell when none) and how it is attached: a terminal, stdin, or neither.
-void add_command(ContainerSpec& s,
-                 const project::FurnaceYaml& y,
-                 const RunOptions& o,
+void add_command(ContainerSpec& s, const project::FurnaceYaml& y, const RunOptions& o,
                  const RunHost& h) {
-  s.command = !o.command.empty()                 ? o.command
+  s.command = !o.command.empty() ? o.command
               : (!y.command.empty() && !o.shell) ? y.command
                                                  : std::vector<std::string>{};
   const bool shell = s.command.empty();
@@ -161,10 +157,8 @@ void add_command(ContainerSpec& s,
   s.interactive = !o.detach && (s.tty || h.stdin_data || (shell && !h.stdin_tty));
 }
 
-history::RunRecord start_record(const image::BuiltImage& img,
-                                const ContainerSpec& s,
-                                const RunOptions& o,
-                                const RunInputs& in) {
+history::RunRecord start_record(const image::BuiltImage& img, const ContainerSpec& s,
+                                const RunOptions& o, const RunInputs& in) {
   history::RunRecord r;
   r.name = s.name;
   r.started_ms = in.now_ms;
@@ -209,8 +203,8 @@ bool proxy_has_credentials(std::string_view value) {
 BaseEnv base_env(const core::Env& host, const std::string& timezone, bool proxy_env) {
   BaseEnv out;
   out.env = {{"PYTHONUNBUFFERED", "1"}};
-  for (const char* k :
-       {"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "TZ"}) {
+  for (const char* k : {"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                        "NO_PROXY", "TZ"}) {
     if (auto it = host.find(k); it != host.end()) {
       if (std::string_view(k) != "TZ" && !proxy_env && proxy_has_credentials(it->second)) {
         out.withheld.emplace_back(k);
@@ -255,8 +249,8 @@ check_project_root(const std::string& root, const std::string& here, const std::
   return {};
 }
 
-core::Result<RunPlan>
-plan_run(const image::BuiltImage& img, const RunOptions& o, const RunInputs& in) {
+core::Result<RunPlan> plan_run(const image::BuiltImage& img, const RunOptions& o,
+                               const RunInputs& in) {
   const project::FurnaceYaml& y = img.yaml;
   const std::string& root = img.project_root;
   RunPlan plan;
@@ -294,15 +288,15 @@ plan_run(const image::BuiltImage& img, const RunOptions& o, const RunInputs& in)
   s.gpus = in.gpus.mode;
   s.gpu_indices = in.gpus.indices;
   s.gpu_uuids = in.gpus.uuids;
-  s.labels = {
-      {k_label_run, s.name},
-      {k_label_project, root},
-      {k_label_user, s.user ? s.user->name : "root"},
-      {k_label_host, in.host.host_name},
-      {k_label_pid, std::to_string(in.host.pid)},
-      {k_label_pid_start, in.host.pid_start},
-      {k_label_gpus,
-       in.gpus.mode == GpuMode::all ? "all" : fmt::format("{}", fmt::join(in.gpus.indices, ","))}};
+  s.labels = {{k_label_run, s.name},
+              {k_label_project, root},
+              {k_label_user, s.user ? s.user->name : "root"},
+              {k_label_host, in.host.host_name},
+              {k_label_pid, std::to_string(in.host.pid)},
+              {k_label_pid_start, in.host.pid_start},
+              {k_label_gpus, in.gpus.mode == GpuMode::all
+                                 ? "all"
+                                 : fmt::format("{}", fmt::join(in.gpus.indices, ","))}};
   plan.record = start_record(img, s, o, in);
   return plan;
 }
