@@ -472,10 +472,16 @@ TEST(RunPlan, the_plan_is_a_value_of_its_inputs) {
   in.host.pid = 77;
   in.env = {{"SECRET", "s3cret"}, {"https_proxy", "http://proxy:3128"}};
   in.now_ms = 5;
+  in.mounts = {Mount{"/mnt/furnace/imagenet", "/datasets/imagenet", true}};
   auto plan = plan_run(img, o, in);
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
   const ContainerSpec& s = plan->spec;
   EXPECT_EQ(s.workdir, "/home/alice/paper/src");
+  // The datasets (and -v) come after the project, as the front end resolved them.
+  ASSERT_EQ(s.mounts.size(), 2U);
+  EXPECT_EQ(s.mounts[1].source, "/mnt/furnace/imagenet");
+  EXPECT_EQ(s.mounts[1].target, "/datasets/imagenet");
+  EXPECT_TRUE(s.mounts[1].read_only);
   EXPECT_EQ(s.shm_size, "16g");
   EXPECT_EQ(s.env, (std::map<std::string, std::string>{{"HOME", "/home/alice"},
                                                       {"PYTHONUNBUFFERED", "1"},
@@ -489,8 +495,7 @@ TEST(RunPlan, the_plan_is_a_value_of_its_inputs) {
   EXPECT_FALSE(s.tty);
   EXPECT_EQ(plan->record.started_ms, 5);
   EXPECT_EQ(plan->record.gpu_request, "1");
-  EXPECT_EQ(plan->warnings,
-            (std::vector<std::string>{"furnace.yaml 'datasets' (imagenet) are not mounted yet by this furnace"}));
+  EXPECT_TRUE(plan->warnings.empty());
   // The secret's value is never in argv.
   const EngineCommand cmd = docker_run_command(s);
   EXPECT_EQ(std::find(cmd.argv.begin(), cmd.argv.end(), "SECRET=s3cret"), cmd.argv.end());

@@ -320,7 +320,12 @@ mount_dataset(core::Context& ctx, const Dataset& d, const Scope& scope, const st
   if (made) {
     fs::remove(target, ec);
   }
-  const std::string said = out ? std::string(util::trim(out->err + out->out)) : out.error().message;
+  std::string said; // the helper's lines, on one line
+  for (const std::string& l : util::split(out ? out->err + out->out : out.error().message, '\n')) {
+    if (!util::trim(l).empty()) {
+      said += (said.empty() ? "" : "; ") + std::string(util::trim(l));
+    }
+  }
   if (!kernel_has(d.source.kind)) {
     return core::fail(core::ErrorKind::unavailable,
                       fmt::format("dataset '{}': this kernel has no {} support ({} said: {})",

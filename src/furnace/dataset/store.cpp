@@ -274,7 +274,11 @@ core::Result<std::string> mount_root(const std::string& host_root) {
                             "than /",
                             "e.g. 'datasets: {mount_root: /mnt/furnace}'"));
     }
-    return fs::path(r.Scalar()).lexically_normal().string();
+    std::string dir = fs::path(r.Scalar()).lexically_normal().string();
+    while (dir.size() > 1 && dir.back() == '/') {
+      dir.pop_back();
+    }
+    return dir;
   } catch (const YAML::Exception& e) {
     return core::fail(core::ErrorKind::invalid,
                       fmt::format("{}:{}:{}: {}", file, e.mark.line + 1, e.mark.column + 1, e.msg));
