@@ -20,6 +20,9 @@ packages=(
   dpkg-dev lintian
   # the one-node Slurm cluster of the tests (scripts/test-slurm.sh)
   slurm-wlm munge
+  # furnace dataset's suite (tests/integration/dataset_test.cpp): the CIFS/NFS mount helpers and
+  # sudo (the rule that lets users mount the lab's datasets)
+  cifs-utils nfs-common sudo
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -326,6 +326,8 @@ mount_dataset(core::Context& ctx, const Dataset& d, const Scope& scope, const st
       said += (said.empty() ? "" : "; ") + std::string(util::trim(l));
     }
   }
+  // The command itself (no secret in it) ends the message: what was tried, for the admin.
+  said += fmt::format(" [ran: {}]", util::shell_join(argv));
   if (!kernel_has(d.source.kind)) {
     return core::fail(core::ErrorKind::unavailable,
                       fmt::format("dataset '{}': this kernel has no {} support ({} said: {})",
