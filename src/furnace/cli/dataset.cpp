@@ -28,7 +28,7 @@ void register_dataset(CLI::App& app, core::Context& ctx, int& exit_code) {
   a->add_option("--domain", add->domain, "CIFS: the user's domain (workgroup)");
   a->add_option("--options",
                 add->options,
-                "Extra mount options, comma-separated (vers=3.0, port=N, sec=…); no secrets");
+                "Extra mount options, comma-separated (vers=3.0, port=N, sec=...); no secrets");
   a->add_flag("--rw", add->rw, "Mount it read-write into runs (read-only otherwise)");
   a->add_flag("--system",
               add->system,
