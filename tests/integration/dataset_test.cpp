@@ -358,10 +358,30 @@ TEST_F(DatasetCli, a_local_dataset_is_bound_read_only_and_readable_by_the_caller
   const TestUser user;
   m_dir.write("data/hello.txt", "hello from the dataset\n");
   m_dir.write("odd dir,with=chars/seen.txt", "odd\n");
-  write_project(m_name);
-  sh("chown -R " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + m_dir.path());
+  // RELIABILITY case 13 for a dataset: a directory with ' ', ',', '=' and ':' reached through
+  // '..' and a symlink is stored resolved and bound exactly; a symlink to / and a line break are
+  // refused.
+  m_dir.write("hostile/odd: dir,x=y/in.txt", "hostile\n");
+  fs::create_directories(m_dir.path() + "/sub");
+  fs::create_symlink(m_dir.path() + "/hostile/odd: dir,x=y", m_dir.path() + "/link");
+  fs::create_symlink("/", m_dir.path() + "/to-root");
+  fs::create_directories(m_dir.path() + "/line\nbreak");
+  const std::string odd_name = m_name + "-odd";
+  write_project(m_name + ", " + odd_name);
+  sh("chown -R -h " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + m_dir.path());
   const auto added = furnace({"dataset", "add", m_name, m_dir.path() + "/data"}, as_user());
   ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
+  const auto odd_added =
+      furnace({"dataset", "add", odd_name, m_dir.path() + "/sub/../link"}, as_user());
+  ASSERT_EQ(odd_added.exit_code, 0) << odd_added.out << odd_added.err;
+  const auto to_root =
+      furnace({"dataset", "add", m_name + "-root", m_dir.path() + "/to-root"}, as_user());
+  EXPECT_EQ(to_root.exit_code, 2);
+  EXPECT_NE(to_root.err.find("whole file system"), std::string::npos) << to_root.err;
+  const auto line =
+      furnace({"dataset", "add", m_name + "-nl", m_dir.path() + "/line\nbreak"}, as_user());
+  EXPECT_EQ(line.exit_code, 2);
+  EXPECT_NE(line.err.find("control character"), std::string::npos) << line.err;
   struct stat st {};
   const std::string yaml = m_dir.path() + "/home/.config/furnace/datasets.yaml";
   ASSERT_EQ(::stat(yaml.c_str(), &st), 0);
@@ -401,10 +421,13 @@ TEST_F(DatasetCli, a_local_dataset_is_bound_read_only_and_readable_by_the_caller
             (std::map<std::string, std::pair<std::string, bool>>{
                 {project, {project, true}},
                 {"/datasets/" + m_name, {fs::canonical(m_dir.path() + "/data").string(), false}},
+                {"/datasets/" + odd_name,
+                 {fs::canonical(m_dir.path() + "/hostile/odd: dir,x=y").string(), false}},
                 {"/extra/odd", {odd, false}}}))
       << mounts.dump();
-  const auto seen = sh("docker exec " + name + " cat /extra/odd/seen.txt");
-  EXPECT_EQ(seen.out, "odd\n");
+  const auto seen =
+      sh("docker exec " + name + " cat /extra/odd/seen.txt /datasets/" + odd_name + "/in.txt");
+  EXPECT_EQ(seen.out, "odd\nhostile\n");
   sh("docker rm -f " + name);
 
   // A ':' in a -v path cannot be told from the separators: refused before anything runs.
