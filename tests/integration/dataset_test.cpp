@@ -566,6 +566,51 @@ TEST_F(DatasetCli, a_bad_credentials_file_is_refused_with_the_chmod_hint) {
   EXPECT_EQ(argv_pw.exit_code, 2);
 }
 
+// The prompt: on the terminal, with echo off, so the password typed is not shown (a pty from
+// python3's pty module stands in for the user's terminal).
+TEST_F(DatasetCli, the_password_prompt_does_not_echo) {
+  const std::string password = "typed-" + random_token();
+  const std::string script = "import os, pty, sys, time\n"
+                             "pid, fd = pty.fork()\n"
+                             "if pid == 0:\n"
+                             "    os.execv(sys.argv[1], sys.argv[1:])\n"
+                             "out = b''\n"
+                             "def more():\n"
+                             "    global out\n"
+                             "    try:\n"
+                             "        out += os.read(fd, 4096)\n"
+                             "        return True\n"
+                             "    except OSError:\n"
+                             "        return False\n"
+                             "end = time.time() + 20\n"
+                             "while b'password for' not in out and time.time() < end and more():\n"
+                             "    pass\n"
+                             "time.sleep(0.2)\n"
+                             "os.write(fd, sys.stdin.readline().encode())\n"
+                             "while more():\n"
+                             "    pass\n"
+                             "os.waitpid(pid, 0)\n"
+                             "sys.stdout.write(out.decode(errors='replace'))\n";
+  const std::string py = m_dir.write("prompt.py", script);
+  const auto r = run_with_stdin({"python3",
+                                 py,
+                                 FURNACE_BINARY,
+                                 "dataset",
+                                 "add",
+                                 m_name,
+                                 "//127.0.0.1/share",
+                                 "--user",
+                                 "alice"},
+                                env(),
+                                password + "\n",
+                                m_dir.path() + "/prompt.out");
+  EXPECT_NE(r.out.find("password for alice on //127.0.0.1/share: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("added dataset " + m_name), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(password), std::string::npos) << "echoed: " << r.out;
+  EXPECT_EQ(read_text(m_dir.path() + "/home/.config/furnace/credentials/" + m_name),
+            "username=alice\npassword=" + password + "\n");
+}
+
 // RELIABILITY case 29: a NAS whose port drops SYNs fails the run fast, before any container.
 TEST_F(DatasetCli, an_unreachable_nas_fails_the_run_within_5_s_without_a_container) {
   FURNACE_REQUIRE_ENGINE();

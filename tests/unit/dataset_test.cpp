@@ -463,3 +463,34 @@ TEST(RunVolume, parses_like_docker_and_handles_hostile_paths) {
 
 } // namespace
 } // namespace furnace::run
+
+#include <furnace/run/plan.hpp>
+
+namespace furnace::run {
+namespace {
+
+TEST(RunVolume, a_container_path_used_twice_is_refused_by_the_plan) {
+  image::BuiltImage img;
+  img.project_root = "/home/alice/paper";
+  img.project_name = "paper";
+  img.tag = "furnace/paper:0123456789ab";
+  RunInputs in;
+  in.here = "/home/alice/paper";
+  in.name = "paper-abcdef";
+  in.image = img.tag;
+  in.host.memory_bytes = 8ULL << 30U;
+  in.mounts = {Mount{"/data/a", "/data", true}, Mount{"/data/b", "/data", true}};
+  auto twice = plan_run(img, RunOptions{}, in);
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_NE(twice.error().message.find("two mounts at /data in the container"), std::string::npos)
+      << twice.error().message;
+  in.mounts = {Mount{"/elsewhere", "/home/alice/paper", false}};
+  EXPECT_FALSE(plan_run(img, RunOptions{}, in).has_value()) << "not over the project either";
+  in.mounts = {Mount{"/data/a", "/data", true}};
+  auto ok = plan_run(img, RunOptions{}, in);
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(ok->spec.mounts.back().target, "/data");
+}
+
+} // namespace
+} // namespace furnace::run
