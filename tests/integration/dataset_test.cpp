@@ -700,8 +700,27 @@ TEST_F(DatasetCli, users_mount_lab_datasets_only_through_the_exact_sudo_rule) {
   EXPECT_NE(denied.err.find("only root adds them"), std::string::npos) << denied.err;
 
   const std::string rule_file = "/etc/sudoers.d/furnace-datasets";
-  const std::string before = read_text(rule_file);
-  const bool had_rule = fs::exists(rule_file);
+  // Put back what was there, whatever happens below.
+  struct Restore {
+    std::string file;
+    std::string before;
+    bool had;
+    std::string name;
+    bool had_lab_file = fs::exists("/etc/furnace/datasets.yaml");
+    ~Restore() {
+      run_furnace({"dataset", "rm", "--system", name});
+      if (!had_lab_file) {
+        std::error_code ec;
+        fs::remove("/etc/furnace/datasets.yaml", ec);
+        fs::remove("/etc/furnace/credentials", ec); // only when empty
+      }
+      if (had) {
+        std::ofstream(file) << before;
+      } else {
+        fs::remove(file);
+      }
+    }
+  } restore{rule_file, read_text(rule_file), fs::exists(rule_file), m_name};
   const auto lab = furnace_stdin({"dataset",
                                   "add",
                                   m_name,
@@ -771,15 +790,25 @@ TEST_F(DatasetCli, users_mount_lab_datasets_only_through_the_exact_sudo_rule) {
       std::string::npos)
       << mounted.err;
 
+  // A user's run of a project with the lab's dataset mounts it through the same rule, before
+  // any container exists.
+  FURNACE_REQUIRE_ENGINE();
+  write_project(m_name);
+  sh("chown -R " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + m_project);
+  const auto run = furnace({"run", "-C", m_project, "--", "true"}, as_user());
+  EXPECT_EQ(run.exit_code, 125) << run.out << run.err;
+  EXPECT_NE(run.err.find("dataset '" + m_name + "': mounting through sudo failed"),
+            std::string::npos)
+      << run.err;
+  EXPECT_EQ(run.err.find("password is required"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("credentials=/etc/furnace/credentials/" + m_name), std::string::npos)
+      << run.err;
+  EXPECT_EQ(containers(), "");
+
   EXPECT_EQ(furnace({"dataset", "rm", "--system", m_name}).exit_code, 0);
   EXPECT_FALSE(fs::exists("/etc/furnace/credentials/" + m_name));
   EXPECT_EQ(read_text(rule_file).find(" dataset mount " + m_name), std::string::npos)
       << "refreshed on rm";
-  if (had_rule) {
-    std::ofstream(rule_file) << before;
-  } else {
-    fs::remove(rule_file);
-  }
 }
 
 } // namespace
