@@ -279,7 +279,7 @@ Run run_with_stdin(const std::vector<std::string>& argv,
 class DatasetCli : public ::testing::Test {
 protected:
   void SetUp() override {
-    m_name = "ds" + std::to_string(::getpid());
+    m_name = "furnace-it-ds" + std::to_string(::getpid());
     m_dir.write("home/.keep", "");
     m_project = m_dir.path() + "/project";
     m_dir.write("project/.keep", "");
@@ -288,8 +288,9 @@ protected:
   void TearDown() override {
     sh("docker ps -aq --filter label=org.furnace.project=" + m_project +
        " | xargs -r docker rm -f");
-    sh("docker images -q --filter reference='furnace/" + m_name +
-       "*' --filter reference='furnace-user/" + m_name + "*' | sort -u | xargs -r docker rmi -f");
+    // By tag: the same content may be another suite's image (an id in use cannot be removed).
+    sh("docker images --format '{{.Repository}}:{{.Tag}}' --filter reference='furnace/" + m_name +
+       ":*' --filter reference='furnace-user/" + m_name + ":*' | xargs -r docker rmi");
   }
   std::map<std::string, std::string> env() const {
     return {{"HOME", m_dir.path() + "/home"},
