@@ -51,6 +51,11 @@ STANDIN_IMAGES=(
   "pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime"
 )
 
+# The Jupyter stand-in (tests/integration/lab_test.cpp): the 2.9.1 stand-in plus Debian's classic
+# Notebook (bookworm packages notebook 6.4, not JupyterLab).
+JUPYTER_STANDIN=furnace-stand-in/jupyter:notebook
+JUPYTER_STANDIN_FROM=pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime
+
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
@@ -546,11 +551,29 @@ LABEL org.furnace.stand-in=true \\
 EOF
 }
 
+jupyter_dockerfile() { # from-ref
+  cat <<EOF
+FROM $1
+# Stand-in for a Jupyter image: Debian's notebook 6.4 (jupyter-notebook), no JupyterLab
+# (bookworm packages only its server parts).
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends jupyter-notebook python3-ipykernel \\
+ && rm -rf /var/lib/apt/lists/*
+LABEL org.furnace.stand-in=true \\
+      org.furnace.stand-in.note="Debian jupyter-notebook 6.4 on the python3-torch stand-in"
+EOF
+}
+
 build_standin() { # ref key
   local ref=$1 key=$2 ctx=$CACHE_DIR/work/build-$2
   rm -rf "$ctx"
   mkdir -p "$ctx"
-  standin_dockerfile "$BASE_IMAGE" >"$ctx/Dockerfile"
+  if [[ $ref == "$JUPYTER_STANDIN" ]]; then
+    jupyter_dockerfile "$JUPYTER_STANDIN_FROM" >"$ctx/Dockerfile"
+  else
+    standin_dockerfile "$BASE_IMAGE" >"$ctx/Dockerfile"
+  fi
   local net=()
   # A loopback archive (e.g. a local apt proxy) is unreachable from the bridge: build on the host network.
   case $ARCHIVE_URI in http://127.* | https://127.* | http://localhost[:/]* | https://localhost[:/]* | http://localhost | https://localhost) net=(--network host) ;; esac
@@ -633,6 +656,10 @@ cmd_up() {
     key=$(printf 'base=%s\n%s' "$BASE_KEY" "$(standin_dockerfile "$BASE_IMAGE")" | short_hash)
     ensure_image "$ref" "$key" build_standin
   done
+  # Built on the stand-in above, so its key follows that image's.
+  key=$(printf 'from=%s\n%s' "$(image_label_hash "$JUPYTER_STANDIN_FROM")" \
+    "$(jupyter_dockerfile "$JUPYTER_STANDIN_FROM")" | short_hash)
+  ensure_image "$JUPYTER_STANDIN" "$key" build_standin
 
   publish "$BASE_IMAGE" "$(hub_repo "$BASE_IMAGE")" "${BASE_IMAGE##*:}"
   for ref in "${STANDIN_IMAGES[@]}"; do

@@ -121,6 +121,7 @@ int main(int argc, char** argv_in) {
   cli::register_show(app, ctx, exit_code);
   cli::register_rerun(app, ctx, exit_code);
   cli::register_dataset(app, ctx, exit_code);
+  cli::register_lab(app, ctx, exit_code);
   cli::register_describe(app, ctx, exit_code);
 
   try {

@@ -16,6 +16,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -103,6 +104,61 @@ std::map<std::string, std::string> labels_at(const json& j, const char* key) {
     for (const auto& [k, v] : it->items()) {
       if (v.is_string()) {
         out.emplace(k, v.get<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
+// /containers/json's "Ports": [{"IP": "127.0.0.1", "PrivatePort": 8888, "PublicPort": 49153,
+// "Type": "tcp"}]; entries without a PublicPort are exposed, not published.
+std::vector<PublishedPort> summary_ports(const json& c) {
+  std::vector<PublishedPort> out;
+  auto it = c.find("Ports");
+  if (it == c.end() || !it->is_array()) {
+    return out;
+  }
+  for (const auto& p : *it) {
+    if (!p.is_object() || int_at(p, "PublicPort") == 0) {
+      continue;
+    }
+    out.push_back(PublishedPort{string_at(p, "IP"),
+                                static_cast<int>(int_at(p, "PublicPort")),
+                                static_cast<int>(int_at(p, "PrivatePort")),
+                                string_at(p, "Type")});
+  }
+  return out;
+}
+
+// Inspect's NetworkSettings.Ports: {"8888/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}]}
+// (null for an exposed port that is not published).
+std::vector<PublishedPort> inspect_ports(const json& j) {
+  std::vector<PublishedPort> out;
+  auto ns = j.find("NetworkSettings");
+  if (ns == j.end() || !ns->is_object()) {
+    return out;
+  }
+  auto ports = ns->find("Ports");
+  if (ports == ns->end() || !ports->is_object()) {
+    return out;
+  }
+  for (const auto& [key, bindings] : ports->items()) {
+    if (!bindings.is_array()) {
+      continue;
+    }
+    const auto slash = key.find('/');
+    PublishedPort base;
+    base.container_port = std::atoi(key.substr(0, slash).c_str()); // NOLINT(cert-err34-c)
+    base.protocol = slash == std::string::npos ? "tcp" : key.substr(slash + 1);
+    for (const auto& b : bindings) {
+      if (!b.is_object()) {
+        continue;
+      }
+      PublishedPort p = base;
+      p.host_ip = string_at(b, "HostIp");
+      p.host_port = std::atoi(string_at(b, "HostPort").c_str()); // NOLINT(cert-err34-c)
+      if (p.host_port > 0) {
+        out.push_back(std::move(p));
       }
     }
   }
@@ -855,6 +911,7 @@ DockerApi::list_containers(const std::vector<std::string>& labels) {
     s.state = string_at(c, "State");
     s.status = string_at(c, "Status");
     s.labels = labels_at(c, "Labels");
+    s.ports = summary_ports(c);
     out.push_back(std::move(s));
   }
   return out;
@@ -885,6 +942,7 @@ core::Result<ContainerDetails> DockerApi::inspect_container(const std::string& n
     d.labels = labels_at(*cfg, "Labels");
     d.env = strings_at(*cfg, "Env");
   }
+  d.ports = inspect_ports(*j);
   return d;
 }
 

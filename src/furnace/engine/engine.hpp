@@ -77,6 +77,14 @@ struct PullProgress {
 
 using PullCallback = std::function<void(const PullProgress&)>;
 
+// A container port published on the host ("127.0.0.1:49153 -> 8888/tcp").
+struct PublishedPort {
+  std::string host_ip; // "127.0.0.1", "0.0.0.0", "::"
+  int host_port = 0;
+  int container_port = 0;
+  std::string protocol; // "tcp", "udp"
+};
+
 struct ContainerSummary {
   std::string id;
   std::string name;  // without the leading '/'
@@ -87,6 +95,7 @@ struct ContainerSummary {
   std::string state;     // "running", "exited", "created", ...
   std::string status;    // "Up 5 minutes"
   std::map<std::string, std::string> labels;
+  std::vector<PublishedPort> ports; // the published ones (Ports with a PublicPort)
 };
 
 struct ContainerDetails {
@@ -102,6 +111,7 @@ struct ContainerDetails {
   std::string finished_at; // RFC 3339; "0001-01-01T00:00:00Z" while running
   std::map<std::string, std::string> labels;
   std::vector<std::string> env; // "KEY=VALUE" (for tests that check what arrived)
+  std::vector<PublishedPort> ports; // NetworkSettings.Ports with a host binding (once it runs)
 };
 
 // One of the engine's events about a container ("create", "start", "oom", "die", "destroy").

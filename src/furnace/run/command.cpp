@@ -371,12 +371,17 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   if (!plan) {
     return report(ctx.ui, plan.error(), 2);
   }
+  if (options.adjust) {
+    if (auto ok = options.adjust(*plan); !ok) {
+      return report(ctx.ui, ok.error());
+    }
+  }
   if (options.dry_run) {
     ctx.ui.out() << util::shell_join(docker_run_command(plan->spec).argv) << '\n';
     return 0;
   }
   const RunOutcome outcome = execute(ctx, *plan, engine, launcher, store, lease);
-  return report_outcome(ctx.ui, *plan, outcome);
+  return options.report ? options.report(*plan, outcome) : report_outcome(ctx.ui, *plan, outcome);
 }
 
 } // namespace furnace::run

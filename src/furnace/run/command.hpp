@@ -8,11 +8,15 @@
 #include <furnace/history/command.hpp>
 #include <furnace/run/launcher.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace furnace::run {
+
+struct RunPlan;
+struct RunOutcome;
 
 struct RunOptions {
   std::string path = ".";            // where furnace was started (the project is found upward)
@@ -35,6 +39,11 @@ struct RunOptions {
   std::string image;                 // rerun: this image id instead of building
   bool locked = false;               // build with --locked (rerun of a project with furnace.lock)
   std::string expect_image;          // rerun after its image was gone: the recorded image id
+  // Front ends over run (`furnace lab`, run/lab.hpp): `adjust` changes the final plan before it
+  // is printed (--dry-run) or run (mounts, labels, variables); `report` says how it started or
+  // ended instead of run's own words and returns the exit code.
+  std::function<core::Result<void>(RunPlan&)> adjust;
+  std::function<int(const RunPlan&, const RunOutcome&)> report;
 };
 
 // Exit code: the command's, 125 when furnace or the engine failed before it started (126/127 from

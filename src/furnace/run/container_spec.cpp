@@ -277,7 +277,9 @@ core::Result<std::string> normalize_port(std::string_view text) {
     return valid_port(front) ? fmt::format("127.0.0.1:{}:{}{}", front, container, proto)
                              : core::Result<std::string>(bad());
   }
-  if (!valid_port(front.substr(mid + 1)) || !valid_address(front.substr(0, mid))) {
+  // "127.0.0.1::8888": no host port, the engine picks a free one (`furnace lab`).
+  const std::string_view host_port = front.substr(mid + 1);
+  if ((!host_port.empty() && !valid_port(host_port)) || !valid_address(front.substr(0, mid))) {
     return bad();
   }
   return std::string(text);

@@ -88,7 +88,8 @@ core::Result<void> check_env_file_value(std::string_view name, std::string_view 
 EngineCommand docker_run_command(const ContainerSpec& spec);
 
 // "8888" -> "127.0.0.1:8888:8888", "8080:80" -> "127.0.0.1:8080:80", "8080:80/udp" likewise;
-// an address the user wrote ("0.0.0.0:8080:80", "[::1]:8080:80") is kept. Errors: not a port.
+// an address the user wrote ("0.0.0.0:8080:80", "[::1]:8080:80") is kept, also with no host port
+// ("127.0.0.1::8888": the engine picks a free one). Errors: not a port.
 core::Result<std::string> normalize_port(std::string_view text);
 
 // The /dev/shm size when none is asked for: a quarter of the host's memory, at least 1 GiB and

@@ -2,11 +2,12 @@
 
 #include "command.hpp"
 
-#include <furnace/image/builder.hpp>
-#include <furnace/image/facts.hpp>
 #include <furnace/gpu/gpu_lock.hpp>
 #include <furnace/history/render.hpp>
+#include <furnace/image/builder.hpp>
+#include <furnace/image/facts.hpp>
 #include <furnace/project/load.hpp>
+#include <furnace/run/lab.hpp>
 #include <furnace/run/session.hpp>
 #include <furnace/run/support.hpp>
 #include <furnace/run/user_layer.hpp>
@@ -76,6 +77,13 @@ core::Result<Target> find_target(history::Store* store, engine::Engine& engine,
                     "'furnace history' and 'furnace ps' list the runs");
 }
 
+// A lab's URL without its token (ps shows every user's runs; the owner gets the token from
+// `furnace lab --url`); "" for other runs.
+std::string lab_url_of(const engine::ContainerSummary& c) {
+  const int port = c.labels.count(k_label_lab) != 0 ? lab_host_port(c.ports) : 0;
+  return port == 0 ? std::string() : lab_url(port, "");
+}
+
 bool still_running(const history::Store& store, std::int64_t id) {
   auto r = store.find(std::to_string(id));
   return r && r->status == history::k_running;
@@ -101,7 +109,8 @@ int run_ps(core::Context& ctx, const PsOptions& options, engine::Engine& engine)
                      {"image", c.image},
                      {"created", c.created},
                      {"state", is_orphan(c, me) ? "orphaned" : c.state},
-                     {"command", c.command}});
+                     {"command", c.command},
+                     {"url", lab_url_of(c)}});
     }
     ctx.ui.out() << nlohmann::json{{"schema_version", 1}, {"runs", out}}.dump(2) << '\n';
     return 0;
@@ -116,6 +125,14 @@ int run_ps(core::Context& ctx, const PsOptions& options, engine::Engine& engine)
                                 label(c, k_label_gpus).empty() ? "-" : label(c, k_label_gpus),
                                 uptime(c.created), shorten(c.image, 28),
                                 shorten(label(c, k_label_project), 30), shorten(c.command, 40));
+  }
+  for (const auto& c : *list) {
+    if (const std::string url = lab_url_of(c); !url.empty()) {
+      ctx.ui.out() << fmt::format("lab {}: {} (its token: 'furnace lab --url', for {} only)\n",
+                                  c.name,
+                                  url,
+                                  label(c, k_label_user));
+    }
   }
   if (std::any_of(list->begin(), list->end(), [&](const auto& c) { return is_orphan(c, me); })) {
     ctx.ui.info("orphaned: its furnace process was killed; 'furnace stop NAME' removes it");
@@ -227,6 +244,10 @@ int run_stop(core::Context& ctx, const StopOptions& options, engine::Engine& eng
       continue;
     }
     (void)engine.remove_container(target->name, true); // a leftover has nobody to remove it
+    if (c->labels.count(k_label_lab) != 0) { // a lab's token file (the caller's, when theirs)
+      std::error_code ec;
+      fs::remove(lab_token_path(ctx.env, target->name), ec);
+    }
     // The run's furnace (foreground or supervisor) records the end; a killed one cannot.
     if (target->record && store) {
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

@@ -1,0 +1,491 @@
+// furnace lab: `furnace run` with a Jupyter command, a token file and a port the engine picks,
+// then the wait for the server, the URL, the browser or the ssh tunnel line, and (without -d)
+// the wait for Ctrl-C.
+
+#include "lab.hpp"
+
+#include <furnace/core/dirs.hpp>
+#include <furnace/project/load.hpp>
+#include <furnace/run/command.hpp>
+#include <furnace/run/execute.hpp>
+#include <furnace/run/plan.hpp>
+#include <furnace/run/support.hpp>
+#include <furnace/util/atomic_file.hpp>
+#include <furnace/util/ownership.hpp>
+#include <furnace/util/process.hpp>
+#include <furnace/util/strings.hpp>
+
+#include <fmt/format.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+namespace furnace::run {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr int k_not_started = 125;
+
+std::string env_of(const core::Env& env, const char* key) {
+  const auto it = env.find(key);
+  return it == env.end() ? std::string() : it->second;
+}
+
+// One HTTP request to the server through the published port: true once it answers 200. A TCP
+// connect alone proves nothing: the engine's proxy accepts before the server listens.
+bool server_answers(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return false;
+  }
+  const std::unique_ptr<int, void (*)(int*)> guard(new int(fd), [](int* p) {
+    ::close(*p);
+    delete p; // NOLINT(cppcoreguidelines-owning-memory)
+  });
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    return false;
+  }
+  const std::string request =
+      fmt::format("GET /api HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n", port);
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    return false;
+  }
+  std::string reply;
+  std::array<char, 256> buf{};
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (reply.find("\r\n") == std::string::npos && Clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 500) <= 0) {
+      continue;
+    }
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0) {
+      break;
+    }
+    reply.append(buf.data(), static_cast<std::size_t>(n));
+  }
+  return reply.rfind("HTTP/1.", 0) == 0 && reply.size() > 12 && reply.substr(9, 3) == "200";
+}
+
+// Writes the token file (0600, no trailing newline, in a 0700 directory of the caller's).
+core::Result<void> write_token(const std::string& path, const std::string& token) {
+  std::error_code ec;
+  const std::string dir = fs::path(path).parent_path().string();
+  util::make_directories(dir, ec);
+  if (ec) {
+    return core::fail(core::ErrorKind::io,
+                      fmt::format("cannot create {}: {}", dir, ec.message()),
+                      "check the permissions of XDG_STATE_HOME (~/.local/state)");
+  }
+  ::chmod(dir.c_str(), 0700);
+  util::AtomicWriteOptions o;
+  o.mode = 0600;
+  if (auto w = util::write_file_atomic(path, token, o); !w) {
+    return core::fail(core::ErrorKind::io,
+                      fmt::format("cannot write {}: {}", path, w.error().message));
+  }
+  return {};
+}
+
+void remove_lab_files(const std::string& token_path) {
+  std::error_code ec;
+  fs::remove(token_path, ec);
+  fs::remove(fs::path(token_path).replace_extension(".html"), ec);
+}
+
+// Token files of labs whose container is gone (stopped with `furnace stop`, or by the engine).
+void sweep_stale_tokens(const core::Env& env, engine::Engine& engine) {
+  const std::string dir = fs::path(lab_token_path(env, "x")).parent_path().string();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return;
+  }
+  auto list = engine.list_containers({k_label_lab});
+  if (!list) {
+    return;
+  }
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".token") {
+      continue;
+    }
+    const std::string name = entry.path().stem().string();
+    const bool alive =
+        std::any_of(list->begin(), list->end(), [&](const engine::ContainerSummary& c) {
+          return c.name == name;
+        });
+    if (!alive) {
+      remove_lab_files(entry.path().string());
+    }
+  }
+}
+
+// Opens the lab in the desktop's browser without the token in any argv: xdg-open gets a 0600
+// HTML file of the caller's that redirects to the URL (what Jupyter itself does).
+void open_browser(core::Context& ctx, const std::string& token_path, const std::string& url) {
+  const std::string path_var = ctx.getenv("PATH").value_or("/usr/local/bin:/usr/bin:/bin");
+  const auto opener = util::find_in_path("xdg-open", path_var);
+  if (!opener) {
+    return;
+  }
+  const std::string page = fs::path(token_path).replace_extension(".html").string();
+  util::AtomicWriteOptions o;
+  o.mode = 0600;
+  const std::string html = fmt::format("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                                       "<meta http-equiv=\"refresh\" content=\"0;url={0}\"></head>"
+                                       "<body><a href=\"{0}\">furnace lab</a></body></html>\n",
+                                       url);
+  if (!util::write_file_atomic(page, html, o)) {
+    return;
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    if (::fork() != 0) { // a grandchild: nobody has to wait for the browser
+      ::_exit(0);
+    }
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(null, STDERR_FILENO);
+    }
+    ::execl(opener->c_str(), "xdg-open", page.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  if (pid > 0) {
+    int status = 0;
+    (void)::waitpid(pid, &status, 0);
+  }
+}
+
+// Waits for the server to answer: true when it does, false when the container ended or the time
+// ran out (`why` says which).
+bool wait_for_server(
+    engine::Engine& engine, const std::string& name, int port, int timeout_s, std::string& why) {
+  const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
+  int round = 0;
+  while (Clock::now() < deadline) {
+    if (server_answers(port)) {
+      return true;
+    }
+    if (++round % 5 == 0) { // the container, once a second: it may have failed
+      auto c = engine.inspect_container(name);
+      if (!c || !c->running) {
+        why = fmt::format("{} ended before Jupyter answered", name);
+        return false;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  why = fmt::format(
+      "Jupyter in {} did not answer on 127.0.0.1:{} within {} s", name, port, timeout_s);
+  return false;
+}
+
+std::string caller_name(Launcher& launcher, const core::Env& env) {
+  const RunHost host = launcher.facts(env);
+  if (host.user) {
+    return host.user->name;
+  }
+  const struct passwd* pw = ::getpwuid(::getuid()); // NOLINT(concurrency-mt-unsafe)
+  return pw != nullptr ? std::string(pw->pw_name) : std::string("root");
+}
+
+// `furnace lab --url`: the URL of each lab of this project the caller started.
+int print_urls(core::Context& ctx,
+               const LabOptions& o,
+               engine::Engine& engine,
+               Launcher& launcher) {
+  std::error_code ec;
+  const std::string here = fs::weakly_canonical(fs::absolute(o.path, ec), ec).string();
+  const std::string root = project::find_root(here);
+  auto list = engine.list_containers({k_label_lab, std::string(k_label_project) + "=" + root});
+  if (!list) {
+    ctx.ui.error(list.error());
+    return 1;
+  }
+  const std::string me = caller_name(launcher, ctx.env);
+  int shown = 0;
+  for (const auto& c : *list) {
+    const auto user = c.labels.find(k_label_user);
+    const int port = lab_host_port(c.ports);
+    if (c.state != "running" || port == 0) {
+      continue;
+    }
+    if (user == c.labels.end() || user->second != me) {
+      ctx.ui.warn(fmt::format("{} is {}'s lab: {} (only its owner can read the token)",
+                              c.name,
+                              user == c.labels.end() ? "someone else" : user->second,
+                              lab_url(port, "")));
+      continue;
+    }
+    auto token = util::read_file(lab_token_path(ctx.env, c.name));
+    if (!token) {
+      ctx.ui.error(core::make_error(
+          core::ErrorKind::permission,
+          fmt::format("cannot read the token of {}: {}", c.name, token.error().message),
+          "only the user who started the lab can read it ('furnace stop " + c.name +
+              "' and 'furnace lab' start a new one)"));
+      return 1;
+    }
+    ctx.ui.out() << lab_url(port, *token) << '\n';
+    ++shown;
+  }
+  if (shown == 0) {
+    ctx.ui.error(core::make_error(core::ErrorKind::not_found,
+                                  fmt::format("no lab of yours runs for {}", root),
+                                  "'furnace lab -d' starts one; 'furnace ps' lists the runs"));
+    return 1;
+  }
+  return 0;
+}
+
+// After Ctrl-C (or SIGTERM, SIGHUP): stops the lab; returns when its container is gone.
+int wait_then_stop(core::Context& ctx, engine::Engine& engine, const std::string& name) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) {
+    sigaddset(&set, s);
+  }
+  int got = 0;
+  while (got <= 0) {
+    timespec one{1, 0};
+    got = ::sigtimedwait(&set, nullptr, &one);
+    if (got < 0) {
+      auto c = engine.inspect_container(name);
+      if (!c || !c->running) {
+        ctx.ui.info(fmt::format("{} ended; 'furnace logs {}' shows why", name, name));
+        return c ? c->exit_code : 1;
+      }
+    }
+  }
+  ctx.ui.info(fmt::format("stopping {}", name));
+  (void)engine.stop_container(name, 10);
+  // The supervisor records the end and removes the container.
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline && engine.inspect_container(name)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return 0;
+}
+
+} // namespace
+
+std::vector<std::string> jupyter_command() {
+  // The image decides: JupyterLab, else the classic Notebook. A root container (a root caller,
+  // a rootless engine) needs --allow-root; the caller's own uid does not.
+  static const char* k_script =
+      "if command -v jupyter-lab >/dev/null 2>&1; then app=jupyter-lab; "
+      "elif command -v jupyter-notebook >/dev/null 2>&1; then app=jupyter-notebook; "
+      "else echo 'furnace lab: this image has neither jupyter-lab nor jupyter-notebook; "
+      "add \"jupyter: true\" to furnace.yaml' >&2; exit 127; fi; "
+      "if [ \"$(id -u)\" = 0 ]; then set -- \"$@\" --allow-root; fi; "
+      "exec \"$app\" \"$@\"";
+  return {"/bin/sh",
+          "-c",
+          k_script,
+          "furnace-lab",
+          "--ip=0.0.0.0",
+          fmt::format("--port={}", k_lab_container_port),
+          "--no-browser"};
+}
+
+std::string lab_url(int port, std::string_view token) {
+  return token.empty() ? fmt::format("http://127.0.0.1:{}/", port)
+                       : fmt::format("http://127.0.0.1:{}/?token={}", port, token);
+}
+
+std::optional<std::string>
+ssh_tunnel_line(const core::Env& env, const std::string& user, int port) {
+  std::istringstream in(env_of(env, "SSH_CONNECTION"));
+  std::string client;
+  std::string client_port;
+  std::string server;
+  std::string server_port;
+  if (!(in >> client >> client_port >> server >> server_port)) {
+    return std::nullopt;
+  }
+  if (server.find(':') != std::string::npos) {
+    server = "[" + server + "]"; // IPv6: USER@[addr] is what ssh takes
+  }
+  const std::string p = server_port == "22" ? std::string() : "-p " + server_port + " ";
+  return fmt::format("ssh {}-L {}:127.0.0.1:{} {}@{}", p, port, port, user, server);
+}
+
+int lab_host_port(const std::vector<engine::PublishedPort>& ports) {
+  for (const auto& p : ports) {
+    if (p.container_port == k_lab_container_port && p.host_ip == "127.0.0.1" &&
+        (p.protocol.empty() || p.protocol == "tcp")) {
+      return p.host_port;
+    }
+  }
+  return 0;
+}
+
+core::Result<std::string> random_token() {
+  std::ifstream in("/dev/urandom", std::ios::binary);
+  std::array<unsigned char, 32> b{};
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+  if (!in.read(reinterpret_cast<char*>(b.data()), b.size())) {
+    return core::fail(core::ErrorKind::io, "cannot read /dev/urandom for the lab's token");
+  }
+  std::string hex;
+  for (unsigned char c : b) {
+    hex += fmt::format("{:02x}", c);
+  }
+  return hex;
+}
+
+std::string lab_token_path(const core::Env& env, const std::string& name) {
+  return core::dirs_from_env(env).state + "/labs/" + name + ".token";
+}
+
+bool desktop_session(const core::Env& env) {
+  const bool display = !env_of(env, "DISPLAY").empty() || !env_of(env, "WAYLAND_DISPLAY").empty();
+  return display && env_of(env, "SSH_CONNECTION").empty();
+}
+
+int run_lab(core::Context& ctx,
+            const LabOptions& o,
+            engine::Engine& engine,
+            gpu::GpuProbe& probe,
+            Launcher& launcher) {
+  if (o.url) {
+    return print_urls(ctx, o, engine, launcher);
+  }
+  if (o.port < 0 || o.port > 65535) {
+    ctx.ui.error(core::make_error(core::ErrorKind::invalid,
+                                  fmt::format("--port {} is not a port", o.port),
+                                  "a number from 1 to 65535, or none: a free one is chosen"));
+    return 2;
+  }
+  if (!o.dry_run) {
+    sweep_stale_tokens(ctx.env, engine);
+  }
+  auto token = random_token();
+  if (!token) {
+    ctx.ui.error(token.error());
+    return k_not_started;
+  }
+  RunOptions r;
+  r.path = o.path;
+  r.gpus = o.gpus;
+  r.env = o.env;
+  r.shm_size = o.shm_size;
+  r.memory = o.memory;
+  r.cpus = o.cpus;
+  r.network = o.network;
+  r.dry_run = o.dry_run;
+  r.detach = true; // the supervisor keeps it; without -d this process waits for Ctrl-C below
+  r.command = jupyter_command();
+  // No host port: the engine binds a free one on 127.0.0.1 itself, so twenty labs started at
+  // once cannot race for the same port as a "find a free port, then publish it" would.
+  r.ports = {o.port == 0 ? fmt::format("127.0.0.1::{}", k_lab_container_port)
+                         : fmt::format("127.0.0.1:{}:{}", o.port, k_lab_container_port)};
+  std::string name;
+  std::string token_path;
+  r.adjust = [&](RunPlan& plan) -> core::Result<void> {
+    name = plan.spec.name;
+    token_path = lab_token_path(ctx.env, name);
+    plan.spec.labels[k_label_lab] = "jupyter";
+    plan.spec.mounts.push_back(Mount{token_path, k_lab_token_target, true});
+    plan.spec.env["JUPYTER_TOKEN_FILE"] = k_lab_token_target; // a path, not the token
+    return o.dry_run ? core::Result<void>() : write_token(token_path, *token);
+  };
+  r.report = [&](const RunPlan&, const RunOutcome& out) {
+    if (out.error) {
+      ctx.ui.error(*out.error);
+      return out.exit_code;
+    }
+    return out.finished ? k_not_started : 0;
+  };
+  const auto started = Clock::now();
+  const int code = run_run(ctx, r, engine, probe, launcher);
+  if (o.dry_run) {
+    return code;
+  }
+  if (code != 0) {
+    if (!token_path.empty()) {
+      remove_lab_files(token_path);
+    }
+    return code;
+  }
+  // Blocked from here on, so that Ctrl-C while the server starts still stops it below.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) {
+    sigaddset(&set, s);
+  }
+  if (!o.detach) {
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  }
+  auto details = engine.inspect_container(name);
+  const int port = details ? lab_host_port(details->ports) : 0;
+  std::string why;
+  if (port == 0) {
+    why = fmt::format("the engine published no 127.0.0.1 port for {}", name);
+  }
+  if (port == 0 || !wait_for_server(engine, name, port, o.timeout_s, why)) {
+    ctx.ui.error(
+        core::make_error(core::ErrorKind::remote,
+                         why,
+                         fmt::format("'furnace logs {}' shows the server's output", name)));
+    (void)engine.stop_container(name, 5);
+    remove_lab_files(token_path);
+    return k_not_started;
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - started).count();
+  const std::string url = lab_url(port, *token);
+  ctx.ui.info(fmt::format("{} is ready in {:.1f} s, on 127.0.0.1:{} only", name, secs, port));
+  ctx.ui.out() << url << '\n';
+  ctx.ui.out().flush();
+  const std::string user = caller_name(launcher, ctx.env);
+  if (auto line = ssh_tunnel_line(ctx.env, user, port)) {
+    ctx.ui.info(fmt::format(
+        "over ssh: on your own computer run\n  {}\nthen open the URL above there", *line));
+  } else if (!o.no_browser && desktop_session(ctx.env)) {
+    open_browser(ctx, token_path, url);
+  }
+  if (o.detach) {
+    ctx.ui.info(fmt::format("running in the background: 'furnace lab --url' prints the URL again, "
+                            "'furnace stop {}' ends it",
+                            name));
+    return 0;
+  }
+  ctx.ui.info("Ctrl-C stops it");
+  const int end = wait_then_stop(ctx, engine, name);
+  remove_lab_files(token_path);
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  return end;
+}
+
+} // namespace furnace::run
