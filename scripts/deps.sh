@@ -23,6 +23,8 @@ packages=(
   # furnace dataset's suite (tests/integration/dataset_test.cpp): the CIFS/NFS mount helpers and
   # sudo (the rule that lets users mount the lab's datasets)
   cifs-utils nfs-common sudo
+  # the furnace lab suite (tests/integration/lab_test.cpp): headless Chromium driven over DevTools
+  chromium python3-websocket
 )
 
 if [ "$(id -u)" -ne 0 ]; then
