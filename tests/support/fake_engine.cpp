@@ -163,6 +163,7 @@ FakeEngine::list_containers(const std::vector<std::string>& labels) {
       s.image_id = c.image_id;
       s.state = c.status;
       s.labels = c.labels;
+      s.ports = c.ports;
       out.push_back(std::move(s));
     }
   }
