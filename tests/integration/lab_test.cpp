@@ -32,6 +32,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* k_jupyter_image = "furnace-stand-in/jupyter:notebook";
+// The stand-in it is built on: torch without Jupyter.
+constexpr const char* k_plain_image = "pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime";
 constexpr const char* k_user = "furnace-it";
 constexpr unsigned k_uid = 4242;
 // Case 35 asks for 20 users starting labs at once; each Jupyter takes about a second of CPU to
@@ -342,6 +344,25 @@ TEST_F(LabCli, concurrent_labs_get_unique_names_and_loopback_ports_and_stop_clea
   for (const Lab& lab : labs) {
     EXPECT_FALSE(fs::exists(token_dir() + "/" + lab.name + ".token")) << lab.name;
   }
+}
+
+TEST_F(LabCli, an_image_without_jupyter_is_a_clear_error_that_names_the_fix) {
+  // The plain stand-in (torch, no Jupyter): the container says what is missing and exits.
+  const std::string project = s_dir->path() + "/no-jupyter";
+  s_dir->write("no-jupyter/furnace.yaml",
+               std::string("name: ") + k_project_name + "-none\nbase: " + k_plain_image + "\n");
+  sh("chown -R " + std::to_string(k_uid) + ":" + std::to_string(k_uid) + " " + project);
+  const auto r = furnace({"lab", "-d", "-C", project});
+  EXPECT_EQ(r.exit_code, 125) << r.out << r.err;
+  EXPECT_NE(r.err.find("neither jupyter-lab nor jupyter-notebook; add \"jupyter: true\" to "
+                       "furnace.yaml"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out.find("token="), std::string::npos) << r.out;
+  EXPECT_TRUE(
+      sh("docker ps -aq --filter label=org.furnace.project=" + fs::canonical(project).string())
+          .out.empty());
+  EXPECT_TRUE(!fs::exists(token_dir()) || fs::is_empty(token_dir()));
 }
 
 } // namespace

@@ -269,6 +269,33 @@ int print_urls(core::Context& ctx,
   return 0;
 }
 
+// Why a lab whose container is not running failed: the end of its log, once the supervisor has
+// written it (the container is gone then), else what the engine last said.
+std::string
+ended_reason(engine::Engine& engine, const std::string& name, const std::string& log_path) {
+  int exit_code = -1;
+  const auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (Clock::now() < deadline) {
+    auto c = engine.inspect_container(name);
+    if (!c) {
+      break;
+    }
+    exit_code = c->running ? exit_code : c->exit_code;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto text = util::read_file(log_path);
+  std::string tail = text ? std::string(util::trim(*text)) : std::string();
+  constexpr std::size_t k_tail = 2000;
+  if (tail.size() > k_tail) {
+    tail = "..." + tail.substr(tail.size() - k_tail);
+  }
+  return fmt::format("{} ended before Jupyter answered{}; its log {} says:\n{}",
+                     name,
+                     exit_code >= 0 ? fmt::format(" (exit {})", exit_code) : std::string(),
+                     log_path,
+                     tail);
+}
+
 // After Ctrl-C (or SIGTERM, SIGHUP): stops the lab; returns when its container is gone.
 int wait_then_stop(core::Context& ctx, engine::Engine& engine, const std::string& name) {
   sigset_t set;
@@ -421,7 +448,9 @@ int run_lab(core::Context& ctx,
     plan.spec.env["JUPYTER_TOKEN_FILE"] = k_lab_token_target; // a path, not the token
     return o.dry_run ? core::Result<void>() : write_token(token_path, *token);
   };
-  r.report = [&](const RunPlan&, const RunOutcome& out) {
+  std::string log_path;
+  r.report = [&](const RunPlan& plan, const RunOutcome& out) {
+    log_path = plan.record.log_path;
     if (out.error) {
       ctx.ui.error(*out.error);
       return out.exit_code;
@@ -449,12 +478,17 @@ int run_lab(core::Context& ctx,
     ::sigprocmask(SIG_BLOCK, &set, nullptr);
   }
   auto details = engine.inspect_container(name);
-  const int port = details ? lab_host_port(details->ports) : 0;
+  const int port = details && details->running ? lab_host_port(details->ports) : 0;
   std::string why;
-  if (port == 0) {
+  if (!details || !details->running) {
+    why = ended_reason(engine, name, log_path);
+  } else if (port == 0) {
     why = fmt::format("the engine published no 127.0.0.1 port for {}", name);
+  } else if (!wait_for_server(engine, name, port, o.timeout_s, why) &&
+             why.find("ended before") != std::string::npos) {
+    why = ended_reason(engine, name, log_path);
   }
-  if (port == 0 || !wait_for_server(engine, name, port, o.timeout_s, why)) {
+  if (!why.empty()) {
     ctx.ui.error(
         core::make_error(core::ErrorKind::remote,
                          why,
