@@ -290,5 +290,47 @@ TEST(DockerApi, a_pull_the_engine_refuses_quotes_its_message_not_the_status) {
   EXPECT_NE(pulled.error().hint.find("furnace setup --mirror"), std::string::npos);
 }
 
+// Published ports, as `furnace lab` reads them back: list's "Ports" (entries without a PublicPort
+// are only exposed) and inspect's NetworkSettings.Ports (null for an unpublished one).
+TEST(DockerApi, reads_published_ports_from_list_and_inspect) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/engine.sock";
+  const std::string list =
+      R"([{"Id":"abc","Names":["/lab-1"],"State":"running","Labels":{},"Ports":[)"
+      R"({"IP":"127.0.0.1","PrivatePort":8888,"PublicPort":49153,"Type":"tcp"},)"
+      R"({"PrivatePort":6006,"Type":"tcp"}]}])";
+  const std::string inspect =
+      R"({"Id":"abc","Name":"/lab-1","State":{"Running":true},"Config":{},"NetworkSettings":)"
+      R"({"Ports":{"8888/tcp":[{"HostIp":"127.0.0.1","HostPort":"49153"}],"6006/tcp":null}}})";
+  const auto answer = [](const std::string& body) {
+    return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  core::Result<std::vector<ContainerSummary>> listed = std::vector<ContainerSummary>{};
+  core::Result<ContainerDetails> details = ContainerDetails{};
+  {
+    ScriptedPeer peer(path,
+                      {"HTTP/1.1 200 OK\r\nApi-Version: 1.43\r\nContent-Length: 2\r\n\r\nOK",
+                       answer(list),
+                       answer(inspect)});
+    DockerApi api(*parse_host_uri("unix://" + path, "DOCKER_HOST"));
+    listed = api.list_containers({"org.furnace.lab"});
+    details = api.inspect_container("lab-1");
+  }
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 1U);
+  ASSERT_EQ(listed->at(0).ports.size(), 1U);
+  EXPECT_EQ(listed->at(0).ports[0].host_ip, "127.0.0.1");
+  EXPECT_EQ(listed->at(0).ports[0].host_port, 49153);
+  EXPECT_EQ(listed->at(0).ports[0].container_port, 8888);
+  EXPECT_EQ(listed->at(0).ports[0].protocol, "tcp");
+  ASSERT_TRUE(details) << details.error().message;
+  ASSERT_EQ(details->ports.size(), 1U);
+  EXPECT_EQ(details->ports[0].host_ip, "127.0.0.1");
+  EXPECT_EQ(details->ports[0].host_port, 49153);
+  EXPECT_EQ(details->ports[0].container_port, 8888);
+  EXPECT_EQ(details->ports[0].protocol, "tcp");
+}
+
 } // namespace
 } // namespace furnace::engine
