@@ -365,5 +365,34 @@ TEST_F(LabCli, an_image_without_jupyter_is_a_clear_error_that_names_the_fix) {
   EXPECT_TRUE(!fs::exists(token_dir()) || fs::is_empty(token_dir()));
 }
 
+// sudo furnace lab with root's own HOME: the token file is root's directory's, yet the server
+// runs as the caller and must read it (it failed with "Permission denied" on the token before).
+TEST_F(LabCli, under_sudo_with_roots_home_the_caller_can_read_the_token) {
+  const std::string root_home = s_dir->path() + "/root-home";
+  fs::create_directories(root_home);
+  ::chmod(root_home.c_str(), 0700); // root's, like /root
+  auto e = env();
+  e["HOME"] = root_home;
+  e["SUDO_UID"] = std::to_string(k_uid);
+  e["SUDO_GID"] = std::to_string(k_uid);
+  e["SUDO_USER"] = k_user;
+  const auto r = run_furnace({"lab", "-d", "--timeout", "120", "-C", s_project}, e); // as root
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const Lab lab = parse_lab(r.out, r.err);
+  ASSERT_FALSE(lab.name.empty()) << r.err;
+  const std::string token_file = root_home + "/.local/state/furnace/labs/" + lab.name + ".token";
+  struct stat st {};
+  ASSERT_EQ(::stat(token_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, k_uid);
+  EXPECT_EQ(st.st_mode & 0777U, 0600U);
+  EXPECT_EQ(sh("docker inspect --format '{{.Config.User}}' " + lab.name).out,
+            std::to_string(k_uid) + ":" + std::to_string(k_uid) + "\n");
+  const auto url = run_furnace({"lab", "--url", "-C", s_project}, e);
+  EXPECT_EQ(url.out, lab.url + "\n") << url.err;
+  EXPECT_EQ(run_furnace({"stop", lab.name}, e).exit_code, 0);
+  EXPECT_TRUE(wait_for([&] { return labs_of_project().empty(); }, std::chrono::seconds(30)));
+  EXPECT_FALSE(fs::exists(token_file));
+}
+
 } // namespace
 } // namespace furnace::testing

@@ -96,8 +96,15 @@ bool server_answers(int port) {
   return reply.rfind("HTTP/1.", 0) == 0 && reply.size() > 12 && reply.substr(9, 3) == "200";
 }
 
-// Writes the token file (0600, no trailing newline, in a 0700 directory of the caller's).
-core::Result<void> write_token(const std::string& path, const std::string& token) {
+struct Owner {
+  unsigned uid = 0;
+  unsigned gid = 0;
+};
+
+// Writes the token file (0600, no trailing newline, in a 0700 directory of the caller's). A root
+// furnace gives it to `reader`, the container's user.
+core::Result<void>
+write_token(const std::string& path, const std::string& token, const std::optional<Owner>& reader) {
   std::error_code ec;
   const std::string dir = fs::path(path).parent_path().string();
   util::make_directories(dir, ec);
@@ -109,6 +116,10 @@ core::Result<void> write_token(const std::string& path, const std::string& token
   ::chmod(dir.c_str(), 0700);
   util::AtomicWriteOptions o;
   o.mode = 0600;
+  if (reader && ::geteuid() == 0) {
+    o.owner = static_cast<uid_t>(reader->uid);
+    o.group = static_cast<gid_t>(reader->gid);
+  }
   if (auto w = util::write_file_atomic(path, token, o); !w) {
     return core::fail(core::ErrorKind::io,
                       fmt::format("cannot write {}: {}", path, w.error().message));
@@ -446,7 +457,15 @@ int run_lab(core::Context& ctx,
     plan.spec.labels[k_label_lab] = "jupyter";
     plan.spec.mounts.push_back(Mount{token_path, k_lab_token_target, true});
     plan.spec.env["JUPYTER_TOKEN_FILE"] = k_lab_token_target; // a path, not the token
-    return o.dry_run ? core::Result<void>() : write_token(token_path, *token);
+    if (o.dry_run) {
+      return {};
+    }
+    // Under sudo with root's HOME the file is root's: the server runs as the caller and must
+    // read it (a bind-mounted file is checked on its own inode, not on root's 0700 directory).
+    const std::optional<Owner> reader =
+        plan.spec.user ? std::optional<Owner>(Owner{plan.spec.user->uid, plan.spec.user->gid})
+                       : std::nullopt;
+    return write_token(token_path, *token, reader);
   };
   std::string log_path;
   r.report = [&](const RunPlan& plan, const RunOutcome& out) {
