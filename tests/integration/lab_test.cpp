@@ -188,6 +188,14 @@ TEST_F(LabCli, chromium_lists_the_project_and_a_cell_with_torch_writes_as_the_ca
     EXPECT_NE(line.find("127.0.0.1:" + std::to_string(lab.port)), std::string::npos) << line;
   }
 
+  // Not reachable through another address of this host (ufw or not): nothing listens there.
+  const std::string other_ip(util::trim(sh("hostname -I | awk '{print $1}'").out));
+  if (!other_ip.empty() && other_ip.rfind("127.", 0) != 0) {
+    EXPECT_EQ(status_of("http://" + other_ip + ":" + std::to_string(lab.port) + "/api/kernels"),
+              "000")
+        << other_ip;
+  }
+
   // Without the token: the API refuses (403), the UI sends to the login page.
   const std::string base = "http://127.0.0.1:" + std::to_string(lab.port);
   EXPECT_EQ(status_of(base + "/api/kernels"), "403");
@@ -238,6 +246,14 @@ TEST_F(LabCli, chromium_lists_the_project_and_a_cell_with_torch_writes_as_the_ca
   EXPECT_NE(inspect.find("JUPYTER_TOKEN_FILE=/run/furnace/jupyter-token"), std::string::npos);
   EXPECT_EQ(inspect.find(lab.token), std::string::npos);
   EXPECT_NE(inspect.find("\"org.furnace.lab\": \"jupyter\""), std::string::npos);
+
+  // Not in the run's log, `docker logs` or the history: the notebook's access log wrote the
+  // browser's "GET /?token=…" before furnace's filter replaced the value.
+  const auto logs = furnace({"logs", lab.name});
+  EXPECT_NE(logs.out.find("GET /?token=[secret]"), std::string::npos) << logs.out;
+  EXPECT_EQ(sh("docker logs " + lab.name + " 2>&1").out.find(lab.token), std::string::npos);
+  EXPECT_EQ(logs.out.find(lab.token), std::string::npos);
+  EXPECT_EQ(furnace({"history", "--json"}).out.find(lab.token), std::string::npos);
 
   // ps: the URL without the token; --url: the whole URL again, for its owner.
   const auto ps = furnace({"ps"});

@@ -41,10 +41,13 @@ TEST(Lab, the_command_picks_lab_then_notebook_and_allows_root_only_as_root) {
   EXPECT_LT(script.find("jupyter-lab"), script.find("jupyter-notebook"));
   EXPECT_NE(script.find("jupyter: true"), std::string::npos); // the error names the fix
   EXPECT_NE(script.find("[ \"$(id -u)\" = 0 ]"), std::string::npos);
-  EXPECT_EQ(std::vector<std::string>(c.begin() + 4, c.end()),
+  EXPECT_NE(c[4].find("logging.getLogger(_name).addFilter"), std::string::npos); // the scrubber
+  EXPECT_EQ(std::vector<std::string>(c.begin() + 5, c.end()),
             (std::vector<std::string>{"--ip=0.0.0.0", "--port=8888", "--no-browser"}));
-  for (const auto& arg : c) {
-    EXPECT_EQ(arg.find("token"), std::string::npos) << arg; // it comes from JUPYTER_TOKEN_FILE
+  for (const auto& arg : c) { // the token comes from JUPYTER_TOKEN_FILE
+    EXPECT_EQ(arg.find("--NotebookApp.token"), std::string::npos) << arg;
+    EXPECT_EQ(arg.find("--ServerApp.token"), std::string::npos) << arg;
+    EXPECT_EQ(arg.find("--IdentityProvider.token"), std::string::npos) << arg;
   }
 }
 

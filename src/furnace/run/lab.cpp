@@ -340,18 +340,40 @@ int wait_then_stop(core::Context& ctx, engine::Engine& engine, const std::string
 
 std::vector<std::string> jupyter_command() {
   // The image decides: JupyterLab, else the classic Notebook. A root container (a root caller,
-  // a rootless engine) needs --allow-root; the caller's own uid does not.
+  // a rootless engine) needs --allow-root; the caller's own uid does not. $1 is a Jupyter
+  // config file (k_scrub_config) put in a directory of its own on JUPYTER_CONFIG_PATH.
   static const char* k_script =
       "if command -v jupyter-lab >/dev/null 2>&1; then app=jupyter-lab; "
       "elif command -v jupyter-notebook >/dev/null 2>&1; then app=jupyter-notebook; "
       "else echo 'furnace lab: this image has neither jupyter-lab nor jupyter-notebook; "
       "add \"jupyter: true\" to furnace.yaml' >&2; exit 127; fi; "
+      "cfg=$(mktemp -d) && for f in jupyter_notebook_config.py jupyter_server_config.py; do "
+      "printf '%s\\n' \"$1\" >\"$cfg/$f\"; done && "
+      "export JUPYTER_CONFIG_PATH=\"$cfg${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}\"; shift; "
       "if [ \"$(id -u)\" = 0 ]; then set -- \"$@\" --allow-root; fi; "
       "exec \"$app\" \"$@\"";
+  // The classic notebook's access log writes each request's URL, "?token=…" and all (the first
+  // page a browser opens has it): a logging filter replaces the value before it reaches the
+  // run's log and `docker logs`. jupyter_server scrubs its own; the filter does no harm there.
+  static const char* k_scrub_config =
+      "# furnace lab: keep the token out of the server's log\n"
+      "import logging, re\n"
+      "class _FurnaceScrubToken(logging.Filter):\n"
+      "    _re = re.compile(r'(token=)[^&\\s\"]+')\n"
+      "    def _scrub(self, v):\n"
+      "        return self._re.sub(r'\\1[secret]', v) if isinstance(v, str) else v\n"
+      "    def filter(self, record):\n"
+      "        record.msg = self._scrub(record.msg)\n"
+      "        if isinstance(record.args, tuple):\n"
+      "            record.args = tuple(self._scrub(a) for a in record.args)\n"
+      "        return True\n"
+      "for _name in ('tornado.access', 'NotebookApp', 'ServerApp'):\n"
+      "    logging.getLogger(_name).addFilter(_FurnaceScrubToken())\n";
   return {"/bin/sh",
           "-c",
           k_script,
           "furnace-lab",
+          k_scrub_config,
           "--ip=0.0.0.0",
           fmt::format("--port={}", k_lab_container_port),
           "--no-browser"};
