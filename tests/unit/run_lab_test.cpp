@@ -13,6 +13,7 @@
 #include <furnace/run/lab.hpp>
 #include <furnace/run/support.hpp>
 #include <furnace/util/process.hpp>
+#include <furnace/util/strings.hpp>
 
 #include <gtest/gtest.h>
 
@@ -247,6 +248,48 @@ TEST_F(LabPipeline, a_lab_whose_container_ends_is_an_error_and_leaves_no_token) 
   EXPECT_EQ(lab(o), 125);
   EXPECT_NE(m_err.str().find("published no 127.0.0.1 port"), std::string::npos) << m_err.str();
   EXPECT_TRUE(std::filesystem::is_empty(m_dir.path() + "/state/furnace/labs"));
+}
+
+TEST_F(LabPipeline, on_a_desktop_the_browser_gets_a_private_page_not_the_token_in_argv) {
+  FakeJupyter server;
+  m_launcher.on_start = [&](const EngineCommand& c) {
+    engine::ContainerDetails d;
+    const auto it = std::find(c.argv.begin(), c.argv.end(), "--name");
+    d.name = *(it + 1);
+    d.status = "running";
+    d.running = true;
+    d.ports = {{"127.0.0.1", server.port, k_lab_container_port, "tcp"}};
+    m_engine.containers.push_back(d);
+  };
+  // A stand-in xdg-open: records its arguments and the page it was given, with its mode.
+  const std::string record = m_dir.path() + "/opened";
+  m_dir.write("bin/xdg-open",
+              "#!/bin/sh\n{ echo \"argv: $*\"; stat -c 'mode: %a' \"$1\"; cat \"$1\"; } > " +
+                  record + ".tmp && mv " + record + ".tmp " + record + "\n",
+              0755);
+  m_env["PATH"] = m_dir.path() + "/bin:/usr/bin:/bin";
+  m_env["DISPLAY"] = ":0";
+  LabOptions o;
+  o.detach = true;
+  ASSERT_EQ(lab(o), 0) << m_err.str();
+  const std::string url(util::trim(m_out.str()));
+  const std::string token = url.substr(url.find("token=") + 6);
+  ASSERT_TRUE(
+      testing::wait_for([&] { return std::filesystem::exists(record); }, std::chrono::seconds(10)));
+  const std::string opened = testing::read_text(record);
+  const std::string argv = opened.substr(0, opened.find('\n'));
+  EXPECT_EQ(argv.find(token), std::string::npos) << argv;
+  EXPECT_NE(argv.find(".html"), std::string::npos) << argv;
+  EXPECT_NE(opened.find("mode: 600\n"), std::string::npos) << opened;
+  EXPECT_NE(opened.find("url=" + url + "\""), std::string::npos) << opened;
+
+  // --no-browser, or an ssh login: no browser.
+  std::filesystem::remove(record);
+  o.no_browser = true;
+  m_out.str("");
+  ASSERT_EQ(lab(o), 0) << m_err.str();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(std::filesystem::exists(record));
 }
 
 } // namespace
