@@ -292,5 +292,31 @@ TEST_F(LabPipeline, on_a_desktop_the_browser_gets_a_private_page_not_the_token_i
   EXPECT_FALSE(std::filesystem::exists(record));
 }
 
+// Another user's lab may be starting while this one starts: its fresh token file (no container
+// yet) stays; the file of a lab that ended long ago goes.
+TEST_F(LabPipeline, a_start_removes_only_old_token_files_of_gone_labs) {
+  FakeJupyter server;
+  m_launcher.on_start = [&](const EngineCommand& c) {
+    engine::ContainerDetails d;
+    const auto it = std::find(c.argv.begin(), c.argv.end(), "--name");
+    d.name = *(it + 1);
+    d.status = "running";
+    d.running = true;
+    d.ports = {{"127.0.0.1", server.port, k_lab_container_port, "tcp"}};
+    m_engine.containers.push_back(d);
+  };
+  const std::string old_file = lab_token_path(m_env, "paper-000001");
+  const std::string fresh_file = lab_token_path(m_env, "paper-000002");
+  m_dir.write("state/furnace/labs/paper-000001.token", "old", 0600);
+  m_dir.write("state/furnace/labs/paper-000002.token", "fresh", 0600);
+  std::filesystem::last_write_time(
+      old_file, std::filesystem::file_time_type::clock::now() - std::chrono::hours(2));
+  LabOptions o;
+  o.detach = true;
+  ASSERT_EQ(lab(o), 0) << m_err.str();
+  EXPECT_FALSE(std::filesystem::exists(old_file));
+  EXPECT_TRUE(std::filesystem::exists(fresh_file));
+}
+
 } // namespace
 } // namespace furnace::run

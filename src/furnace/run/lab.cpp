@@ -134,6 +134,10 @@ void remove_lab_files(const std::string& token_path) {
 }
 
 // Token files of labs whose container is gone (stopped with `furnace stop`, or by the engine).
+// A file younger than k_token_grace may belong to a lab that is starting right now (its file is
+// written just before its container is created): it stays.
+constexpr auto k_token_grace = std::chrono::minutes(10);
+
 void sweep_stale_tokens(const core::Env& env, engine::Engine& engine) {
   const std::string dir = fs::path(lab_token_path(env, "x")).parent_path().string();
   std::error_code ec;
@@ -146,6 +150,10 @@ void sweep_stale_tokens(const core::Env& env, engine::Engine& engine) {
   }
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (entry.path().extension() != ".token") {
+      continue;
+    }
+    const auto written = fs::last_write_time(entry.path(), ec);
+    if (ec || fs::file_time_type::clock::now() - written < k_token_grace) {
       continue;
     }
     const std::string name = entry.path().stem().string();
