@@ -504,7 +504,14 @@ int run_lab(core::Context& ctx,
       ctx.ui.error(*out.error);
       return out.exit_code;
     }
-    return out.finished ? k_not_started : 0;
+    if (out.finished) { // exit 0 before furnace looked: no server to wait for
+      ctx.ui.error(core::make_error(
+          core::ErrorKind::remote,
+          fmt::format("{} ended at once (exit 0)", plan.spec.name),
+          fmt::format("'furnace logs {}' shows the server's output", plan.spec.name)));
+      return k_not_started;
+    }
+    return 0;
   };
   const auto started = Clock::now();
   const int code = run_run(ctx, r, engine, probe, launcher);
