@@ -318,5 +318,22 @@ TEST_F(LabPipeline, a_start_removes_only_old_token_files_of_gone_labs) {
   EXPECT_TRUE(std::filesystem::exists(fresh_file));
 }
 
+TEST_F(LabPipeline, a_server_that_exits_at_once_is_an_error_not_a_silent_failure) {
+  m_launcher.on_start = [&](const EngineCommand& c) {
+    engine::ContainerDetails d;
+    const auto it = std::find(c.argv.begin(), c.argv.end(), "--name");
+    d.name = *(it + 1);
+    d.status = "exited";
+    d.exit_code = 0;
+    m_engine.containers.push_back(d);
+  };
+  LabOptions o;
+  o.detach = true;
+  EXPECT_EQ(lab(o), 125);
+  EXPECT_NE(m_err.str().find("ended at once (exit 0)"), std::string::npos) << m_err.str();
+  EXPECT_EQ(m_out.str(), "");
+  EXPECT_TRUE(std::filesystem::is_empty(m_dir.path() + "/state/furnace/labs"));
+}
+
 } // namespace
 } // namespace furnace::run
