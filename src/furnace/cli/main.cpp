@@ -122,6 +122,7 @@ int main(int argc, char** argv_in) {
   cli::register_rerun(app, ctx, exit_code);
   cli::register_dataset(app, ctx, exit_code);
   cli::register_lab(app, ctx, exit_code);
+  cli::register_ide(app, ctx, exit_code);
   cli::register_describe(app, ctx, exit_code);
 
   try {

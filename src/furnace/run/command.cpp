@@ -12,6 +12,7 @@
 #include <furnace/run/execute.hpp>
 #include <furnace/run/git.hpp>
 #include <furnace/run/plan.hpp>
+#include <furnace/run/prepare.hpp>
 #include <furnace/run/support.hpp>
 #include <furnace/run/user_layer.hpp>
 #include <furnace/run/volume.hpp>
@@ -382,6 +383,75 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   }
   const RunOutcome outcome = execute(ctx, *plan, engine, launcher, store, lease);
   return options.report ? options.report(*plan, outcome) : report_outcome(ctx.ui, *plan, outcome);
+}
+
+core::Result<PlannedRun> plan_without_running(core::Context& ctx,
+                                              const RunOptions& options,
+                                              engine::Engine& engine,
+                                              gpu::GpuProbe& host_probe,
+                                              Launcher& launcher) {
+  const auto failed = [](core::Error e, int code) {
+    e.exit_code = code;
+    return core::fail(std::move(e));
+  };
+  gpu::MemoProbe probe(host_probe);
+  std::error_code ec;
+  const std::string here = fs::weakly_canonical(fs::absolute(options.path, ec), ec).string();
+  if (!fs::is_directory(here, ec)) {
+    return failed(core::make_error(core::ErrorKind::not_found,
+                                   fmt::format("'{}' is not a directory", options.path)),
+                  k_not_started);
+  }
+  const std::string root = project::find_root(here);
+  for (const std::string& home : {ctx.getenv("HOME").value_or(""), sudo_caller_home(ctx.env)}) {
+    if (auto ok = check_project_root(root, here, home); !ok) {
+      return failed(ok.error(), 2);
+    }
+  }
+  RunInputs in;
+  auto limits = load_host_limits(ctx.host_root);
+  if (!limits) {
+    return failed(limits.error(), k_not_started);
+  }
+  in.host_limits = std::move(*limits);
+  in.host = launcher.facts(ctx.env);
+  auto img = project_image(ctx, options, root, engine, probe);
+  if (!img) {
+    return failed(img.error(), img.error().exit_code == 2 ? 2 : k_not_started);
+  }
+  in.here = root; // an IDE opens the project, not the directory furnace was started in
+  in.name = img->project_name;
+  in.rootless = rootless_engine(engine);
+  in.podman = engine.podman();
+  in.docker = image::docker_cli(ctx.env);
+  in.env = ctx.env;
+  if (auto checked = plan_run(*img, options, in); !checked) {
+    return failed(checked.error(), 2);
+  }
+  const std::optional<HostUser> user = in.rootless ? std::nullopt : in.host.user;
+  auto image_ref = run_image(ctx, engine, *img, user, options.dry_run);
+  if (!image_ref) {
+    return failed(image_ref.error(), k_not_started);
+  }
+  in.image = *image_ref;
+  GpuLease no_locks; // chosen as a run chooses them, locked by nobody: nothing starts now
+  const std::string gpu_text = !options.gpus.empty()     ? options.gpus
+                               : !img->yaml.gpus.empty() ? img->yaml.gpus
+                                                         : "all";
+  auto gpus = choose_gpus(ctx, engine, probe, gpu_text, !options.gpus.empty(), no_locks, true);
+  if (!gpus) {
+    return failed(gpus.error(), gpus.error().kind == core::ErrorKind::invalid ? 2 : k_not_started);
+  }
+  in.gpus = *gpus;
+  in.now_ms = launcher.clock().now_ms();
+  auto plan = plan_run(*img, options, in);
+  if (!plan) {
+    return failed(plan.error(), 2);
+  }
+  for (const std::string& w : plan->warnings) {
+    ctx.ui.warn(w);
+  }
+  return PlannedRun{std::move(*img), std::move(*plan)};
 }
 
 } // namespace furnace::run

@@ -1,0 +1,133 @@
+#include "ide.hpp"
+
+#include <furnace/image/facts.hpp>
+#include <furnace/run/devcontainer.hpp>
+#include <furnace/run/prepare.hpp>
+#include <furnace/util/atomic_file.hpp>
+#include <furnace/util/ownership.hpp>
+#include <furnace/util/process.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace furnace::run {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The file as it is now: nullopt when there is none. Errors: it cannot be read.
+core::Result<std::optional<std::string>> read_existing(const std::string& path) {
+  auto text = util::read_file(path);
+  if (text) {
+    return std::optional<std::string>(std::move(*text));
+  }
+  if (text.error().error_number == ENOENT) {
+    return std::optional<std::string>();
+  }
+  return core::fail(core::ErrorKind::io, text.error().message);
+}
+
+core::Result<void> write(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  util::make_directories(fs::path(path).parent_path().string(), ec); // the project owner's
+  if (ec) {
+    return core::fail(
+        core::ErrorKind::io,
+        fmt::format("cannot create {}: {}", fs::path(path).parent_path().string(), ec.message()));
+  }
+  auto w = util::write_file_atomic(path, text); // given to the directory's owner under sudo
+  if (!w) {
+    return core::fail(core::ErrorKind::io, w.error().message);
+  }
+  return {};
+}
+
+IdeInput ide_input(core::Context& ctx, const IdeOptions& o, const PlannedRun& p) {
+  IdeInput in;
+  in.tool = o.tool;
+  in.project_name = p.image.project_name;
+  if (auto facts = image::read_cached_facts(ctx.env, p.image.image_id);
+      facts && !facts->python_path.empty()) {
+    in.python = facts->python_path;
+  }
+  for (const std::string& e : o.run.env) {
+    if (e.find('=') == std::string::npos) {
+      in.from_host.insert(e);
+    }
+  }
+  return in;
+}
+
+} // namespace
+
+int run_ide(core::Context& ctx,
+            const IdeOptions& o,
+            engine::Engine& engine,
+            gpu::GpuProbe& probe,
+            Launcher& launcher) {
+  auto planned = plan_without_running(ctx, o.run, engine, probe, launcher);
+  if (!planned) {
+    ctx.ui.error(planned.error());
+    return planned.error().exit_code;
+  }
+  const IdeInput in = ide_input(ctx, o, *planned);
+  std::vector<std::string> kept_out;
+  for (const auto& [k, v] : ide_env(planned->plan, in)) {
+    if (v == "${localEnv:" + k + "}") {
+      kept_out.push_back(k);
+    }
+  }
+  if (!kept_out.empty()) {
+    ctx.ui.warn(fmt::format("the file does not hold the value of {}: the container takes it from "
+                            "the environment the IDE starts in (${{localEnv:NAME}})",
+                            fmt::join(kept_out, ", ")),
+                "start the IDE (or 'devcontainer up') from a shell where they are set");
+  }
+  if (o.tool == "pycharm") {
+    ctx.ui.out() << render_pycharm(planned->plan, in) << '\n';
+  }
+  const std::string root = planned->image.project_root;
+  const std::string path = root + "/.devcontainer/devcontainer.json";
+  const std::string text = render_devcontainer(planned->plan, in);
+  auto existing = read_existing(path);
+  if (!existing) {
+    ctx.ui.error(existing.error());
+    return 1;
+  }
+  const IdeWrite what = decide_write(*existing, text, o.force);
+  if (what == IdeWrite::refuse) {
+    ctx.ui.out() << unified_diff(**existing, text, path, path + " (furnace)");
+    ctx.ui.error(core::make_error(
+        core::ErrorKind::invalid,
+        fmt::format("{} was written or edited by someone else: furnace leaves it alone", path),
+        fmt::format("the diff above shows what furnace would write ('-' lines are yours); "
+                    "'furnace ide {} --force' replaces the file",
+                    o.tool)));
+    return 1;
+  }
+  if (what == IdeWrite::up_to_date) {
+    ctx.ui.info(fmt::format("{} is up to date", path));
+  } else {
+    if (auto w = write(path, text); !w) {
+      ctx.ui.error(w.error());
+      return 1;
+    }
+    ctx.ui.info(fmt::format("{} {}", what == IdeWrite::create ? "wrote" : "replaced", path));
+  }
+  if (o.tool == "vscode") {
+    ctx.ui.info(fmt::format("open {} in VS Code and choose 'Reopen in Container', or: devcontainer "
+                            "up --workspace-folder {}",
+                            root,
+                            util::shell_quote(root)));
+  } else {
+    ctx.ui.info("PyCharm 2023.2 and later: File > Remote Development > Dev Containers > New Dev "
+                "Container > From Local Project, and pick that file");
+  }
+  return 0;
+}
+
+} // namespace furnace::run
