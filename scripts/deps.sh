@@ -25,7 +25,14 @@ packages=(
   cifs-utils nfs-common sudo
   # the furnace lab suite (tests/integration/lab_test.cpp): headless Chromium driven over DevTools
   chromium python3-websocket
+  # the furnace ide suite (tests/integration/ide_test.cpp): Node.js for the Dev Containers CLI
+  # (scripts/devcontainer-cli.sh installs it from the npm registry)
+  nodejs
 )
+# npm for that CLI; a Node.js that brings its own npm (NodeSource's) needs no Debian package
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(npm)
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "deps: error: installing packages needs root; run 'sudo $0'" >&2

@@ -19,6 +19,7 @@ phase() {
 
 phase "installing dependencies"
 bash scripts/deps.sh
+bash scripts/devcontainer-cli.sh >/dev/null # the furnace ide suite's client (npm registry)
 
 phase "configuring and building ($build)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFURNACE_WERROR=ON >/dev/null
