@@ -198,6 +198,16 @@ TEST_F(IdeCli, devcontainer_up_runs_the_file_and_exec_imports_torch_as_the_calle
                          " | xargs -r docker inspect -f '{{json .Config.Labels}}'");
   EXPECT_NE(labels.out.find("\"org.furnace.ide\":\"vscode\""), std::string::npos) << labels.out;
   EXPECT_EQ(labels.out.find("\"org.furnace.run\""), std::string::npos) << labels.out;
+  // furnace's safe defaults hold in the IDE's container too (RELIABILITY cases 33, 42).
+  const auto host = sh("docker ps -q --filter label=devcontainer.local_folder=" + m_project +
+                       " | xargs -r docker inspect -f '{{json .HostConfig}}'");
+  const auto hc = nlohmann::json::parse(host.out);
+  EXPECT_EQ(hc["Privileged"], false);
+  EXPECT_TRUE(hc["CapAdd"].is_null() || hc["CapAdd"].empty()) << hc["CapAdd"];
+  EXPECT_NE(hc["SecurityOpt"].dump().find("no-new-privileges"), std::string::npos) << host.out;
+  EXPECT_EQ(hc["Init"], true);
+  EXPECT_GE(hc["ShmSize"].get<long long>(), 1LL << 30) << "furnace's /dev/shm, not Docker's 64 MB";
+  EXPECT_EQ(host.out.find("docker.sock"), std::string::npos);
   const auto ran = furnace({"run", "-C", m_project, "--", "true"});
   EXPECT_EQ(ran.exit_code, 0) << ran.err;
   EXPECT_EQ(ran.err.find("left by killed runs"), std::string::npos) << ran.err;
