@@ -309,6 +309,29 @@ TEST_F(IdeCli, a_hand_written_file_is_shown_as_a_diff_and_kept_until_force) {
   EXPECT_EQ(read_text(file()), edited);
 }
 
+// --dockerfile: the devcontainer CLI builds the project's Dockerfile (and the user layer's
+// steps) itself, from the local base image, and the caller works in it.
+TEST_F(IdeCli, with_dockerfile_the_cli_builds_the_generated_dockerfile) {
+  write(m_project + "/requirements.txt", "numpy\n"); // in the stand-in already: no index needed
+  sh("chown " + uid_text() + ":" + uid_text() + " " + m_project + "/requirements.txt");
+  const auto w = furnace({"ide", "vscode", "-C", m_project, "--dockerfile"});
+  ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
+  for (const char* f : {"Dockerfile", "requirements.txt", "devcontainer.json"}) {
+    EXPECT_EQ(owner(m_project + "/.devcontainer/" + f), k_uid) << f;
+  }
+  EXPECT_EQ(body()["build"]["dockerfile"], "Dockerfile");
+  const auto started = up();
+  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+  const auto r = exec("python3 -c 'import torch, numpy' && whoami && touch built-here");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(std::string(k_user) + "\n"), std::string::npos) << r.out;
+  EXPECT_EQ(owner(m_project + "/built-here"), k_uid);
+  // Run again: furnace's own files, unchanged, are up to date.
+  const auto again = furnace({"ide", "vscode", "-C", m_project, "--dockerfile"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.err.find("wrote"), std::string::npos) << again.err;
+}
+
 // The values printed for PyCharm's Docker interpreter dialog start a working container: the
 // image, the run options and the volume binding, put together as PyCharm does with `docker run`.
 TEST_F(IdeCli, pycharm_values_start_a_container_that_imports_torch) {

@@ -208,6 +208,33 @@ TEST(IdeWriteRule, the_diff_is_unified_with_context_and_hunks) {
   EXPECT_EQ(unified_diff("", "x\n", "a", "b"), "--- a\n+++ b\n@@ -0,0 +1,1 @@\n+x\n");
 }
 
+TEST(IdeRender, dockerfile_mode_builds_the_projects_dockerfile_with_the_user_layer) {
+  const RunPlan plan = plan_with(GpuMode::none);
+  IdeInput in = input();
+  in.build = true;
+  const nlohmann::json j = body_of(render_devcontainer(plan, in));
+  EXPECT_FALSE(j.contains("image"));
+  EXPECT_EQ(j["build"], (nlohmann::json{{"dockerfile", "Dockerfile"}, {"context", "."}}));
+  const auto files = render_build_files("FROM base:1\nCOPY requirements.txt /r.txt\n",
+                                        {{"requirements.txt", "numpy\n"}},
+                                        plan.spec.user,
+                                        "vscode");
+  ASSERT_EQ(files.size(), 2U);
+  const std::string& df = files.at("Dockerfile");
+  EXPECT_EQ(df.rfind("# Written by 'furnace ide vscode --dockerfile'", 0), 0U) << df;
+  EXPECT_NE(df.find("\nFROM base:1\nCOPY requirements.txt /r.txt\n\nUSER root\nRUN set -e; "
+                    "n=alice; u=1000; g=1000; h=/home/alice;"),
+            std::string::npos)
+      << df;
+  EXPECT_EQ(df.find("FROM -"), std::string::npos) << df;
+  EXPECT_TRUE(written_by_furnace_unchanged(df));
+  const std::string& req = files.at("requirements.txt");
+  EXPECT_TRUE(written_by_furnace_unchanged(req));
+  EXPECT_EQ(req.substr(req.find('\n', req.find("furnace-sha256")) + 1), "numpy\n");
+  EXPECT_EQ(decide_write(std::string("numpy\ntorch\n"), req, false), IdeWrite::refuse);
+  EXPECT_EQ(decide_write(req + "scipy\n", req, false), IdeWrite::refuse); // edited
+}
+
 TEST(IdeRender, secret_looking_names) {
   for (const char* n :
        {"WANDB_API_KEY", "HF_TOKEN", "aws_secret_access_key", "DB_PASSWORD", "GITHUB_AUTH"}) {

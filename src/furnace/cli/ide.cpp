@@ -43,8 +43,14 @@ void register_ide(CLI::App& app, core::Context& ctx, int& exit_code) {
                 o.proxy_env,
                 "Pass proxy variables that hold credentials (as ${localEnv:NAME}, never their "
                 "values)");
-  cmd->add_flag(
-      "--force", opts->force, "Replace a devcontainer.json that someone else wrote or edited");
+  cmd->add_flag("--dockerfile",
+                opts->dockerfile,
+                "Let the IDE build the image from the generated Dockerfile (written next to the "
+                "file) instead of naming furnace's image");
+  cmd->add_flag("--force",
+                opts->force,
+                "Replace a devcontainer.json (or, with --dockerfile, a file beside it) that "
+                "someone else wrote or edited");
   cmd->callback([&ctx, &exit_code, opts] {
     exit_code = with_engine(ctx, [&](engine::DockerApi& api) {
       const std::unique_ptr<gpu::GpuProbe> probe = gpu::make_probe(ctx);

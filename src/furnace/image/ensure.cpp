@@ -1,6 +1,7 @@
 // ensure_image: project -> Dockerfile -> content hash -> the image (built only when it is new).
 
 #include "ensure.hpp"
+#include "render.hpp"
 
 #include <furnace/core/dirs.hpp>
 #include <furnace/core/version.hpp>
@@ -260,6 +261,7 @@ public:
       : m_ctx(ctx), m_request(request), m_engine(engine), m_probe(probe) {}
 
   core::Result<BuiltImage> run(timespec read_from);
+  core::Result<ProjectDockerfile> render_only();
 
 private:
   core::Result<void> load();
@@ -725,6 +727,25 @@ core::Result<BuiltImage> ensure_image(core::Context& ctx,
     }
   }
   return Job(ctx, request, engine, memo).run(read_from);
+}
+
+core::Result<ProjectDockerfile> Job::render_only() {
+  if (auto r = load(); !r) {
+    return core::fail(r.error());
+  }
+  auto legacy = dockerfile::render(m_in, dockerfile::Mode::legacy);
+  if (!legacy) {
+    return core::fail(legacy.error());
+  }
+  return ProjectDockerfile{std::move(legacy->dockerfile), std::move(legacy->context)};
+}
+
+core::Result<ProjectDockerfile> render_project_dockerfile(core::Context& ctx,
+                                                          const ImageRequest& request,
+                                                          engine::Engine& engine,
+                                                          gpu::GpuProbe& probe) {
+  gpu::MemoProbe memo(probe);
+  return Job(ctx, request, engine, memo).render_only();
 }
 
 } // namespace furnace::image

@@ -1,6 +1,7 @@
 #include "devcontainer.hpp"
 
 #include <furnace/run/support.hpp>
+#include <furnace/run/user_layer.hpp>
 #include <furnace/util/process.hpp>
 #include <furnace/util/sha256.hpp>
 #include <furnace/util/strings.hpp>
@@ -16,7 +17,7 @@ namespace furnace::run {
 
 namespace {
 
-constexpr std::string_view k_hash_marker = "// furnace-sha256: ";
+constexpr std::string_view k_hash_marker = "furnace-sha256: ";
 
 // The label that marks a container an IDE started from furnace's file.
 constexpr const char* k_label_ide = "org.furnace.ide";
@@ -139,7 +140,11 @@ std::string render_devcontainer(const RunPlan& plan, const IdeInput& in) {
   const ContainerSpec& s = plan.spec;
   nlohmann::ordered_json j;
   j["name"] = in.project_name;
-  j["image"] = s.image;
+  if (in.build) {
+    j["build"] = {{"dockerfile", "Dockerfile"}, {"context", "."}};
+  } else {
+    j["image"] = s.image;
+  }
   if (!s.mounts.empty()) {
     j["workspaceMount"] = mount_text(s.mounts.front());
     j["workspaceFolder"] = s.mounts.front().target;
@@ -183,12 +188,38 @@ std::string render_devcontainer(const RunPlan& plan, const IdeInput& in) {
                      "// furnace refreshes this file while nobody edits it; after an edit it "
                      "leaves it alone\n"
                      "// ('furnace ide {} --force' replaces it).\n"
-                     "{}{}\n{}",
+                     "// {}{}\n{}",
                      in.tool,
                      in.tool,
                      k_hash_marker,
                      util::sha256_hex(body),
                      body);
+}
+
+std::map<std::string, std::string>
+render_build_files(const std::string& dockerfile,
+                   const std::map<std::string, std::string>& context,
+                   const std::optional<HostUser>& user,
+                   const std::string& tool) {
+  std::map<std::string, std::string> bodies = context;
+  std::string& df = bodies["Dockerfile"];
+  df = dockerfile;
+  if (user) {
+    // The user layer's steps, without its FROM: the same user furnace runs as.
+    const std::string layer = user_dockerfile("-", *user);
+    const auto from = layer.find("FROM -\n");
+    df += "\n" + (from == std::string::npos ? layer : layer.substr(from + 7));
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& [name, body] : bodies) {
+    out[name] = fmt::format("# Written by 'furnace ide {} --dockerfile' (docs/ide.md); after an "
+                            "edit furnace leaves it alone.\n# {}{}\n{}",
+                            tool,
+                            k_hash_marker,
+                            util::sha256_hex(body),
+                            body);
+  }
+  return out;
 }
 
 std::string render_pycharm(const RunPlan& plan, const IdeInput& in) {

@@ -22,6 +22,8 @@ struct IdeInput {
   // whoever starts the container (`${localEnv:NAME}`): `-e NAME` (a value from this shell) and
   // any name that looks like a secret (ide_secret_name).
   std::set<std::string> from_host;
+  // --dockerfile: "build" (the Dockerfile next to the file) instead of "image".
+  bool build = false;
 };
 
 // A name that looks like it holds a secret: it contains TOKEN, SECRET, PASSWORD, PASSWD, KEY,
@@ -43,6 +45,15 @@ std::vector<std::string> ide_run_args(const RunPlan& plan, const IdeInput& in);
 // can tell its own unchanged file from one somebody edited), then the JSON. Byte-identical for
 // the same inputs.
 std::string render_devcontainer(const RunPlan& plan, const IdeInput& in);
+
+// --dockerfile: the files next to devcontainer.json (name -> text): "Dockerfile" (the project's,
+// then the steps of the user layer when there is a user) and the files its COPY lines read, each
+// with a "#" header that records its hash like the devcontainer.json one.
+std::map<std::string, std::string>
+render_build_files(const std::string& dockerfile,
+                   const std::map<std::string, std::string>& context,
+                   const std::optional<HostUser>& user,
+                   const std::string& tool);
 
 // The text `furnace ide pycharm` prints: image, interpreter path, volume bindings, path
 // mappings, run options (shell-quoted), working directory, and the variables to set by hand.

@@ -1,6 +1,7 @@
 #include "ide.hpp"
 
 #include <furnace/image/facts.hpp>
+#include <furnace/image/render.hpp>
 #include <furnace/run/devcontainer.hpp>
 #include <furnace/run/prepare.hpp>
 #include <furnace/util/atomic_file.hpp>
@@ -49,6 +50,7 @@ core::Result<void> write(const std::string& path, const std::string& text) {
 IdeInput ide_input(core::Context& ctx, const IdeOptions& o, const PlannedRun& p) {
   IdeInput in;
   in.tool = o.tool;
+  in.build = o.dockerfile;
   in.project_name = p.image.project_name;
   if (auto facts = image::read_cached_facts(ctx.env, p.image.image_id);
       facts && !facts->python_path.empty()) {
@@ -91,32 +93,61 @@ int run_ide(core::Context& ctx,
     ctx.ui.out() << render_pycharm(planned->plan, in) << '\n';
   }
   const std::string root = planned->image.project_root;
-  const std::string path = root + "/.devcontainer/devcontainer.json";
-  const std::string text = render_devcontainer(planned->plan, in);
-  auto existing = read_existing(path);
-  if (!existing) {
-    ctx.ui.error(existing.error());
-    return 1;
+  const std::string dir = root + "/.devcontainer";
+  std::map<std::string, std::string> files; // path -> text
+  files[dir + "/devcontainer.json"] = render_devcontainer(planned->plan, in);
+  if (o.dockerfile) {
+    image::ImageRequest request;
+    request.path = root;
+    request.network = o.run.network;
+    auto rendered = image::render_project_dockerfile(ctx, request, engine, probe);
+    if (!rendered) {
+      ctx.ui.error(rendered.error());
+      return rendered.error().exit_code;
+    }
+    for (auto& [name, text] : render_build_files(
+             rendered->dockerfile, rendered->context, planned->plan.spec.user, o.tool)) {
+      files[dir + "/" + name] = std::move(text);
+    }
   }
-  const IdeWrite what = decide_write(*existing, text, o.force);
-  if (what == IdeWrite::refuse) {
-    ctx.ui.out() << unified_diff(**existing, text, path, path + " (furnace)");
+  // Every file is decided before any is written: one refused file changes nothing.
+  std::map<std::string, IdeWrite> what;
+  std::vector<std::string> refused;
+  for (const auto& [path, text] : files) {
+    auto existing = read_existing(path);
+    if (!existing) {
+      ctx.ui.error(existing.error());
+      return 1;
+    }
+    what[path] = decide_write(*existing, text, o.force);
+    if (what[path] == IdeWrite::refuse) {
+      ctx.ui.out() << unified_diff(**existing, text, path, path + " (furnace)");
+      refused.push_back(path);
+    }
+  }
+  if (!refused.empty()) {
     ctx.ui.error(core::make_error(
         core::ErrorKind::invalid,
-        fmt::format("{} was written or edited by someone else: furnace leaves it alone", path),
+        fmt::format("{} {} written or edited by someone else: furnace leaves {} alone",
+                    fmt::join(refused, ", "),
+                    refused.size() == 1 ? "was" : "were",
+                    refused.size() == 1 ? "it" : "them"),
         fmt::format("the diff above shows what furnace would write ('-' lines are yours); "
-                    "'furnace ide {} --force' replaces the file",
-                    o.tool)));
+                    "'furnace ide {} --force' replaces {}",
+                    o.tool,
+                    refused.size() == 1 ? "the file" : "them")));
     return 1;
   }
-  if (what == IdeWrite::up_to_date) {
-    ctx.ui.info(fmt::format("{} is up to date", path));
-  } else {
+  for (const auto& [path, text] : files) {
+    if (what[path] == IdeWrite::up_to_date) {
+      ctx.ui.info(fmt::format("{} is up to date", path));
+      continue;
+    }
     if (auto w = write(path, text); !w) {
       ctx.ui.error(w.error());
       return 1;
     }
-    ctx.ui.info(fmt::format("{} {}", what == IdeWrite::create ? "wrote" : "replaced", path));
+    ctx.ui.info(fmt::format("{} {}", what[path] == IdeWrite::create ? "wrote" : "replaced", path));
   }
   if (o.tool == "vscode") {
     ctx.ui.info(fmt::format("open {} in VS Code and choose 'Reopen in Container', or: devcontainer "

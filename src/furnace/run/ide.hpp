@@ -18,6 +18,7 @@ struct IdeOptions {
   std::string tool = "vscode"; // "vscode" or "pycharm"
   RunOptions run;              // the options `furnace run` takes that shape the container
   bool force = false;          // replace a file somebody else wrote or edited
+  bool dockerfile = false;     // "build" from the generated Dockerfile instead of "image"
 };
 
 // Exit code: 0 written or up to date; 1 a file that is not furnace's own differs (the diff on
