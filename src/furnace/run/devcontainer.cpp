@@ -173,11 +173,9 @@ std::string render_devcontainer(const RunPlan& plan, const IdeInput& in) {
   if (!ports.empty()) {
     j["forwardPorts"] = ports;
   }
-  // Only for all GPUs: the devcontainer CLI answers `gpu` with its own `--gpus all` after
-  // runArgs, which would widen a chosen set to every GPU (docs/ide.md).
-  if (s.gpus == GpuMode::all) {
-    j["hostRequirements"] = {{"gpu", true}};
-  }
+  // No hostRequirements.gpu: the devcontainer CLI answers it with its own `--gpus all` after
+  // runArgs, a second device request that widens a chosen set to every GPU and, with all of
+  // them, runs the NVIDIA hook twice. The GPUs are in runArgs, which every IDE passes on.
   j["runArgs"] = ide_run_args(plan, in);
   j["customizations"] = {{"vscode",
                           {{"extensions", {"ms-python.python"}},
