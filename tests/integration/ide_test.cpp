@@ -76,23 +76,34 @@ protected:
                     "the devcontainer CLI could not be installed (scripts/"
                     "devcontainer-cli.sh): " +
                         s_cli_error);
-    // A project of its own (its own devcontainer), the suite's image.
+    // A project of its own (its own devcontainer), the suite's image; a space in its path
+    // (RELIABILITY case 13: the mount is quoted for the CLI).
     m_project = s_dir->path() + "/" + s_name + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+                ::testing::UnitTest::GetInstance()->current_test_info()->name() + " dir";
     fs::create_directories(m_project);
     write(m_project + "/furnace.yaml", "name: " + s_name + "\nbase: " + k_base + "\n");
     write(m_project + "/train.py", "import torch\n");
-    sh("chown -R " + uid_text() + ":" + uid_text() + " " + m_project);
+    sh("chown -R " + uid_text() + ":" + uid_text() + " " + util::shell_quote(m_project));
   }
 
   void TearDown() override {
     if (m_project.empty()) {
       return;
     }
-    sh("docker ps -aq --filter label=devcontainer.local_folder=" + m_project +
-       " | xargs -r docker rm -f");
-    sh("docker images --format '{{.Repository}}' | grep -F 'vsc-" +
-       fs::path(m_project).filename().string() + "-' | xargs -r docker rmi -f");
+    // The containers the CLI made, then their images (vsc-…-uid, and with --dockerfile the
+    // image it built under it).
+    const std::string images =
+        sh(ide_containers("xargs -r docker inspect -f '{{.Config.Image}}'")).out;
+    sh(ide_containers("xargs -r docker rm -f"));
+    for (const std::string& image : util::split(images, '\n')) {
+      if (image.rfind("vsc-", 0) == 0) {
+        sh("docker rmi -f " + util::shell_quote(image) + " " +
+           util::shell_quote(image.substr(
+               0,
+               image.size() -
+                   (image.size() > 4 && image.compare(image.size() - 4, 4, "-uid") == 0 ? 4 : 0))));
+      }
+    }
   }
 
   static void write(const std::string& path, const std::string& text) {
@@ -147,6 +158,11 @@ protected:
     return devcontainer({"exec", "--workspace-folder", m_project, "sh", "-c", script}, as_root);
   }
   std::string file() const { return m_project + "/.devcontainer/devcontainer.json"; }
+  // `docker ps -q` of the containers the CLI made for this project, piped into `then`.
+  std::string ide_containers(const std::string& then = "cat") const {
+    return "docker ps -aq --filter " +
+           util::shell_quote("label=devcontainer.local_folder=" + m_project) + " | " + then;
+  }
   nlohmann::json body() const {
     const std::string text = read_text(file());
     return nlohmann::json::parse(text.substr(text.find('{')));
@@ -194,13 +210,11 @@ TEST_F(IdeCli, devcontainer_up_runs_the_file_and_exec_imports_torch_as_the_calle
   EXPECT_EQ(owner(m_project + "/made-in-the-ide"), k_uid)
       << "a file made in the IDE is the caller's";
   // furnace's labels, not a run's: `furnace run` leaves the IDE's container alone.
-  const auto labels = sh("docker ps -q --filter label=devcontainer.local_folder=" + m_project +
-                         " | xargs -r docker inspect -f '{{json .Config.Labels}}'");
+  const auto labels = sh(ide_containers("xargs -r docker inspect -f '{{json .Config.Labels}}'"));
   EXPECT_NE(labels.out.find("\"org.furnace.ide\":\"vscode\""), std::string::npos) << labels.out;
   EXPECT_EQ(labels.out.find("\"org.furnace.run\""), std::string::npos) << labels.out;
   // furnace's safe defaults hold in the IDE's container too (RELIABILITY cases 33, 42).
-  const auto host = sh("docker ps -q --filter label=devcontainer.local_folder=" + m_project +
-                       " | xargs -r docker inspect -f '{{json .HostConfig}}'");
+  const auto host = sh(ide_containers("xargs -r docker inspect -f '{{json .HostConfig}}'"));
   const auto hc = nlohmann::json::parse(host.out);
   EXPECT_EQ(hc["Privileged"], false);
   EXPECT_TRUE(hc["CapAdd"].is_null() || hc["CapAdd"].empty()) << hc["CapAdd"];
@@ -259,8 +273,8 @@ TEST_F(IdeCli, the_gpus_chosen_reach_the_container_by_uuid) {
   ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
   // What the engine was asked for (the NVIDIA device driver sets NVIDIA_VISIBLE_DEVICES from it
   // for the container's first process only, which `devcontainer exec` is not).
-  const auto asked = sh("docker ps -q --filter label=devcontainer.local_folder=" + m_project +
-                        " | xargs -r docker inspect -f '{{json .HostConfig.DeviceRequests}}'");
+  const auto asked =
+      sh(ide_containers("xargs -r docker inspect -f '{{json .HostConfig.DeviceRequests}}'"));
   const auto requests = nlohmann::json::parse(asked.out);
   ASSERT_EQ(requests.size(), 1U) << asked.out << " (one request: no `--gpus all` beside it)";
   EXPECT_EQ(requests[0]["Driver"], "") << asked.out;
@@ -277,7 +291,7 @@ TEST_F(IdeCli, a_hand_written_file_is_shown_as_a_diff_and_kept_until_force) {
   fs::create_directories(m_project + "/.devcontainer");
   const std::string mine = "{\n  \"image\": \"mine:latest\",\n  \"remoteUser\": \"me\"\n}\n";
   write(file(), mine);
-  sh("chown -R " + uid_text() + ":" + uid_text() + " " + m_project);
+  sh("chown -R " + uid_text() + ":" + uid_text() + " " + util::shell_quote(m_project));
   const auto refused = furnace({"ide", "vscode", "-C", m_project});
   EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
   EXPECT_NE(refused.out.find("--- " + fs::canonical(m_project).string() +
@@ -313,7 +327,8 @@ TEST_F(IdeCli, a_hand_written_file_is_shown_as_a_diff_and_kept_until_force) {
 // steps) itself, from the local base image, and the caller works in it.
 TEST_F(IdeCli, with_dockerfile_the_cli_builds_the_generated_dockerfile) {
   write(m_project + "/requirements.txt", "numpy\n"); // in the stand-in already: no index needed
-  sh("chown " + uid_text() + ":" + uid_text() + " " + m_project + "/requirements.txt");
+  sh("chown " + uid_text() + ":" + uid_text() + " " +
+     util::shell_quote(m_project + "/requirements.txt"));
   const auto w = furnace({"ide", "vscode", "-C", m_project, "--dockerfile"});
   ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
   for (const char* f : {"Dockerfile", "requirements.txt", "devcontainer.json"}) {
@@ -354,10 +369,11 @@ TEST_F(IdeCli, pycharm_values_start_a_container_that_imports_torch) {
   EXPECT_EQ(binding, fs::canonical(m_project).string() + ":" + fs::canonical(m_project).string());
   EXPECT_NE(options.find("--user=" + uid_text() + ":" + uid_text()), std::string::npos) << options;
   EXPECT_TRUE(fs::exists(file())) << "pycharm writes the Dev Container file too";
-  const auto r = sh("docker run --rm " + options + " -v " + binding + " -w " +
-                        fs::canonical(m_project).string() + " " + image + " " + python +
-                        " -c 'import torch, os; open(\"from-pycharm\", \"w\"); print(os.getuid())'",
-                    120);
+  const auto r =
+      sh("docker run --rm " + options + " -v " + util::shell_quote(binding) + " -w " +
+             util::shell_quote(fs::canonical(m_project).string()) + " " + image + " " + python +
+             " -c 'import torch, os; open(\"from-pycharm\", \"w\"); print(os.getuid())'",
+         120);
   ASSERT_EQ(r.status.code, 0) << r.out << r.err;
   EXPECT_EQ(util::trim(r.out), uid_text());
   EXPECT_EQ(owner(m_project + "/from-pycharm"), k_uid);
