@@ -347,6 +347,22 @@ TEST_F(IdeCli, with_dockerfile_the_cli_builds_the_generated_dockerfile) {
   EXPECT_EQ(again.err.find("wrote"), std::string::npos) << again.err;
 }
 
+// Under sudo, a .devcontainer that links elsewhere would have root write there: refused.
+TEST_F(IdeCli, a_devcontainer_folder_that_is_a_link_is_refused_under_sudo) {
+  const std::string elsewhere = s_dir->path() + "/elsewhere-" +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  fs::create_directories(elsewhere);
+  fs::create_directory_symlink(elsewhere, m_project + "/.devcontainer");
+  auto e = env();
+  e["SUDO_UID"] = uid_text();
+  e["SUDO_GID"] = uid_text();
+  e["SUDO_USER"] = k_user;
+  const auto w = run_furnace({"ide", "vscode", "-C", m_project}, e); // as root
+  EXPECT_EQ(w.exit_code, 1) << w.out << w.err;
+  EXPECT_NE(w.err.find("is a symbolic link"), std::string::npos) << w.err;
+  EXPECT_TRUE(fs::is_empty(elsewhere)) << "nothing written through the link";
+}
+
 // The values printed for PyCharm's Docker interpreter dialog start a working container: the
 // image, the run options and the volume binding, put together as PyCharm does with `docker run`.
 TEST_F(IdeCli, pycharm_values_start_a_container_that_imports_torch) {

@@ -94,6 +94,15 @@ int run_ide(core::Context& ctx,
   }
   const std::string root = planned->image.project_root;
   const std::string dir = root + "/.devcontainer";
+  // Under sudo a link there would have root write (and give away) files wherever it points.
+  std::error_code link_ec;
+  if (fs::is_symlink(dir, link_ec)) {
+    ctx.ui.error(core::make_error(
+        core::ErrorKind::invalid,
+        fmt::format("{} is a symbolic link: furnace does not write through it", dir),
+        "make it a plain directory (move the files over) and run 'furnace ide' again"));
+    return 1;
+  }
   std::map<std::string, std::string> files; // path -> text
   files[dir + "/devcontainer.json"] = render_devcontainer(planned->plan, in);
   if (o.dockerfile) {
