@@ -348,7 +348,7 @@ TEST_F(IdeCli, with_dockerfile_the_cli_builds_the_generated_dockerfile) {
 }
 
 // Under sudo, a .devcontainer that links elsewhere would have root write there: refused.
-TEST_F(IdeCli, a_devcontainer_folder_that_is_a_link_is_refused_under_sudo) {
+TEST_F(IdeCli, links_in_the_devcontainer_folder_are_refused_under_sudo) {
   const std::string elsewhere = s_dir->path() + "/elsewhere-" +
                                 ::testing::UnitTest::GetInstance()->current_test_info()->name();
   fs::create_directories(elsewhere);
@@ -361,6 +361,15 @@ TEST_F(IdeCli, a_devcontainer_folder_that_is_a_link_is_refused_under_sudo) {
   EXPECT_EQ(w.exit_code, 1) << w.out << w.err;
   EXPECT_NE(w.err.find("is a symbolic link"), std::string::npos) << w.err;
   EXPECT_TRUE(fs::is_empty(elsewhere)) << "nothing written through the link";
+  // A devcontainer.json that links to a file only root may read: neither shown nor replaced.
+  fs::remove(m_project + "/.devcontainer");
+  fs::create_directories(m_project + "/.devcontainer");
+  fs::create_symlink("/etc/shadow", file());
+  const auto shown = run_furnace({"ide", "vscode", "-C", m_project}, e);
+  EXPECT_EQ(shown.exit_code, 1) << shown.err;
+  EXPECT_EQ(shown.out.find("root:"), std::string::npos) << "/etc/shadow shown in a diff";
+  EXPECT_NE(shown.err.find("is a symbolic link"), std::string::npos) << shown.err;
+  EXPECT_TRUE(fs::is_symlink(file()));
 }
 
 // The values printed for PyCharm's Docker interpreter dialog start a working container: the

@@ -123,6 +123,13 @@ int run_ide(core::Context& ctx,
   std::map<std::string, IdeWrite> what;
   std::vector<std::string> refused;
   for (const auto& [path, text] : files) {
+    if (fs::is_symlink(path, link_ec)) { // neither read (the diff would show it) nor replaced
+      ctx.ui.error(core::make_error(
+          core::ErrorKind::invalid,
+          fmt::format("{} is a symbolic link: furnace does not read or write through it", path),
+          "make it a plain file (or remove it) and run 'furnace ide' again"));
+      return 1;
+    }
     auto existing = read_existing(path);
     if (!existing) {
       ctx.ui.error(existing.error());
