@@ -247,8 +247,8 @@ TEST_F(IdeCli, under_sudo_the_file_is_the_callers_and_a_root_cli_runs_as_the_cal
 }
 
 // GPUs chosen by UUID (fake NVML, the test engine's stand-in NVIDIA hook) reach the container the
-// devcontainer CLI starts, and no other GPU does.
-TEST_F(IdeCli, the_gpus_chosen_reach_the_container_by_uuid) {
+// devcontainer CLI starts, and no other GPU does; a -v mount reaches it read-only.
+TEST_F(IdeCli, the_gpus_chosen_and_a_volume_reach_the_container) {
   std::map<std::string, std::string> e;
   for (const auto& [k, v] : fake_nvml_env(*s_dir, eight_mixed_gpus_json())) {
     e[k] = v;
@@ -261,7 +261,13 @@ TEST_F(IdeCli, the_gpus_chosen_reach_the_container_by_uuid) {
   ASSERT_TRUE(fs::exists(hook_dir + "/nvidia-container-runtime-hook"))
       << "the test engine was started without its NVIDIA hook: 'scripts/test-engine.sh down && up'";
   e["PATH"] = hook_dir + ":" + process_env()["PATH"];
-  const auto w = furnace({"ide", "vscode", "-C", m_project, "--gpus", "1,3"}, e);
+  // A -v mount (and furnace.yaml's datasets) come along like the GPUs.
+  const std::string data = s_dir->path() + "/data " + m_project.substr(m_project.rfind('-') + 1);
+  fs::create_directories(data);
+  write(data + "/hello", "from the host\n");
+  sh("chmod -R a+rX " + util::shell_quote(data));
+  const auto w =
+      furnace({"ide", "vscode", "-C", m_project, "--gpus", "1,3", "-v", data + ":/data:ro"}, e);
   ASSERT_EQ(w.exit_code, 0) << w.out << w.err;
   const nlohmann::json j = body();
   const std::string want =
@@ -283,8 +289,11 @@ TEST_F(IdeCli, the_gpus_chosen_reach_the_container_by_uuid) {
             (nlohmann::json{"GPU-11111111-1111-1111-1111-111111111111",
                             "GPU-33333333-3333-3333-3333-333333333333"}))
       << asked.out;
-  const auto r = exec("nproc");
+  EXPECT_EQ(j["mounts"].size(), 1U) << j.dump(2);
+  const auto r = exec("cat /data/hello && if touch /data/x 2>/dev/null; then echo writable; fi");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("from the host\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("writable"), std::string::npos) << "mounted read-only: " << r.out;
 }
 
 TEST_F(IdeCli, a_hand_written_file_is_shown_as_a_diff_and_kept_until_force) {

@@ -32,6 +32,10 @@ void register_ide(CLI::App& app, core::Context& ctx, int& exit_code) {
       ->allow_extra_args(false);
   cmd->add_option("-p,--publish", o.ports, "A port the IDE forwards ([ADDRESS:]HOST_PORT:PORT)")
       ->allow_extra_args(false);
+  cmd->add_option("-v,--volume",
+                  o.volumes,
+                  "HOST:CONTAINER[:ro], as for 'furnace run' (furnace.yaml's datasets come too)")
+      ->allow_extra_args(false);
   cmd->add_option("--shm-size", o.shm_size, "/dev/shm size, as for 'furnace run'");
   cmd->add_option("--memory", o.memory, "Memory limit, as for 'furnace run'");
   cmd->add_option("--cpus", o.cpus, "CPU limit, as for 'furnace run'");

@@ -415,6 +415,20 @@ core::Result<PlannedRun> plan_without_running(core::Context& ctx,
   }
   in.host_limits = std::move(*limits);
   in.host = launcher.facts(ctx.env);
+  // -v and the datasets, as for a run (a dataset is mounted on the host now: the IDE binds it).
+  if (auto yaml = project::load_furnace_yaml(root); !yaml) {
+    return failed(yaml.error(), 2);
+  } else if (auto mounts = extra_mounts(ctx,
+                                        options.volumes,
+                                        yaml->value_or(project::FurnaceYaml{}).datasets,
+                                        here,
+                                        options.dry_run);
+             !mounts) {
+    return failed(mounts.error(),
+                  mounts.error().kind == core::ErrorKind::usage ? 2 : k_not_started);
+  } else {
+    in.mounts = std::move(*mounts);
+  }
   auto img = project_image(ctx, options, root, engine, probe);
   if (!img) {
     return failed(img.error(), img.error().exit_code == 2 ? 2 : k_not_started);
