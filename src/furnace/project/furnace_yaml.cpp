@@ -352,6 +352,10 @@ core::Result<void> read_key(const Reader& r, const std::string& key, const YAML:
     FURNACE_TRY_ASSIGN(y.command, r.list(v, key, true));
   } else if (key == "jupyter") {
     FURNACE_TRY_ASSIGN(y.jupyter, r.boolean(v, key));
+  } else if (key == "gui") {
+    std::string g;
+    FURNACE_TRY_ASSIGN(g, r.one_of(v, key, {"true", "false", "gl"}));
+    y.gui = g == "true" ? "x11" : g == "gl" ? "gl" : "";
   } else {
     FURNACE_ASSERT(false && "valid_keys() and read_key disagree");
   }
@@ -364,7 +368,7 @@ const std::vector<std::string>& valid_keys() {
   static const std::vector<std::string> k{
       "name", "framework",    "version", "python",   "cuda",    "variant", "base",   "apt",
       "pip",  "requirements", "conda",   "mirrors",  "env",     "ports",   "shm",    "memory",
-      "cpus", "pids_limit",   "gpus",    "datasets", "workdir", "command", "jupyter"};
+      "cpus", "pids_limit",   "gpus",    "datasets", "workdir", "command", "jupyter", "gui"};
   return k;
 }
 

@@ -50,6 +50,7 @@ struct FurnaceYaml {
   std::string workdir;                     // where the project is mounted; "" = /workspace
   std::vector<std::string> command;        // default command of `furnace run`
   bool jupyter = false;                    // install jupyterlab (for `furnace lab`)
+  std::string gui;                         // run's --gui default: "x11" (true), "gl", "" = none
 };
 
 // The top-level keys, in documentation order.

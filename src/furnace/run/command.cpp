@@ -11,6 +11,7 @@
 #include <furnace/project/load.hpp>
 #include <furnace/run/execute.hpp>
 #include <furnace/run/git.hpp>
+#include <furnace/run/gui.hpp>
 #include <furnace/run/plan.hpp>
 #include <furnace/run/prepare.hpp>
 #include <furnace/run/support.hpp>
@@ -258,6 +259,31 @@ core::Result<std::string> run_image(core::Context& ctx, engine::Engine& engine,
                            image::cache_dir(ctx.env));
 }
 
+// --gui (or furnace.yaml's gui): the host's side of the display; nullopt without a GUI.
+core::Result<std::optional<GuiSession>> start_gui(const core::Env& env, const RunOptions& o,
+                                                  const project::FurnaceYaml& y,
+                                                  const RunInputs& in) {
+  auto mode = parse_gui_mode(o.gui.empty() ? y.gui : o.gui,
+                             o.gui.empty() ? "furnace.yaml's gui" : "--gui");
+  if (!mode) {
+    return core::fail(mode.error());
+  }
+  if (*mode == GuiMode::none) {
+    return std::optional<GuiSession>();
+  }
+  GuiRequest r;
+  r.mode = *mode;
+  r.run_name = in.name;
+  r.user = in.host.user;
+  r.hostname = in.host.host_name;
+  r.dry_run = o.dry_run;
+  auto session = prepare_gui(env, r);
+  if (!session) {
+    return core::fail(session.error());
+  }
+  return std::optional<GuiSession>(std::move(*session));
+}
+
 // Says how a run ended or started; returns its exit code.
 int report_outcome(core::Ui& ui, const RunPlan& plan, const RunOutcome& o) {
   const std::string& name = plan.spec.name;
@@ -335,6 +361,14 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   in.podman = engine.podman(); // known from the requests above, no round trip of its own
   in.docker = image::docker_cli(ctx.env);
   in.env = ctx.env;
+  // --gui: the display checked and the run's cookie written before anything is built or locked.
+  std::optional<GuiSession> gui;
+  if (auto g = start_gui(ctx.env, options, img->yaml, in); !g) {
+    return report(ctx.ui, g.error(), g.error().kind == core::ErrorKind::usage ? 2 : k_not_started);
+  } else if (*g) {
+    gui = std::move(**g);
+    in.gui = gui->host();
+  }
   // The options are checked before anything is built or locked (the plan is made again below,
   // with the image and the GPUs; it is pure and takes microseconds).
   if (auto checked = plan_run(*img, options, in); !checked) {
@@ -382,6 +416,9 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
     return 0;
   }
   const RunOutcome outcome = execute(ctx, *plan, engine, launcher, store, lease);
+  if (gui && options.detach) {
+    gui->keep_for_detached_run(); // its supervisor holds the cookie's keep-alive now
+  }
   return options.report ? options.report(*plan, outcome) : report_outcome(ctx.ui, *plan, outcome);
 }
 

@@ -44,6 +44,7 @@ struct RunOptions {
   // ended instead of run's own words and returns the exit code.
   std::function<core::Result<void>(RunPlan&)> adjust;
   std::function<int(const RunPlan&, const RunOutcome&)> report;
+  std::string gui;                   // --gui[=x11|gl|none]; "" = furnace.yaml's gui (docs/gui.md)
 };
 
 // Exit code: the command's, 125 when furnace or the engine failed before it started (126/127 from

@@ -278,6 +278,9 @@ core::Result<RunPlan> plan_run(const image::BuiltImage& img, const RunOptions& o
   if (auto ok = add_env(s, y, o, in, plan.warnings); !ok) {
     return core::fail(ok.error());
   }
+  if (in.gui) {
+    add_gui(s, *in.gui);
+  }
   if (auto ok = check_paths(s); !ok) {
     return core::fail(ok.error());
   }

@@ -9,6 +9,7 @@
 #include <furnace/image/ensure.hpp>
 #include <furnace/run/command.hpp>
 #include <furnace/run/container_spec.hpp>
+#include <furnace/run/gui.hpp>
 #include <furnace/run/launcher.hpp>
 #include <furnace/run/limits.hpp>
 
@@ -43,6 +44,7 @@ struct RunInputs {
   std::string git_commit;      // "" when the project is no git repository
   HostLimits host_limits;      // the admin's defaults and caps (/etc/furnace/config.yaml)
   std::vector<Mount> mounts;   // -v and the datasets, after the project's (run/volume.hpp)
+  std::optional<GuiHost> gui;  // --gui: what prepare_gui made on the host (run/gui.hpp)
 };
 
 struct RunPlan {
