@@ -41,7 +41,7 @@ void add_run_options(CLI::App* cmd, run::RunOptions& o) {
       ->check(CLI::IsMember({"host", "private"}));
   cmd->add_option("--network", o.network,
                   "The engine network to join, for the build too (host: reach the host's 127.0.0.1)");
-  cmd->add_flag("--gui{x11}", o.gui,
+  cmd->add_flag("--gui", o.gui,
                 "Show the container's X11 windows on your display (--gui=gl: with OpenGL); "
                 "default: furnace.yaml's gui (docs/gui.md)");
   cmd->add_flag("--dry-run", o.dry_run, "Print the engine command, shell-quoted; run nothing");
