@@ -14,6 +14,7 @@
 #include <furnace/util/sha256.hpp>
 #include <furnace/util/strings.hpp>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -22,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -29,7 +31,6 @@
 #include <fstream>
 #include <memory>
 #include <thread>
-
 
 namespace furnace::testing {
 namespace {
@@ -48,10 +49,12 @@ std::string client_dockerfile() {
          "\n"
          "ARG DEBIAN_FRONTEND=noninteractive\n"
          "RUN apt-get update \\\n"
-         " && apt-get install -y --no-install-recommends python3-tk x11-utils fonts-dejavu-core \\\n"
+         " && apt-get install -y --no-install-recommends python3-tk x11-utils fonts-dejavu-core "
+         "\\\n"
          " && rm -rf /var/lib/apt/lists/*\n"
          "LABEL org.furnace.stand-in=true \\\n"
-         "      org.furnace.stand-in.note=\"the stand-in with X clients (python3-tk, x11-utils) for "
+         "      org.furnace.stand-in.note=\"the stand-in with X clients (python3-tk, x11-utils) "
+         "for "
          "the --gui tests\"\n";
 }
 
@@ -75,7 +78,9 @@ root.after(120000, root.destroy)
 root.mainloop()
 )py";
 
-bool have(const char* tool) { return sh(std::string("command -v ") + tool + " >/dev/null").status.ok(); }
+bool have(const char* tool) {
+  return sh(std::string("command -v ") + tool + " >/dev/null").status.ok();
+}
 
 // A 127.0.0.1 port nobody listens on, from 6000+`from`: the display number is port - 6000.
 unsigned free_x_tcp_display(unsigned from) {
@@ -100,8 +105,15 @@ class GuiCli : public ::testing::Test {
 protected:
   void SetUp() override {
     FURNACE_REQUIRE_ENGINE();
-    for (const char* tool : {"Xvfb", "xauth", "xwd", "xwdtopnm", "pnmtopng", "xwininfo", "xhost",
-                             "xdpyinfo", "socat"}) {
+    for (const char* tool : {"Xvfb",
+                             "xauth",
+                             "xwd",
+                             "xwdtopnm",
+                             "pnmtopng",
+                             "xwininfo",
+                             "xhost",
+                             "xdpyinfo",
+                             "socat"}) {
       FURNACE_REQUIRE(have(tool), std::string(tool) + " is missing: run 'sudo scripts/deps.sh'");
     }
     m_dir = std::make_unique<TempDir>();
@@ -121,7 +133,8 @@ protected:
     if (!m_dir) {
       return;
     }
-    sh("docker ps -aq --filter label=org.furnace.project=" + project() + " | xargs -r docker rm -f");
+    sh("docker ps -aq --filter label=org.furnace.project=" + project() +
+       " | xargs -r docker rm -f");
     for (pid_t p : {m_socat, m_xvfb}) {
       if (p > 0) {
         ::kill(p, SIGTERM);
@@ -159,10 +172,18 @@ protected:
       SpawnOptions o;
       o.die_with_parent = true;
       o.own_group = true;
-      const Background x = spawn_background(
-          {"Xvfb", ":" + std::to_string(n), "-auth", m_xauth, "-screen", "0", "640x400x24",
-           "-nolisten", "tcp"},
-          {"PATH=/usr/bin:/bin"}, m_dir->path() + "/xvfb.log", o);
+      const Background x = spawn_background({"Xvfb",
+                                             ":" + std::to_string(n),
+                                             "-auth",
+                                             m_xauth,
+                                             "-screen",
+                                             "0",
+                                             "640x400x24",
+                                             "-nolisten",
+                                             "tcp"},
+                                            {"PATH=/usr/bin:/bin"},
+                                            m_dir->path() + "/xvfb.log",
+                                            o);
       const std::string sock = "/tmp/.X11-unix/X" + std::to_string(n);
       if (wait_for([&] { return fs::exists(sock) && host_x("xdpyinfo >/dev/null", n).status.ok(); },
                    seconds(10))) {
@@ -177,8 +198,8 @@ protected:
 
   // A command on the host as a client of display `display` (the suite's) with the right cookie.
   util::ProcessOutput host_x(const std::string& cmd, unsigned display = 0) const {
-    return sh("DISPLAY=:" + std::to_string(display != 0 ? display : m_display) + " XAUTHORITY=" +
-              m_xauth + " " + cmd);
+    return sh("DISPLAY=:" + std::to_string(display != 0 ? display : m_display) +
+              " XAUTHORITY=" + m_xauth + " " + cmd);
   }
 
   std::string project() const { return m_dir->path() + "/project"; }
@@ -211,7 +232,7 @@ protected:
   }
   // `furnace run -C PROJECT --gpus none ARGS`; `extra` changes env() ("-NAME" removes NAME).
   ::furnace::testing::Run furnace(const std::vector<std::string>& args,
-              const std::map<std::string, std::string>& extra = {}) const {
+                                  const std::map<std::string, std::string>& extra = {}) const {
     auto e = env();
     for (const auto& [k, v] : extra) {
       if (k.starts_with("-")) {
@@ -257,7 +278,8 @@ TEST_F(GuiCli, a_tk_window_shows_on_the_display_and_its_cookie_goes_after_sigter
   // Let Tk draw, then take the screenshot.
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const char* target = std::getenv("FURNACE_GUI_SCREENSHOT"); // NOLINT(concurrency-mt-unsafe)
-  const std::string png = target != nullptr && *target != '\0' ? target : m_dir->path() + "/gui.png";
+  const std::string png =
+      target != nullptr && *target != '\0' ? target : m_dir->path() + "/gui.png";
   auto shot = host_x("xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng > '" + png + "'");
   ASSERT_TRUE(shot.status.ok()) << shot.err;
   const std::string bytes = read_text(png);
@@ -275,8 +297,16 @@ TEST_F(GuiCli, a_tk_window_shows_on_the_display_and_its_cookie_goes_after_sigter
   EXPECT_EQ(st.st_mode & 07777U, 0600U);
   EXPECT_EQ(st.st_uid, k_uid);
   auto listed = sh("xauth -f " + dirs[0] + "/Xauthority list");
-  EXPECT_EQ(util::trim(listed.out), "#ffff#" + std::string() + "#:" + std::to_string(m_display) +
-                                        "  MIT-MAGIC-COOKIE-1  " + m_cookie)
+  // xauth shows a wildcard entry's address in hex: the host name the cookie came with.
+  std::array<char, 256> host{};
+  ::gethostname(host.data(), host.size() - 1);
+  std::string host_hex;
+  for (const char c : std::string(host.data())) {
+    host_hex += fmt::format("{:02x}", static_cast<unsigned char>(c));
+  }
+  EXPECT_EQ(util::trim(listed.out),
+            "#ffff#" + host_hex + "#:" + std::to_string(m_display) + "  MIT-MAGIC-COOKIE-1  " +
+                m_cookie)
       << "one entry, this display's, for any host name";
   // Not in furnace's argv, nor in the container's configuration.
   const std::string name = fs::path(dirs[0]).filename().string();
@@ -317,20 +347,24 @@ TEST_F(GuiCli, without_gui_or_with_a_wrong_cookie_the_client_is_refused) {
 TEST_F(GuiCli, an_ssh_x_display_is_reached_through_the_relay) {
   const unsigned n = free_x_tcp_display(m_display + 1);
   ASSERT_GT(n, 0U);
-  ASSERT_TRUE(sh("xauth -f " + m_xauth + " add unix:" + std::to_string(n) +
-                 " MIT-MAGIC-COOKIE-1 " + m_cookie)
+  ASSERT_TRUE(sh("xauth -f " + m_xauth + " add unix:" + std::to_string(n) + " MIT-MAGIC-COOKIE-1 " +
+                 m_cookie)
                   .status.ok());
   SpawnOptions o;
   o.die_with_parent = true;
-  const Background socat = spawn_background(
-      {"socat", "TCP-LISTEN:" + std::to_string(6000 + n) + ",bind=127.0.0.1,fork,reuseaddr",
-       "UNIX-CONNECT:/tmp/.X11-unix/X" + std::to_string(m_display)},
-      {"PATH=/usr/bin:/bin"}, m_dir->path() + "/socat.log", o);
+  const Background socat =
+      spawn_background({"socat",
+                        "TCP-LISTEN:" + std::to_string(6000 + n) + ",bind=127.0.0.1,fork,reuseaddr",
+                        "UNIX-CONNECT:/tmp/.X11-unix/X" + std::to_string(m_display)},
+                       {"PATH=/usr/bin:/bin"},
+                       m_dir->path() + "/socat.log",
+                       o);
   m_socat = socat.pid;
   ASSERT_TRUE(wait_for([&] { return free_x_tcp_display(n) != n; }, seconds(10)));
   const std::string display = "localhost:" + std::to_string(n) + ".0";
-  auto r = furnace({"--gui", "--", "sh", "-c", "echo DISPLAY=$DISPLAY; ls /tmp/.X11-unix; xdpyinfo"},
-                   {{"DISPLAY", display}});
+  auto r =
+      furnace({"--gui", "--", "sh", "-c", "echo DISPLAY=$DISPLAY; ls /tmp/.X11-unix; xdpyinfo"},
+              {{"DISPLAY", display}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("DISPLAY=:" + std::to_string(n) + ".0"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("name of display:    :" + std::to_string(n) + ".0"), std::string::npos)
@@ -359,8 +393,8 @@ TEST_F(GuiCli, no_display_is_a_clear_error_and_dry_run_shows_the_mounts) {
                           "is not set"),
             std::string::npos)
       << none.err;
-  auto wayland = furnace({"--gui", "--", "true"},
-                         {{"-DISPLAY", ""}, {"WAYLAND_DISPLAY", "wayland-0"}});
+  auto wayland =
+      furnace({"--gui", "--", "true"}, {{"-DISPLAY", ""}, {"WAYLAND_DISPLAY", "wayland-0"}});
   EXPECT_EQ(wayland.exit_code, 125);
   EXPECT_NE(wayland.err.find("Wayland session (WAYLAND_DISPLAY=wayland-0) without an X display"),
             std::string::npos)

@@ -59,7 +59,8 @@ void expect_golden(const std::string& name, const std::string& actual) {
     GTEST_SKIP() << "rewrote " << p;
   }
   ASSERT_TRUE(fs::exists(p)) << p << " missing: run with FURNACE_UPDATE_GOLDEN=1";
-  EXPECT_EQ(bytes_of(p), actual) << "golden " << p << " differs (FURNACE_UPDATE_GOLDEN=1 rewrites it)";
+  EXPECT_EQ(bytes_of(p), actual) << "golden " << p
+                                 << " differs (FURNACE_UPDATE_GOLDEN=1 rewrites it)";
 }
 
 // two_hosts was written by xauth 1.1: gpu1/unix:0, gpu1/unix:10 (what sshd adds for ssh -X), and
@@ -85,7 +86,12 @@ TEST(Xauthority, a_wildcard_entry_has_family_ffff_and_big_endian_lengths) {
   e.number = "7";
   e.name = "N";
   e.data = std::string("\x01\x02", 2);
-  EXPECT_EQ(hex(write_xauthority({e})), "ffff" "000168" "000137" "00014e" "00020102");
+  EXPECT_EQ(hex(write_xauthority({e})),
+            "ffff"
+            "000168"
+            "000137"
+            "00014e"
+            "00020102");
 }
 
 TEST(Xauthority, a_file_cut_short_is_an_error_not_half_read) {
@@ -218,11 +224,13 @@ TEST(RunPlanGui, gl_adds_graphics_to_the_driver_capabilities) {
   ASSERT_TRUE(plan);
   EXPECT_EQ(plan->spec.env.at("NVIDIA_DRIVER_CAPABILITIES"), "compute,utility,graphics");
   o.env = {"NVIDIA_DRIVER_CAPABILITIES=compute,video"};
-  EXPECT_EQ(plan_run(gui_image(), o, gui_inputs(GuiMode::gl))->spec.env.at("NVIDIA_DRIVER_CAPABILITIES"),
-            "compute,video,graphics");
+  EXPECT_EQ(
+      plan_run(gui_image(), o, gui_inputs(GuiMode::gl))->spec.env.at("NVIDIA_DRIVER_CAPABILITIES"),
+      "compute,video,graphics");
   o.env = {"NVIDIA_DRIVER_CAPABILITIES=all"};
-  EXPECT_EQ(plan_run(gui_image(), o, gui_inputs(GuiMode::gl))->spec.env.at("NVIDIA_DRIVER_CAPABILITIES"),
-            "all");
+  EXPECT_EQ(
+      plan_run(gui_image(), o, gui_inputs(GuiMode::gl))->spec.env.at("NVIDIA_DRIVER_CAPABILITIES"),
+      "all");
 }
 
 GuiRequest request(const std::string& name) {
@@ -235,7 +243,8 @@ GuiRequest request(const std::string& name) {
 TEST(PrepareGui, no_display_says_what_is_missing_and_how_to_get_one) {
   auto none = prepare_gui({}, request("r1"));
   ASSERT_FALSE(none);
-  EXPECT_EQ(none.error().message, "--gui: there is no display to show windows on: DISPLAY is not set");
+  EXPECT_EQ(none.error().message,
+            "--gui: there is no display to show windows on: DISPLAY is not set");
   EXPECT_EQ(none.error().hint,
             "run furnace in a desktop session, or connect with 'ssh -X' (or -Y) so that ssh "
             "forwards one; under sudo keep it with 'sudo --preserve-env=DISPLAY,XAUTHORITY'");
@@ -252,7 +261,8 @@ TEST(PrepareGui, a_display_without_a_cookie_is_refused) {
   auto r = prepare_gui({{"DISPLAY", ":5"}, {"XAUTHORITY", xauth}}, request("r1"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "--gui: " + xauth + " holds no cookie for DISPLAY=:5 on gpu1");
-  auto missing = prepare_gui({{"DISPLAY", ":0"}, {"XAUTHORITY", dir.path() + "/none"}}, request("r1"));
+  auto missing =
+      prepare_gui({{"DISPLAY", ":0"}, {"XAUTHORITY", dir.path() + "/none"}}, request("r1"));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().message.rfind("--gui: cannot read the X authority file ", 0), 0U)
       << missing.error().message;
@@ -287,7 +297,10 @@ TEST(PrepareGui, an_ssh_display_gets_a_relay_and_a_single_wildcard_cookie_that_g
   const testing::TempDir dir;
   FakeForward fwd;
   ASSERT_GE(fwd.fd, 0);
-  XauthEntry mine{k_family_local, "gpu1", std::to_string(fwd.display), "MIT-MAGIC-COOKIE-1",
+  XauthEntry mine{k_family_local,
+                  "gpu1",
+                  std::to_string(fwd.display),
+                  "MIT-MAGIC-COOKIE-1",
                   "0123456789abcdef"};
   XauthEntry other{k_family_local, "gpu1", "0", "MIT-MAGIC-COOKIE-1", "fedcba9876543210"};
   const std::string xauth = dir.write("xauth", write_xauthority({other, mine}));
