@@ -68,7 +68,7 @@ TEST(FurnaceYaml, unknown_key_names_position_and_nearest_key) {
             "furnace.yaml:2:1: unknown key 'pyhton' (did you mean 'python'?) | valid keys: name, "
             "framework, version, python, cuda, variant, base, apt, pip, requirements, conda, "
             "mirrors, env, ports, shm, memory, cpus, pids_limit, gpus, datasets, workdir, command, "
-            "jupyter");
+            "jupyter, gui");
   EXPECT_EQ(error_of("zzzzzz: 1\n").substr(0, 41), "furnace.yaml:1:1: unknown key 'zzzzzz' | ");
 }
 
