@@ -13,6 +13,7 @@
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -243,6 +244,11 @@ struct Leftovers {
       }
       const int s = c >= 0 && free_slot != nullptr ? connect_loopback(port) : -1;
       if (s >= 0) {
+        // A peer that stops reading (a stopped client) costs its connection after a while, not
+        // the whole relay.
+        const timeval limit{10, 0};
+        ::setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+        ::setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
         *free_slot = Pair{c, s};
       } else if (c >= 0) {
         ::close(c);
@@ -291,13 +297,24 @@ start_helper(int keep_read, int listen_fd, unsigned port, const Leftovers& files
     ::dup2(null_fd, fd);
   }
   // Nothing else of furnace's stays open here: a pipe of the caller would never see its EOF.
-  const long max_fd = ::sysconf(_SC_OPEN_MAX);
-  for (int fd = 3; fd < (max_fd > 0 ? max_fd : 1024); ++fd) {
-    if (fd != keep_read && fd != listen_fd) {
+  // The two descriptors it needs become 3 and 4 (by way of numbers above both), then the rest
+  // goes in one call (a loop to a nofile limit of 2^20 would take a while).
+  constexpr int k_keep_fd = 3;
+  constexpr int k_listen_fd = 4;
+  constexpr int k_scratch = 64;
+  const int keep_high = ::fcntl(keep_read, F_DUPFD, k_scratch);
+  const int listen_high = listen_fd >= 0 ? ::fcntl(listen_fd, F_DUPFD, k_scratch) : -1;
+  ::dup2(keep_high, k_keep_fd);
+  if (listen_high >= 0) {
+    ::dup2(listen_high, k_listen_fd);
+  }
+  if (::close_range(k_listen_fd + 1, ~0U, 0) != 0) {
+    const long max_fd = ::sysconf(_SC_OPEN_MAX);
+    for (int fd = k_listen_fd + 1; fd < (max_fd > 0 && max_fd < 65536 ? max_fd : 65536); ++fd) {
       ::close(fd);
     }
   }
-  helper_main(keep_read, listen_fd, port, files);
+  helper_main(k_keep_fd, listen_fd >= 0 ? k_listen_fd : -1, port, files);
 }
 
 } // namespace
@@ -371,8 +388,21 @@ void GuiSession::finish() {
     m_keepalive = -1;
   }
   if (m_helper > 0 && !m_keep) {
+    // It ends at once on EOF; one stuck in a send is not worth a hanging furnace (the files are
+    // gone already).
     int status = 0;
-    ::waitpid(m_helper, &status, 0);
+    bool reaped = false;
+    for (int i = 0; i < 200 && !reaped; ++i) {
+      const pid_t w = ::waitpid(m_helper, &status, WNOHANG);
+      reaped = w == m_helper || (w < 0 && errno == ECHILD);
+      if (!reaped) {
+        ::usleep(10000);
+      }
+    }
+    if (!reaped) {
+      ::kill(m_helper, SIGKILL);
+      ::waitpid(m_helper, &status, 0);
+    }
   }
   m_helper = -1;
 }
