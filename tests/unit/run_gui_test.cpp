@@ -261,6 +261,17 @@ TEST(PrepareGui, a_display_without_a_cookie_is_refused) {
   auto r = prepare_gui({{"DISPLAY", ":5"}, {"XAUTHORITY", xauth}}, request("r1"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "--gui: " + xauth + " holds no cookie for DISPLAY=:5 on gpu1");
+  EXPECT_EQ(display_cookie_file({{"DISPLAY", ":5"}, {"XAUTHORITY", xauth}}, request("r1"))
+                .error()
+                .message,
+            r.error().message);
+  auto one =
+      display_cookie_file({{"DISPLAY", "localhost:10.0"}, {"XAUTHORITY", xauth}}, request("r1"));
+  ASSERT_TRUE(one);
+  auto parsed = parse_xauthority(*one);
+  ASSERT_EQ(parsed->size(), 1U);
+  EXPECT_EQ(parsed->at(0).family, k_family_wild);
+  EXPECT_EQ(hex(parsed->at(0).data), "ffeeddccbbaa99887766554433221100");
   auto missing =
       prepare_gui({{"DISPLAY", ":0"}, {"XAUTHORITY", dir.path() + "/none"}}, request("r1"));
   ASSERT_FALSE(missing);

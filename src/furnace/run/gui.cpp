@@ -407,6 +407,18 @@ void GuiSession::finish() {
   m_helper = -1;
 }
 
+core::Result<std::string> display_cookie_file(const core::Env& env, const GuiRequest& r) {
+  auto display = display_of(env);
+  if (!display) {
+    return core::fail(display.error());
+  }
+  auto cookie = cookie_for(env, r, *display);
+  if (!cookie) {
+    return core::fail(cookie.error());
+  }
+  return write_xauthority({*cookie});
+}
+
 core::Result<GuiSession> prepare_gui(const core::Env& env, const GuiRequest& r) {
   auto display = display_of(env);
   if (!display) {

@@ -89,4 +89,9 @@ private:
 // a run directory it cannot make safely. Each names what is missing and how to get it.
 core::Result<GuiSession> prepare_gui(const core::Env& env, const GuiRequest& request);
 
+// The bytes of a cookie file for the display in `env` (this display's cookie alone, the family
+// the wildcard), for a front end that keeps its own copy (a devcontainer's mount). Errors as
+// prepare_gui's about DISPLAY and the cookie.
+core::Result<std::string> display_cookie_file(const core::Env& env, const GuiRequest& request);
+
 } // namespace furnace::run
