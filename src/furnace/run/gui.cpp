@@ -31,7 +31,7 @@ namespace {
 constexpr unsigned k_x11_tcp_base = 6000;
 constexpr std::size_t k_max_connections = 64;
 
-std::string env_or(const core::Env& env, const char* key, std::string fallback = {}) {
+std::string env_or(const core::Env& env, const char* key, const std::string& fallback = {}) {
   const auto it = env.find(key);
   return it == env.end() || it->second.empty() ? fallback : it->second;
 }
@@ -140,7 +140,7 @@ core::Result<int> listen_unix(const std::string& path, uid_t uid, gid_t gid) {
                       "set TMPDIR to a shorter directory");
   }
   addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  std::memcpy(static_cast<char*>(addr.sun_path), path.c_str(), path.size() + 1);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return core::fail(io_error("socket", errno));
@@ -218,11 +218,11 @@ struct Leftovers {
   std::array<char, 65536> buf{};
   while (true) {
     std::size_t n = 0;
-    fds[n++] = pollfd{keepalive, POLLIN, 0};
-    fds[n++] = pollfd{listen_fd, POLLIN, 0};
+    fds.at(n++) = pollfd{keepalive, POLLIN, 0};
+    fds.at(n++) = pollfd{listen_fd, POLLIN, 0};
     for (const Pair& p : pairs) {
-      fds[n++] = pollfd{p.client, POLLIN, 0};
-      fds[n++] = pollfd{p.server, POLLIN, 0};
+      fds.at(n++) = pollfd{p.client, POLLIN, 0};
+      fds.at(n++) = pollfd{p.server, POLLIN, 0};
     }
     if (::poll(fds.data(), n, -1) < 0) {
       if (errno == EINTR) {
@@ -255,9 +255,9 @@ struct Leftovers {
       }
     }
     for (std::size_t i = 0; i < pairs.size(); ++i) {
-      Pair& p = pairs[i];
+      Pair& p = pairs.at(i);
       for (int side = 0; side < 2 && p.client >= 0; ++side) {
-        const pollfd& f = fds[2 + 2 * i + static_cast<std::size_t>(side)];
+        const pollfd& f = fds.at(2 + 2 * i + static_cast<std::size_t>(side));
         if ((f.revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
           continue;
         }

@@ -72,7 +72,7 @@ public:
   void keep_for_detached_run() { m_keep = true; }
 
 private:
-  friend core::Result<GuiSession> prepare_gui(const core::Env&, const GuiRequest&);
+  friend core::Result<GuiSession> prepare_gui(const core::Env& env, const GuiRequest& request);
   void finish();
   GuiHost m_host;
   int m_keepalive = -1; // write end: the helper ends when every copy is closed
