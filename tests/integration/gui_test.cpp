@@ -3,8 +3,8 @@
 // FROM the stand-in. A window opens and shows in a screenshot of the screen (written to
 // $FURNACE_GUI_SCREENSHOT when set: docs/images/gui-xvfb.png comes from there); without --gui, or
 // with a wrong cookie, the client is refused; `xhost` says the same before and after; the run's
-// cookie file is the caller's, 0600, and gone afterwards, also after SIGTERM to furnace and after
-// `furnace stop` of a detached run; an ssh -X display (socat on 127.0.0.1:60NN standing in for
+// cookie file is the caller's, 0600, and gone afterwards, also after SIGTERM or SIGINT to furnace,
+// a SIGKILL of furnace and `furnace stop` of a detached run; an ssh -X display (socat on 127.0.0.1:60NN standing in for
 // sshd's forwarding) is reached through furnace's relay. Tests run as root; the caller is a test
 // uid given as sudo would (SUDO_UID).
 
@@ -371,6 +371,30 @@ TEST_F(GuiCli, an_ssh_x_display_is_reached_through_the_relay) {
       << r.out;
   EXPECT_NE(r.out.find("vendor string:    The X.Org Foundation"), std::string::npos);
   EXPECT_TRUE(run_dirs().empty()) << "the relay's socket and the cookie are gone";
+}
+
+// Ctrl-C ends the run and its cookie; so does a SIGKILL of furnace itself (the helper sees the
+// run's last furnace process go), which leaves the container to the leftovers check.
+TEST_F(GuiCli, the_cookie_goes_after_sigint_and_after_a_sigkill_of_furnace) {
+  for (const int sig : {SIGINT, SIGKILL}) {
+    SCOPED_TRACE(sig == SIGINT ? "SIGINT" : "SIGKILL");
+    const Background run = spawn({"--gui", "--", "sleep", "300"}, "run.out");
+    ASSERT_TRUE(wait_for(
+        [&] {
+          const auto dirs = run_dirs();
+          return dirs.size() == 1 &&
+                 sh("docker ps -q --filter name=" + fs::path(dirs[0]).filename().string()).out !=
+                     "";
+        },
+        seconds(120)))
+        << run.output();
+    ::kill(run.pid, sig);
+    EXPECT_NE(run.wait(seconds(60)), -1) << run.output();
+    EXPECT_TRUE(wait_for([&] { return run_dirs().empty(); }, seconds(10)))
+        << "the cookie is gone after furnace got " << sig;
+    sh("docker ps -aq --filter label=org.furnace.project=" + project() +
+       " | xargs -r docker rm -f");
+  }
 }
 
 // A detached run keeps its cookie while it runs; `furnace stop` ends it and the cookie goes.
