@@ -29,8 +29,8 @@ packages=(
   # (scripts/devcontainer-cli.sh installs it from the npm registry)
   nodejs
   # the --gui suite (tests/integration/gui_test.cpp): Xvfb, cookies, xwininfo/xdpyinfo, xhost, the
-  # screenshot (xwd | xwdtopnm | pnmtopng) and socat standing in for ssh -X's forwarding
-  xvfb xauth x11-utils x11-xserver-utils x11-apps netpbm socat
+  # screenshot (xwd | xwdtopnm | pnmtopng) and socat (above) standing in for ssh -X's forwarding
+  xvfb xauth x11-utils x11-xserver-utils x11-apps netpbm
 )
 # npm for that CLI; a Node.js that brings its own npm (NodeSource's) needs no Debian package
 if ! command -v npm >/dev/null 2>&1; then
