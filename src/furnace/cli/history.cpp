@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 
+#include <furnace/cluster/command.hpp>
 #include <furnace/history/command.hpp>
 #include <furnace/project/load.hpp>
 #include <furnace/run/command.hpp>
@@ -26,6 +27,7 @@ void register_history(CLI::App& app, core::Context& ctx, int& exit_code) {
     if (!opts->project.empty()) {
       opts->project = project::find_root(opts->project); // the root `furnace run` records
     }
+    cluster::sync_jobs(ctx); // submitted jobs: their state from the scheduler
     exit_code = history::run_history(ctx, *opts);
   });
 }
@@ -37,7 +39,10 @@ void register_show(CLI::App& app, core::Context& ctx, int& exit_code) {
   cmd->add_option("run", opts->run, "The run's ID, container name, or a unique name prefix")
       ->required();
   cmd->add_flag("--json", opts->json, "Print JSON (docs/history.md) instead of the details");
-  cmd->callback([&ctx, &exit_code, opts] { exit_code = run::run_show(ctx, *opts); });
+  cmd->callback([&ctx, &exit_code, opts] {
+    cluster::sync_jobs(ctx);
+    exit_code = run::run_show(ctx, *opts);
+  });
 }
 
 } // namespace furnace::cli

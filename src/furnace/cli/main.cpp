@@ -123,6 +123,8 @@ int main(int argc, char** argv_in) {
   cli::register_dataset(app, ctx, exit_code);
   cli::register_lab(app, ctx, exit_code);
   cli::register_ide(app, ctx, exit_code);
+  cli::register_export(app, ctx, exit_code);
+  cli::register_submit(app, ctx, exit_code);
   cli::register_describe(app, ctx, exit_code);
 
   try {

@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 
+#include <furnace/cluster/command.hpp>
 #include <furnace/gpu/probe_factory.hpp>
 #include <furnace/run/command.hpp>
 
@@ -109,8 +110,13 @@ void register_logs(CLI::App& app, core::Context& ctx, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("logs", "The output of a run (its log file)");
   cmd->add_option("run", opts->run, "The run: its id, its name, or a unique prefix")->required();
   cmd->add_flag("-f,--follow", opts->follow, "Keep printing until the run ends");
-  engine_callback(cmd, ctx, exit_code,
-                  [&ctx, opts](engine::DockerApi& api, CLI::App*) { return run::run_logs(ctx, *opts, api); });
+  engine_callback(cmd, ctx, exit_code, [&ctx, opts](engine::DockerApi& api, CLI::App*) {
+    // A job submitted to a cluster: its scheduler's output (docs/cluster.md).
+    if (auto code = cluster::job_logs(ctx, opts->run, opts->follow)) {
+      return *code;
+    }
+    return run::run_logs(ctx, *opts, api);
+  });
 }
 
 void register_stop(CLI::App& app, core::Context& ctx, int& exit_code) {

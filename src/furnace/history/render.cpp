@@ -62,6 +62,9 @@ std::string gpus_text(const RunRecord& r) {
   for (unsigned i : r.gpu_indices) {
     items.push_back(std::to_string(i));
   }
+  if (items.empty() && !r.scheduler.empty()) {
+    return r.gpu_request.empty() || r.gpu_request == "0" ? "-" : r.gpu_request + "/node";
+  }
   return items.empty() ? "-" : join(items, ",");
 }
 
@@ -173,7 +176,7 @@ std::string render_details(const RunRecord& r) {
       r.image_id.empty() ? or_dash(r.image_tag) : fmt::format("{} ({})", r.image_tag, r.image_id);
   const std::string base =
       r.base_digest.empty() ? or_dash(r.base_image) : r.base_image + " @ " + r.base_digest;
-  const std::vector<std::pair<const char*, std::string>> fields{
+  std::vector<std::pair<const char*, std::string>> fields{
       {"id", std::to_string(r.id)},
       {"name", r.name},
       {"status", status_text(r)},
@@ -194,6 +197,12 @@ std::string render_details(const RunRecord& r) {
       {"user", r.host.empty() ? or_dash(r.user) : r.user + "@" + r.host},
       {"log", or_dash(r.log_path)},
   };
+  std::vector<std::pair<const char*, std::string>> job;
+  if (!r.scheduler.empty()) {
+    fields.erase(fields.begin() + 15, fields.begin() + 17); // no container, never detached
+    job = {{"job", r.scheduler + " " + r.job_id}, {"image ref", or_dash(r.image_ref)}};
+    fields.insert(fields.begin() + 3, job.begin(), job.end());
+  }
   std::string out;
   for (const auto& [key, value] : fields) {
     out += fmt::format("{:<11}{}\n", std::string(key) + ":", one_line(value));
@@ -233,6 +242,9 @@ nlohmann::json to_json(const RunRecord& r) {
       {"driver_version", r.driver_version},
       {"log_path", r.log_path},
       {"detached", r.detached},
+      {"scheduler", r.scheduler},
+      {"job_id", r.job_id},
+      {"image_ref", r.image_ref},
   };
 }
 

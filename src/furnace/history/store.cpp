@@ -31,7 +31,7 @@ constexpr int k_application_id = 0x46524e43;
 
 // Migration i moves a database from user_version i to i + 1; the current schema version is their
 // count. Append only, never edit one that shipped.
-constexpr std::array<const char*, 1> k_migrations{R"sql(
+constexpr std::array<const char*, 2> k_migrations{R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL,
@@ -63,6 +63,13 @@ CREATE TABLE runs (
 CREATE INDEX runs_project ON runs (project, id);
 CREATE INDEX runs_name ON runs (name);
 CREATE INDEX runs_running ON runs (id) WHERE status = 'running';
+)sql",
+                                                  // 2: jobs on a cluster (furnace submit)
+                                                  R"sql(
+ALTER TABLE runs ADD COLUMN scheduler TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN image_ref TEXT NOT NULL DEFAULT '';
+CREATE INDEX runs_open_jobs ON runs (id) WHERE scheduler != '' AND status IN ('pending', 'running');
 )sql"};
 
 constexpr int k_schema_version = static_cast<int>(k_migrations.size());
@@ -71,8 +78,9 @@ constexpr int k_schema_version = static_cast<int>(k_migrations.size());
 constexpr const char* k_fields =
     "name, container_id, started_ms, ended_ms, exit_code, signal, status, user, host, project, "
     "workdir, git_commit, git_dirty, spec_hash, image_tag, image_id, base_image, base_digest, "
-    "command, gpu_request, gpu_indices, gpu_uuids, driver_version, log_path, detached";
-constexpr int k_field_count = 25;
+    "command, gpu_request, gpu_indices, gpu_uuids, driver_version, log_path, detached, scheduler, "
+    "job_id, image_ref";
+constexpr int k_field_count = 28;
 
 std::string errno_text(int error_number) {
   return std::strerror(error_number); // NOLINT(concurrency-mt-unsafe): single-threaded CLI
@@ -249,6 +257,9 @@ RunRecord read_run(Statement& s) {
   r.driver_version = s.text();
   r.log_path = s.text();
   r.detached = s.boolean();
+  r.scheduler = s.text();
+  r.job_id = s.text();
+  r.image_ref = s.text();
   return r;
 }
 
@@ -277,7 +288,10 @@ void bind_run(Statement& s, const RunRecord& r) {
       .bind(json_list(r.gpu_uuids))
       .bind(r.driver_version)
       .bind(r.log_path)
-      .bind(r.detached);
+      .bind(r.detached)
+      .bind(r.scheduler)
+      .bind(r.job_id)
+      .bind(r.image_ref);
 }
 
 std::string insert_sql() {
@@ -610,6 +624,10 @@ core::Result<std::vector<RunRecord>> Store::list(const Query& q) const {
   if (q.running_only) {
     tail += tail.empty() ? "WHERE " : " AND ";
     tail += "status = 'running'";
+  }
+  if (q.open_jobs_only) {
+    tail += tail.empty() ? "WHERE " : " AND ";
+    tail += "scheduler != '' AND status IN ('pending', 'running')";
   }
   tail += " ORDER BY id DESC LIMIT ?";
   return select_runs(m_db.get(), m_path, tail, [&](Statement& s) {

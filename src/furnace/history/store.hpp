@@ -26,6 +26,12 @@ inline constexpr const char* k_failed = "failed"; // furnace or the engine faile
 inline constexpr const char* k_killed = "killed"; // ended by a signal
 inline constexpr const char* k_lost = "lost";     // furnace died; how the run ended is unknown
 inline constexpr const char* k_oom_killed = "oom-killed"; // killed for memory (OOMKilled, exit 137)
+// A job handed to a cluster's scheduler (`furnace submit`): waiting for its nodes, cancelled
+// (scancel, kubectl delete), or stopped at its time limit. It runs as k_running and ends as
+// k_exited (exit 0), k_failed (with the job's exit code), k_oom_killed or one of these.
+inline constexpr const char* k_pending = "pending";
+inline constexpr const char* k_cancelled = "cancelled";
+inline constexpr const char* k_timed_out = "timeout";
 
 struct RunRecord {
   std::int64_t id = 0;              // assigned by insert (rowid, 1, 2, ...)
@@ -54,12 +60,18 @@ struct RunRecord {
   std::string driver_version; // "" without a GPU
   std::string log_path;       // the run's output log on the host
   bool detached = false;
+  // A job submitted to a cluster (furnace submit): "slurm" or "k8s", and the scheduler's id for
+  // it ("4242"; "NAMESPACE/NAME" for Kubernetes); "" for a run on this host.
+  std::string scheduler;
+  std::string job_id;
+  std::string image_ref; // the image the job pulls: "REGISTRY/REPO@sha256:..." or a tag
 };
 
 struct Query {
   std::string project;   // "" = every project; else exact project root
   std::size_t limit = 0; // 0 = all; newest first
   bool running_only = false;
+  bool open_jobs_only = false; // cluster jobs still pending or running (furnace submit)
 };
 
 // How long a statement waits for another process's write lock before failing.
