@@ -1,0 +1,259 @@
+// furnace submit --slurm against a real one-node Slurm cluster (scripts/test-slurm.sh: slurmctld +
+// slurmd, two stand-in GPUs as GRES) and the test engine: a docker-runtime job trains the example
+// on the GPU Slurm gave it (fake NVML plus the test engine's stand-in NVIDIA hook), two one-GPU
+// jobs side by side get different GPUs, and `furnace history`/`show`/`logs` follow each job to its
+// end: exited, failed with its exit code, or cancelled by scancel. Jobs run as root here.
+
+#include "support/test_env.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+namespace furnace::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// What examples/mnist resolves to without a GPU: the test engine's stand-in (as run_cli_test).
+constexpr const char* k_example_base = "pytorch/pytorch:2.9.1-cuda13.0-cudnn9-runtime";
+constexpr const char* k_gpu0 = "GPU-aaaaaaaa-0000-0000-0000-000000000000";
+constexpr const char* k_gpu1 = "GPU-aaaaaaaa-1111-1111-1111-111111111111";
+
+bool slurm_available() {
+  return ::getuid() == 0 && sh("command -v sbatch").status.ok();
+}
+
+class ClusterSlurm : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    if (!engine_available() || !slurm_available()) {
+      return;
+    }
+    const std::string src = FURNACE_SOURCE_DIR;
+    s_up = sh("bash " + src + "/scripts/test-slurm.sh up 2>&1", 180);
+    const auto env = sh("bash " + src + "/scripts/test-slurm.sh env");
+    for (const std::string& line :
+         {std::string("SLURM_CONF"), std::string("FURNACE_TEST_SLURM_STATE")}) {
+      const auto at = env.out.find("export " + line + "=");
+      if (at != std::string::npos) {
+        const auto start = at + 8 + line.size();
+        s_slurm_env[line] = env.out.substr(start, env.out.find('\n', start) - start);
+      }
+    }
+    s_dir = new TempDir(); // NOLINT(cppcoreguidelines-owning-memory)
+    ::chmod(s_dir->path().c_str(), 0755);
+    s_name = "furnace-it-cluster-" + std::to_string(::getpid());
+    s_project = s_dir->path() + "/project";
+    const std::string ex = src + "/examples/mnist";
+    for (const char* f : {"train.py", "requirements.txt"}) {
+      s_dir->write(std::string("project/") + f, read_text(ex + "/" + f));
+    }
+    s_dir->write("project/furnace.yaml",
+                 "name: " + s_name + "\nbase: " + k_example_base +
+                     "\ncommand: [python, train.py, --samples, '1200']\n");
+    s_dir->write("home/.keep", "");
+  }
+
+  static void TearDownTestSuite() {
+    if (s_dir == nullptr) {
+      return;
+    }
+    sh("docker ps -aq --filter label=org.furnace.project=" + s_project +
+       " | xargs -r docker rm -f");
+    sh("docker images -q --filter reference='furnace/" + s_name +
+       "*' | sort -u | xargs -r docker rmi -f");
+    delete s_dir; // NOLINT(cppcoreguidelines-owning-memory)
+    s_dir = nullptr;
+  }
+
+  void SetUp() override {
+    FURNACE_REQUIRE_ENGINE();
+    FURNACE_REQUIRE(slurm_available(), "no sbatch, or not root (scripts/test-slurm.sh needs both)");
+    ASSERT_TRUE(s_up.status.ok()) << s_up.out;
+    ASSERT_EQ(s_slurm_env.count("SLURM_CONF"), 1U);
+  }
+
+  // The suite's home (history, logs), the test cluster, two fake GPUs and the engine's stand-in
+  // NVIDIA hook on PATH: sbatch hands all of it to the job, so the furnace in the job sees the
+  // same.
+  static std::map<std::string, std::string> env() {
+    std::map<std::string, std::string> e{{"HOME", s_dir->path() + "/home"},
+                                         {"-XDG_DATA_HOME", ""},
+                                         {"-XDG_CACHE_HOME", ""},
+                                         {"-XDG_CONFIG_HOME", ""},
+                                         {"FURNACE_DOCKER", "/usr/bin/docker"},
+                                         {"FURNACE_LOCK_DIR", s_dir->path() + "/locks"},
+                                         {"-http_proxy", ""},
+                                         {"-https_proxy", ""},
+                                         {"-HTTP_PROXY", ""},
+                                         {"-HTTPS_PROXY", ""}};
+    for (const auto& [k, v] : s_slurm_env) {
+      e[k] = v;
+    }
+    const std::string gpus = std::string(R"({"init": "ok", "driver_version": "570.86.15",
+      "cuda_driver_version": 12080, "gpus": [
+      {"name": "NVIDIA A100-SXM4-80GB", "uuid": ")") +
+                             k_gpu0 + R"(", "cc": [8, 0],
+       "memory_total_mib": 81920, "memory_used_mib": 0},
+      {"name": "NVIDIA A100-SXM4-80GB", "uuid": ")" +
+                             k_gpu1 + R"(", "cc": [8, 0],
+       "memory_total_mib": 81920, "memory_used_mib": 0}]})";
+    for (const auto& [k, v] : fake_nvml_env(*s_dir, gpus)) {
+      e[k] = v;
+    }
+    const char* state = std::getenv("FURNACE_TEST_STATE"); // NOLINT(concurrency-mt-unsafe)
+    const std::string hook_dir =
+        std::string(state != nullptr && *state != '\0' ? state : "/run/furnace-test") +
+        "/fake-nvidia-toolkit";
+    e["PATH"] = hook_dir + ":" + process_env()["PATH"];
+    return e;
+  }
+
+  static ::furnace::testing::Run furnace(const std::vector<std::string>& args) { return run_furnace(args, env()); }
+
+  // Submits `command` with --runtime docker; returns {run name, job id}.
+  static std::pair<std::string, std::string> submit(const std::vector<std::string>& command,
+                                                    const std::string& gpus) {
+    std::vector<std::string> args{
+        "submit", "--slurm", "--runtime", "docker", "-C", s_project, "--gpus", gpus, "--"};
+    args.insert(args.end(), command.begin(), command.end());
+    const ::furnace::testing::Run r = furnace(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    const auto space = r.out.find(' ');
+    if (space == std::string::npos) {
+      return {};
+    }
+    return {r.out.substr(0, space), r.out.substr(space + 1, r.out.find('\n') - space - 1)};
+  }
+
+  static nlohmann::json record(const std::string& name) {
+    const ::furnace::testing::Run r = furnace({"show", "--json", name});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out, nullptr, false).value("run", nlohmann::json::object());
+  }
+
+  // Polls `furnace show` until the job has ended (any status but pending/running).
+  static nlohmann::json wait_end(const std::string& name, std::chrono::seconds limit) {
+    nlohmann::json rec;
+    wait_for(
+        [&] {
+          rec = record(name);
+          const std::string s = rec.value("status", "");
+          return s != "pending" && s != "running";
+        },
+        limit);
+    return rec;
+  }
+
+  static TempDir* s_dir;
+  static std::string s_name;
+  static std::string s_project;
+  static util::ProcessOutput s_up;
+  static std::map<std::string, std::string> s_slurm_env;
+};
+
+TempDir* ClusterSlurm::s_dir = nullptr;
+std::string ClusterSlurm::s_name;
+std::string ClusterSlurm::s_project;
+util::ProcessOutput ClusterSlurm::s_up;
+std::map<std::string, std::string> ClusterSlurm::s_slurm_env;
+
+TEST_F(ClusterSlurm, a_docker_job_trains_the_example_on_the_gpu_slurm_gave_it) {
+  const auto [name, job] = submit(
+      {"sh", "-c", "echo gpus=$NVIDIA_VISIBLE_DEVICES; python train.py --samples 1200"}, "1");
+  ASSERT_FALSE(job.empty());
+  const ::furnace::testing::Run follow =
+      run_command({FURNACE_BINARY, "logs", "-f", name}, env(), std::chrono::seconds(240));
+  EXPECT_EQ(follow.exit_code, 0) << follow.err;
+  EXPECT_NE(follow.out.find("epoch 1: accuracy"), std::string::npos) << follow.out << follow.err;
+  EXPECT_NE(follow.out.find("saved checkpoints/mnist_cnn.pt"), std::string::npos) << follow.out;
+  const auto rec = wait_end(name, std::chrono::seconds(30));
+  EXPECT_EQ(rec["status"], "exited") << rec;
+  EXPECT_EQ(rec["exit_code"], 0);
+  EXPECT_EQ(rec["scheduler"], "slurm");
+  EXPECT_EQ(rec["job_id"], job);
+  EXPECT_EQ(rec["gpu_request"], "1");
+  EXPECT_EQ(rec["image_ref"].get<std::string>().rfind("furnace/" + s_name + ":", 0), 0U) << rec;
+  EXPECT_EQ(rec["command"][0], "sh");
+  // The furnace in the job ran on the GPU index Slurm gave (SLURM_JOB_GPUS), and the container
+  // got that GPU, by UUID.
+  const ::furnace::testing::Run h = furnace({"history", "--json", "-n", "5"});
+  const auto runs =
+      nlohmann::json::parse(h.out, nullptr, false).value("runs", nlohmann::json::array());
+  std::optional<unsigned> index;
+  for (const auto& r : runs) {
+    if (r.value("scheduler", "x").empty() && r["gpu_indices"].size() == 1) {
+      index = r["gpu_indices"][0].get<unsigned>();
+      break;
+    }
+  }
+  ASSERT_TRUE(index.has_value()) << h.out;
+  EXPECT_NE(follow.out.find(std::string("gpus=") + (*index == 0 ? k_gpu0 : k_gpu1)),
+            std::string::npos)
+      << follow.out;
+  const ::furnace::testing::Run history = furnace({"history"});
+  EXPECT_NE(history.out.find(name), std::string::npos);
+  EXPECT_NE(history.out.find("1/node"), std::string::npos) << history.out;
+}
+
+TEST_F(ClusterSlurm, two_one_gpu_jobs_side_by_side_get_different_gpus) {
+  const std::vector<std::string> cmd{"sh", "-c", "echo gpus=$NVIDIA_VISIBLE_DEVICES; sleep 3"};
+  const auto a = submit(cmd, "1");
+  const auto b = submit(cmd, "1");
+  std::set<std::string> seen;
+  for (const auto& [name, job] : {a, b}) {
+    const auto rec = wait_end(name, std::chrono::seconds(120));
+    EXPECT_EQ(rec["status"], "exited") << rec;
+    const std::string out = read_text(rec["log_path"].get<std::string>());
+    const auto at = out.find("gpus=");
+    ASSERT_NE(at, std::string::npos) << out;
+    seen.insert(out.substr(at + 5, out.find('\n', at) - at - 5));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{k_gpu0, k_gpu1}));
+}
+
+TEST_F(ClusterSlurm, a_failing_job_is_recorded_failed_with_its_exit_code) {
+  const auto [name, job] = submit({"sh", "-c", "echo about to fail; exit 3"}, "0");
+  const auto rec = wait_end(name, std::chrono::seconds(120));
+  EXPECT_EQ(rec["status"], "failed") << rec;
+  EXPECT_EQ(rec["exit_code"], 3) << rec;
+  EXPECT_NE(rec["ended_ms"], nullptr);
+  const ::furnace::testing::Run logs = furnace({"logs", name});
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("about to fail"), std::string::npos) << logs.out;
+  const ::furnace::testing::Run history = furnace({"history"});
+  EXPECT_NE(history.out.find("failed 3"), std::string::npos) << history.out;
+}
+
+TEST_F(ClusterSlurm, a_cancelled_job_is_recorded_cancelled) {
+  const auto [name, job] = submit({"sh", "-c", "echo started; sleep 120"}, "0");
+  ASSERT_FALSE(job.empty());
+  // Running: the output has begun.
+  ASSERT_TRUE(wait_for([&] { return record(name).value("status", "") == "running"; },
+                       std::chrono::seconds(60)))
+      << record(name);
+  const auto cancel = run_command({"scancel", job}, env(), std::chrono::seconds(30));
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  const auto rec = wait_end(name, std::chrono::seconds(60));
+  EXPECT_EQ(rec["status"], "cancelled") << rec;
+  EXPECT_EQ(rec["exit_code"], nullptr);
+  // The container the job's furnace started is stopped with it (furnace run forwards SIGTERM).
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return sh("docker ps -q --filter label=org.furnace.project=" + s_project +
+                  " --filter status=running")
+            .out.empty();
+      },
+      std::chrono::seconds(30)));
+}
+
+} // namespace
+} // namespace furnace::testing
