@@ -31,6 +31,9 @@ packages=(
   # the --gui suite (tests/integration/gui_test.cpp): Xvfb, cookies, xwininfo/xdpyinfo, xhost, the
   # screenshot (xwd | xwdtopnm | pnmtopng) and socat (above) standing in for ssh -X's forwarding
   xvfb xauth x11-utils x11-xserver-utils x11-apps netpbm
+  # furnace export's checks (tests/cluster/check_exports.sh): shellcheck on the sbatch scripts,
+  # the Kubernetes API models for the manifests
+  shellcheck python3-kubernetes
 )
 # npm for that CLI; a Node.js that brings its own npm (NodeSource's) needs no Debian package
 if ! command -v npm >/dev/null 2>&1; then

@@ -5,9 +5,9 @@
 #include "support/test_env.hpp"
 
 #include <furnace/history/command.hpp>
-#include <furnace/project/load.hpp>
 #include <furnace/history/render.hpp>
 #include <furnace/history/store.hpp>
+#include <furnace/project/load.hpp>
 
 #include <gtest/gtest.h>
 
@@ -87,7 +87,10 @@ auto fields(const RunRecord& r) {
                   r.gpu_uuids,
                   r.driver_version,
                   r.log_path,
-                  r.detached);
+                  r.detached,
+                  r.scheduler,
+                  r.job_id,
+                  r.image_ref);
 }
 
 RunRecord running(const std::string& name, const std::string& project, std::int64_t started) {
@@ -123,6 +126,9 @@ protected:
 TEST_F(HistoryStore, round_trips_every_field) {
   Store s = open_store();
   RunRecord r = sample();
+  r.scheduler = "slurm"; // a submitted job's fields (schema 2)
+  r.job_id = "4242";
+  r.image_ref = "127.0.0.1:5757/furnace/mnist@sha256:3333";
   r.id = add(s, r);
   EXPECT_EQ(r.id, 1);
   auto back = s.find("1");
@@ -292,6 +298,53 @@ TEST_F(HistoryStore, another_programs_database_is_refused) {
             db_path() + " is not a furnace history database (another program's SQLite file)");
 }
 
+// A database from before cluster jobs (schema 1, as furnace 0.2 wrote it) opens: its runs read
+// as runs on this host, and a job can be recorded next to them.
+TEST_F(HistoryStore, a_schema_1_database_is_migrated_and_keeps_its_runs) {
+  m_dir.write("data/furnace/.keep", "");
+  {
+    RawDb raw(db_path());
+    ASSERT_EQ(raw.exec(R"sql(
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, container_id TEXT NOT NULL,
+  started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, exit_code INTEGER, signal TEXT NOT NULL,
+  status TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL, project TEXT NOT NULL,
+  workdir TEXT NOT NULL, git_commit TEXT NOT NULL, git_dirty INTEGER NOT NULL,
+  spec_hash TEXT NOT NULL, image_tag TEXT NOT NULL, image_id TEXT NOT NULL,
+  base_image TEXT NOT NULL, base_digest TEXT NOT NULL, command TEXT NOT NULL,
+  gpu_request TEXT NOT NULL, gpu_indices TEXT NOT NULL, gpu_uuids TEXT NOT NULL,
+  driver_version TEXT NOT NULL, log_path TEXT NOT NULL, detached INTEGER NOT NULL);
+CREATE INDEX runs_project ON runs (project, id);
+CREATE INDEX runs_name ON runs (name);
+CREATE INDEX runs_running ON runs (id) WHERE status = 'running';
+INSERT INTO runs VALUES (1, 'furnace-old-1', 'c', 5, 9, 0, '', 'exited', 'alice', 'h', '/p',
+  '/w', '', 0, '', 'furnace/old:1', 'sha256:1', 'b', '', '["python"]', 'all', '[0]', '[]', '',
+  '/l', 0);
+PRAGMA application_id = 1179799107; PRAGMA user_version = 1;)sql"),
+              SQLITE_OK);
+  }
+  Store s = open_store();
+  auto old = s.find("furnace-old-1");
+  ASSERT_TRUE(old.has_value()) << old.error().message;
+  EXPECT_EQ(old->status, k_exited);
+  EXPECT_EQ(old->scheduler, "");
+  EXPECT_EQ(old->job_id, "");
+  RunRecord job = running("mnist-1a2b3c", "/p", 10);
+  job.status = k_pending;
+  job.scheduler = "slurm";
+  job.job_id = "77";
+  const auto id = add(s, job);
+  Query open_jobs;
+  open_jobs.open_jobs_only = true;
+  auto jobs = s.list(open_jobs);
+  ASSERT_TRUE(jobs.has_value());
+  ASSERT_EQ(jobs->size(), 1U);
+  EXPECT_EQ(jobs->front().id, id);
+  EXPECT_EQ(jobs->front().job_id, "77");
+  ASSERT_TRUE(s.finish(id, 20, 3, "", k_failed).has_value());
+  EXPECT_TRUE(s.list(open_jobs)->empty());
+}
+
 TEST_F(HistoryStore, a_newer_schema_is_refused) {
   open_store();
   {
@@ -302,7 +355,7 @@ TEST_F(HistoryStore, a_newer_schema_is_refused) {
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().message,
             db_path() +
-                " was written by a newer furnace (history schema 99; this furnace reads up to 1)");
+                " was written by a newer furnace (history schema 99; this furnace reads up to 2)");
   EXPECT_EQ(s.error().hint.rfind("upgrade furnace, or move it aside", 0), 0U);
 }
 
@@ -502,13 +555,14 @@ TEST_F(HistoryRender, json_has_every_documented_field) {
     keys.insert(k);
   }
   EXPECT_EQ(keys,
-            (std::set<std::string>{
-                "id",          "name",           "container_id", "status",      "exit_code",
-                "signal",      "started_ms",     "started_at",   "ended_ms",    "ended_at",
-                "duration_ms", "user",           "host",         "project",     "workdir",
-                "git_commit",  "git_dirty",      "spec_hash",    "image_tag",   "image_id",
-                "base_image",  "base_digest",    "command",      "gpu_request", "gpu_indices",
-                "gpu_uuids",   "driver_version", "log_path",     "detached"}));
+            (std::set<std::string>{"id",          "name",        "container_id",   "status",
+                                   "exit_code",   "signal",      "started_ms",     "started_at",
+                                   "ended_ms",    "ended_at",    "duration_ms",    "user",
+                                   "host",        "project",     "workdir",        "git_commit",
+                                   "git_dirty",   "spec_hash",   "image_tag",      "image_id",
+                                   "base_image",  "base_digest", "command",        "gpu_request",
+                                   "gpu_indices", "gpu_uuids",   "driver_version", "log_path",
+                                   "detached",    "scheduler",   "job_id",         "image_ref"}));
   EXPECT_EQ(run.at("started_at"), "2026-11-28T14:40:12.345Z");
   EXPECT_EQ(run.at("ended_at"), "2026-11-28T14:41:24.345Z");
   EXPECT_EQ(run.at("duration_ms"), 72000);

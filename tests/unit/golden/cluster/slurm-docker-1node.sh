@@ -1,0 +1,24 @@
+#!/bin/bash
+# shellcheck disable=SC2016
+# furnace export slurm: mnist on 1 node(s) with 2 GPU(s) each, runtime docker.
+# Submit with 'sbatch FILE'; docs/cluster.md says what each line does.
+#SBATCH --job-name=mnist-1a2b3c
+#SBATCH --nodes=1
+#SBATCH --ntasks-per-node=1
+#SBATCH --gres=gpu:2
+#SBATCH --cpus-per-task=8
+#SBATCH --mem=32768M
+#SBATCH --time=04:00:00
+#SBATCH --partition=gpu
+#SBATCH --output=furnace-%x-%j.out
+set -euo pipefail
+
+# The image, pinned by digest: 127.0.0.1:5757/furnace/mnist@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc
+# furnace on the nodes runs the project's image on the node's engine, as 'furnace run' does here
+# (built from the project and furnace.lock when the node does not have it yet).
+export FURNACE=${FURNACE:-/usr/bin/furnace}
+export DOCKER_HOST=${DOCKER_HOST:-unix:///run/docker.sock}
+# The GPUs Slurm gave the job, as this node's GPU indices.
+gpus=${SLURM_STEP_GPUS:-${SLURM_JOB_GPUS:-${CUDA_VISIBLE_DEVICES:-}}}
+exec "$FURNACE" run -C '/home/alice/my project/it'\''s here' --gpus "${gpus:-none}" -e WANDB_API_KEY --memory 32g --cpus 8 -- \
+    python train.py --note '$(rm -rf ~); `id` "q" '\''single'\'' *'
