@@ -6,6 +6,8 @@
 
 #include "support/test_env.hpp"
 
+#include <furnace/util/strings.hpp>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -117,7 +119,9 @@ protected:
     return e;
   }
 
-  static ::furnace::testing::Run furnace(const std::vector<std::string>& args) { return run_furnace(args, env()); }
+  static ::furnace::testing::Run furnace(const std::vector<std::string>& args) {
+    return run_furnace(args, env());
+  }
 
   // Submits `command` with --runtime docker; returns {run name, job id}.
   static std::pair<std::string, std::string> submit(const std::vector<std::string>& command,
@@ -253,6 +257,49 @@ TEST_F(ClusterSlurm, a_cancelled_job_is_recorded_cancelled) {
             .out.empty();
       },
       std::chrono::seconds(30)));
+}
+
+// The image pushed to the test registry: export takes its repo digest (docker inspect's
+// RepoDigests) for pyxis and Kubernetes, and the manifest passes the Kubernetes API models.
+TEST_F(ClusterSlurm, a_pushed_image_is_exported_by_its_digest) {
+  const char* reg = std::getenv("FURNACE_TEST_REGISTRY"); // NOLINT(concurrency-mt-unsafe)
+  FURNACE_REQUIRE(reg != nullptr && *reg != '\0',
+                  "no FURNACE_TEST_REGISTRY (eval \"$(scripts/test-engine.sh env)\")");
+  const ::furnace::testing::Run unpinned = furnace({"export", "k8s", "-C", s_project});
+  ASSERT_EQ(unpinned.exit_code, 0) << unpinned.err;
+  EXPECT_NE(unpinned.err.find("is not pinned by digest (it was never pushed)"), std::string::npos)
+      << unpinned.err;
+  EXPECT_NE(unpinned.out.find("# WARNING: the image furnace/" + s_name + ":"), std::string::npos);
+  const std::string tag = std::string(
+      util::trim(sh("docker images --format '{{.Repository}}:{{.Tag}}' furnace/" + s_name).out));
+  ASSERT_FALSE(tag.empty());
+  const std::string remote = std::string(reg) + "/" + tag;
+  const auto push =
+      sh("docker tag " + tag + " " + remote + " && docker push " + remote + " 2>&1", 300);
+  ASSERT_TRUE(push.status.ok()) << push.out;
+  const std::string digest =
+      std::string(util::trim(sh("docker inspect --format '{{index .RepoDigests 0}}' " + tag).out));
+  // The tag stays until the end: the engine drops a repo digest with the last tag of its repo.
+  struct Untag {
+    std::string ref;
+    ~Untag() { sh("docker rmi " + ref); }
+  } untag{remote};
+  ASSERT_NE(digest.find("@sha256:"), std::string::npos) << digest;
+  const std::string manifest = s_dir->path() + "/job.yaml";
+  const ::furnace::testing::Run k8s = furnace(
+      {"export", "k8s", "-C", s_project, "--registry", reg, "--nodes", "2", "-o", manifest});
+  ASSERT_EQ(k8s.exit_code, 0) << k8s.err;
+  EXPECT_NE(read_text(manifest).find("image: \"" + digest + "\""), std::string::npos)
+      << read_text(manifest);
+  const auto valid = sh("/usr/bin/python3 " + std::string(FURNACE_SOURCE_DIR) +
+                        "/tests/cluster/validate_k8s.py " + manifest + " 2>&1");
+  EXPECT_TRUE(valid.status.ok()) << valid.out;
+  const ::furnace::testing::Run pyxis =
+      furnace({"export", "slurm", "-C", s_project, "--registry", reg, "--runtime", "pyxis"});
+  ASSERT_EQ(pyxis.exit_code, 0) << pyxis.err;
+  const std::string enroot = std::string(reg) + "#" + digest.substr(std::string(reg).size() + 1);
+  EXPECT_NE(pyxis.out.find("--container-image=" + enroot), std::string::npos) << pyxis.out;
+  EXPECT_EQ(pyxis.out.find("WARNING"), std::string::npos);
 }
 
 } // namespace
