@@ -252,6 +252,14 @@ TEST(ClusterJob, torchrun_takes_python_scripts_modules_and_other_programs) {
   EXPECT_EQ(k8s_quantity("1073741824"), "1073741824");
 }
 
+TEST(ClusterJob, gpus_per_node_default_from_furnace_yaml) {
+  EXPECT_EQ(gpus_per_node(""), 1U);
+  EXPECT_EQ(gpus_per_node("all"), 1U);
+  EXPECT_EQ(gpus_per_node("none"), 0U);
+  EXPECT_EQ(gpus_per_node("0,2,3"), 3U);
+  EXPECT_EQ(gpus_per_node("auto:2"), 2U);
+}
+
 TEST(ClusterSync, slurm_states_map_to_history_statuses) {
   EXPECT_EQ(status_of_slurm_state("PENDING"), history::k_pending);
   EXPECT_EQ(status_of_slurm_state("RUNNING"), history::k_running);

@@ -14,7 +14,11 @@ namespace {
 void add_common(CLI::App* cmd, ExportOptions& o) {
   cmd->add_option(
       "-C,--directory", o.path, "Export as if started in DIR (the project is found upward)");
-  cmd->add_option("--gpus", o.gpus, "GPUs per node (default 1; 0 for none)")->capture_default_str();
+  cmd->add_option("--gpus",
+                  o.gpus,
+                  "GPUs per node (default: furnace.yaml's gpus counted: none 0, 0,1 2, auto:N N; "
+                  "else 1)")
+      ->check(CLI::Range(0, 1024));
   cmd->add_option(
          "--nodes", o.nodes, "Nodes; more than 1 launches the command with torchrun on each")
       ->capture_default_str();

@@ -8,6 +8,7 @@
 #include <furnace/cluster/k8s.hpp>
 #include <furnace/cluster/slurm.hpp>
 #include <furnace/core/dirs.hpp>
+#include <furnace/gpu/selection.hpp>
 #include <furnace/image/build_log.hpp>
 #include <furnace/image/ensure.hpp>
 #include <furnace/project/load.hpp>
@@ -131,6 +132,12 @@ core::Result<Prepared> prepare(core::Context& ctx,
     return core::fail(img.error());
   }
   p.img = std::move(*img);
+  if (o.command.empty() && p.img.yaml.command.empty()) {
+    return core::fail(core::ErrorKind::invalid,
+                      "no command for the job: a batch job cannot open a shell",
+                      "give it after '--' (furnace export slurm -- python train.py), or set "
+                      "furnace.yaml's command");
+  }
   in.here = here;
   in.name = fmt::format("{}-{}", to_dns_label(p.img.project_name, 55), random_suffix());
   in.image = ref.reference();
@@ -154,7 +161,7 @@ core::Result<Prepared> prepare(core::Context& ctx,
   ji.project_name = p.img.project_name;
   ji.here = here;
   ji.image = ref;
-  ji.gpus = o.gpus;
+  ji.gpus = o.gpus >= 0 ? static_cast<unsigned>(o.gpus) : gpus_per_node(p.img.yaml.gpus);
   ji.nodes = o.nodes;
   ji.env_args = o.env;
   auto job = job_from_plan(p.plan, ji);
@@ -234,6 +241,24 @@ int usage_or(const core::Error& e) {
 }
 
 } // namespace
+
+unsigned gpus_per_node(const std::string& yaml_gpus) {
+  auto request = gpu::parse_gpu_request(yaml_gpus.empty() ? "all" : yaml_gpus);
+  if (!request) {
+    return 1;
+  }
+  switch (request->kind) {
+  case gpu::GpuRequest::Kind::none:
+    return 0;
+  case gpu::GpuRequest::Kind::list:
+    return static_cast<unsigned>(request->indices.size());
+  case gpu::GpuRequest::Kind::automatic:
+    return request->count;
+  case gpu::GpuRequest::Kind::all:
+    break;
+  }
+  return 1;
+}
 
 int run_export(core::Context& ctx,
                const ExportOptions& options,

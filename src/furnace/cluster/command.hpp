@@ -22,7 +22,7 @@ struct ExportOptions {
   Target target = Target::slurm;
   std::string path = ".";           // where furnace was started (-C)
   std::vector<std::string> command; // empty: furnace.yaml's command
-  unsigned gpus = 1;                // per node
+  int gpus = -1;                    // per node; -1: from furnace.yaml's gpus (gpus_per_node)
   unsigned nodes = 1;
   std::string cpus;             // per node; "" = furnace.yaml's, else the scheduler's default
   std::string memory;           //
@@ -71,6 +71,10 @@ void sync_jobs(core::Context& ctx);
 // `furnace logs [-f] RUN` of a submitted job: the Slurm output file (followed until the job
 // ends), or `kubectl logs`. nullopt when RUN is no recorded cluster job.
 std::optional<int> job_logs(core::Context& ctx, const std::string& run, bool follow);
+
+// GPUs per node when --gpus is not given, from furnace.yaml's `gpus`: "none" 0, a list its
+// length, "auto:N" N, anything else ("all", "") 1.
+unsigned gpus_per_node(const std::string& yaml_gpus);
 
 // The history status of a Slurm state ("COMPLETED", "CANCELLED by 0", "OUT_OF_MEMORY", ...):
 // pending, running, exited, failed, cancelled, timeout or oom-killed; "" for an unknown state.
