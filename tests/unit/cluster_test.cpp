@@ -182,6 +182,16 @@ TEST(ClusterJob, bad_names_nodes_and_paths_are_refused) {
   in.name.clear();
   in.nodes = 0;
   EXPECT_FALSE(job_from_plan(plan, in).has_value());
+  in.nodes = 1;
+  plan.spec.mounts = {run::Mount{"/p", "/p", false},
+                      run::Mount{"furnace-ds-imagenet", "/data", true}};
+  job = job_from_plan(plan, in);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->mounts.size(), 1U) << "an engine volume is no path on a node";
+  ASSERT_EQ(job->warnings.size(), 1U);
+  EXPECT_EQ(job->warnings[0],
+            "the volume 'furnace-ds-imagenet' at /data is this host's engine's: the job does not "
+            "mount it");
 
   Job j = sample_job(1);
   j.mounts[1].source = "/data/a,b";

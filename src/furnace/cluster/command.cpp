@@ -169,6 +169,11 @@ core::Result<Prepared> prepare(core::Context& ctx,
     return core::fail(job.error());
   }
   p.job = std::move(*job);
+  for (const std::string& w : p.job.warnings) {
+    ctx.ui.warn(w,
+                "put the data on a file system the nodes share (Slurm), or give "
+                "--dataset-volume (Kubernetes)");
+  }
   return p;
 }
 

@@ -177,7 +177,16 @@ core::Result<Job> job_from_plan(const run::RunPlan& plan, const JobInputs& in) {
   }
   job.project_name = in.project_name;
   job.here = in.here;
-  job.mounts = s.mounts;
+  for (const run::Mount& m : s.mounts) {
+    if (!m.source.empty() && m.source.front() == '/') {
+      job.mounts.push_back(m);
+    } else { // an engine volume on this host: nothing a cluster node has
+      job.warnings.push_back(fmt::format("the volume '{}' at {} is this host's engine's: the job "
+                                         "does not mount it",
+                                         run::printable(m.source),
+                                         run::printable(m.target)));
+    }
+  }
   job.workdir = s.workdir;
   job.command = s.command;
   job.image = in.image;

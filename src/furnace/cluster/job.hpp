@@ -63,6 +63,7 @@ struct Job {
   std::string memory;    // per node, furnace's spelling ("32g"; "" = the scheduler's default)
   std::string shm;       // /dev/shm ("8g")
   unsigned port = 29500; // torchrun's rendezvous port (Slurm; Kubernetes uses 29400)
+  std::vector<std::string> warnings; // for the front end to say
 };
 
 // What the export adds to a plan.
