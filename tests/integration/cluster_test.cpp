@@ -125,9 +125,12 @@ protected:
 
   // Submits `command` with --runtime docker; returns {run name, job id}.
   static std::pair<std::string, std::string> submit(const std::vector<std::string>& command,
-                                                    const std::string& gpus) {
+                                                    const std::string& gpus,
+                                                    const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args{
-        "submit", "--slurm", "--runtime", "docker", "-C", s_project, "--gpus", gpus, "--"};
+        "submit", "--slurm", "--runtime", "docker", "-C", s_project, "--gpus", gpus};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.emplace_back("--");
     args.insert(args.end(), command.begin(), command.end());
     const ::furnace::testing::Run r = furnace(args);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -225,7 +228,12 @@ TEST_F(ClusterSlurm, two_one_gpu_jobs_side_by_side_get_different_gpus) {
 }
 
 TEST_F(ClusterSlurm, a_failing_job_is_recorded_failed_with_its_exit_code) {
-  const auto [name, job] = submit({"sh", "-c", "echo about to fail; exit 3"}, "0");
+  // -e KEY=VALUE: the value reaches the job through sbatch's environment, never the script.
+  const std::string token = "it-token-" + std::to_string(::getpid());
+  const auto [name, job] =
+      submit({"sh", "-c", "echo token=$FURNACE_IT_TOKEN; echo about to fail; exit 3"},
+             "0",
+             {"-e", "FURNACE_IT_TOKEN=" + token});
   const auto rec = wait_end(name, std::chrono::seconds(120));
   EXPECT_EQ(rec["status"], "failed") << rec;
   EXPECT_EQ(rec["exit_code"], 3) << rec;
@@ -233,6 +241,11 @@ TEST_F(ClusterSlurm, a_failing_job_is_recorded_failed_with_its_exit_code) {
   const ::furnace::testing::Run logs = furnace({"logs", name});
   EXPECT_EQ(logs.exit_code, 0) << logs.err;
   EXPECT_NE(logs.out.find("about to fail"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("token=" + token), std::string::npos) << logs.out;
+  const std::string script =
+      read_text(s_dir->path() + "/home/.local/share/furnace/jobs/" + name + ".sbatch");
+  EXPECT_NE(script.find("-e FURNACE_IT_TOKEN"), std::string::npos) << script;
+  EXPECT_EQ(script.find(token), std::string::npos) << script;
   const ::furnace::testing::Run history = furnace({"history"});
   EXPECT_NE(history.out.find("failed 3"), std::string::npos) << history.out;
 }

@@ -6,6 +6,8 @@
 // history. tests/cluster/check_exports.sh runs bash -n, shellcheck and the Kubernetes models over
 // the golden files and over what the built binary exports.
 
+#include "support/fake_engine.hpp"
+#include "support/fake_gpu.hpp"
 #include "support/fake_runner.hpp"
 #include "support/test_env.hpp"
 
@@ -17,6 +19,8 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -352,6 +356,113 @@ TEST_F(ClusterSyncStore, sacct_then_scontrol_then_kubectl_answers_are_recorded) 
   for (const std::string& c : m_runner.calls) {
     EXPECT_TRUE(c.find(" 13") != std::string::npos || c.find(" 14") != std::string::npos) << c;
   }
+}
+
+// furnace submit with the schedulers' commands answered by a FakeRunner: the file is written
+// privately and without the secret, the scheduler's id is recorded, and sync_jobs follows it.
+class ClusterSubmit : public ClusterSyncStore {
+protected:
+  ExportOptions options(Target target) {
+    m_dir.write("project/furnace.yaml", "name: mnist\ncommand: [python, train.py]\n");
+    m_dir.write("bin/kubectl", "#!/bin/sh\nexit 99\n", 0755); // found on PATH, never run
+    ExportOptions o;
+    o.target = target;
+    o.path = m_dir.path() + "/project";
+    o.image = "127.0.0.1:5757/furnace/mnist@" + k_digest;
+    o.env = {std::string("TOKEN=") + k_secret};
+    o.name = "mnist-1a2b3c";
+    o.ns = "ml";
+    return o;
+  }
+  core::Context submit_context() {
+    return core::Context{m_ui,
+                         m_runner,
+                         {{"XDG_DATA_HOME", m_dir.path() + "/data"},
+                          {"HOME", m_dir.path() + "/home"},
+                          {"PATH", m_dir.path() + "/bin"}},
+                         "/"};
+  }
+  static std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  static unsigned mode_of(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? st.st_mode & 0777U : 0U;
+  }
+
+  testing::FakeEngine m_engine;
+  testing::FakeGpuProbe m_probe;
+  testing::FakeLauncher m_launcher;
+};
+
+TEST_F(ClusterSubmit, slurm_submit_writes_the_script_runs_sbatch_and_records_the_job) {
+  m_runner.on("--parsable", {0, "4242;furnace-test\n", ""});
+  core::Context ctx = submit_context();
+  ASSERT_EQ(run_submit(ctx, options(Target::slurm), m_engine, m_probe, m_launcher), 0)
+      << m_err.str();
+  EXPECT_EQ(m_out.str(), "mnist-1a2b3c 4242\n");
+  const std::string script = m_dir.path() + "/data/furnace/jobs/mnist-1a2b3c.sbatch";
+  ASSERT_EQ(m_runner.calls.size(), 1U);
+  EXPECT_EQ(m_runner.calls[0], "sbatch --parsable " + script);
+  EXPECT_EQ(mode_of(script), 0700U);
+  EXPECT_EQ(slurp(script).find(k_secret), std::string::npos);
+  const std::string log = m_dir.path() + "/data/furnace/logs/run-mnist-1a2b3c.log";
+  EXPECT_NE(slurp(script).find("#SBATCH --output=" + log), std::string::npos) << slurp(script);
+  auto s = history::Store::open(m_dir.path() + "/data/furnace/history.db").value();
+  const auto rec = s.find("mnist-1a2b3c").value();
+  EXPECT_EQ(rec.scheduler, "slurm");
+  EXPECT_EQ(rec.job_id, "4242");
+  EXPECT_EQ(rec.status, history::k_pending);
+  EXPECT_EQ(rec.log_path, log);
+  EXPECT_EQ(rec.image_ref, "127.0.0.1:5757/furnace/mnist@" + k_digest);
+  EXPECT_EQ(rec.command, (std::vector<std::string>{"python", "train.py"}));
+  EXPECT_EQ(rec.gpu_request, "1");
+}
+
+TEST_F(ClusterSubmit, a_refused_sbatch_is_an_error_naming_the_script_and_records_nothing) {
+  m_runner.on("--parsable", {1, "", "sbatch: error: invalid partition specified: gpu"});
+  core::Context ctx = submit_context();
+  EXPECT_EQ(run_submit(ctx, options(Target::slurm), m_engine, m_probe, m_launcher), 1);
+  EXPECT_NE(
+      m_err.str().find("sbatch refused the job: sbatch: error: invalid partition specified: gpu"),
+      std::string::npos)
+      << m_err.str();
+  EXPECT_NE(
+      m_err.str().find("the script is " + m_dir.path() + "/data/furnace/jobs/mnist-1a2b3c.sbatch"),
+      std::string::npos);
+  auto s = history::Store::open(m_dir.path() + "/data/furnace/history.db").value();
+  EXPECT_TRUE(s.list(history::Query{}).value().empty());
+}
+
+TEST_F(ClusterSubmit, k8s_submit_applies_the_manifest_and_follows_the_job) {
+  core::Context ctx = submit_context();
+  ASSERT_EQ(run_submit(ctx, options(Target::k8s), m_engine, m_probe, m_launcher), 0) << m_err.str();
+  const std::string manifest = m_dir.path() + "/data/furnace/jobs/mnist-1a2b3c.yaml";
+  ASSERT_EQ(m_runner.calls.size(), 1U);
+  EXPECT_EQ(m_runner.calls[0], "kubectl apply -f " + manifest);
+  EXPECT_EQ(mode_of(manifest), 0600U);
+  EXPECT_EQ(slurp(manifest).find(k_secret), std::string::npos);
+  EXPECT_NE(slurp(manifest).find("key: \"TOKEN\""), std::string::npos) << slurp(manifest);
+  auto s = history::Store::open(m_dir.path() + "/data/furnace/history.db").value();
+  EXPECT_EQ(s.find("mnist-1a2b3c").value().job_id, "ml/mnist-1a2b3c");
+  m_runner.on("get job mnist-1a2b3c",
+              {0,
+               R"({"status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True",
+                  "reason": "BackoffLimitExceeded", "lastTransitionTime": "2026-12-06T09:02:00Z"}]}})",
+               ""});
+  m_runner.on("get pods -l job-name=mnist-1a2b3c -o json -n ml",
+              {0,
+               R"({"items": [{"status": {"containerStatuses": [{"name": "main",
+                  "state": {"terminated": {"exitCode": 3, "reason": "Error"}}}]}}]})",
+               ""});
+  sync_jobs(ctx, s);
+  const auto rec = s.find("mnist-1a2b3c").value();
+  EXPECT_EQ(rec.status, history::k_failed);
+  EXPECT_EQ(rec.exit_code, 3) << "the container's exit code, from its pod";
+  EXPECT_EQ(rec.ended_ms, 1796547720000);
 }
 
 } // namespace

@@ -105,6 +105,32 @@ JobState query_slurm(core::Context& ctx, const std::string& id) {
   return slurm_state(kv["JobState"], kv["ExitCode"], kv["EndTime"]);
 }
 
+// The exit code of a failed Job's container: the first non-zero one among its pods'.
+std::optional<int>
+k8s_exit_code(core::Context& ctx, const std::string& ns, const std::string& name) {
+  std::vector<std::string> argv{"kubectl", "get", "pods", "-l", "job-name=" + name, "-o", "json"};
+  if (!ns.empty()) {
+    argv.insert(argv.end(), {"-n", ns});
+  }
+  auto r = ctx.runner.run(argv, quiet(ctx));
+  if (!r || !r->status.ok()) {
+    return std::nullopt;
+  }
+  const auto j = nlohmann::json::parse(r->out, nullptr, false);
+  for (const auto& pod :
+       j.is_object() ? j.value("items", nlohmann::json::array()) : nlohmann::json::array()) {
+    const auto status = pod.value("status", nlohmann::json::object());
+    for (const auto& c : status.value("containerStatuses", nlohmann::json::array())) {
+      const auto term =
+          c.value("state", nlohmann::json::object()).value("terminated", nlohmann::json::object());
+      if (term.value("exitCode", 0) != 0) {
+        return term.value("exitCode", 0);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 JobState query_k8s(core::Context& ctx, const std::string& id) {
   const auto slash = id.find('/');
   const std::string ns = id.substr(0, slash);
@@ -133,7 +159,7 @@ JobState query_k8s(core::Context& ctx, const std::string& id) {
     const std::string type = c.value("type", "");
     if (type == "Complete" || type == "Failed") {
       s.status = type == "Complete" ? history::k_exited : history::k_failed;
-      s.exit_code = type == "Complete" ? 0 : 1;
+      s.exit_code = type == "Complete" ? std::optional<int>(0) : k8s_exit_code(ctx, ns, name);
       if (c.value("reason", "") == "DeadlineExceeded") {
         s.status = history::k_timed_out;
       }
