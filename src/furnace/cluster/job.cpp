@@ -205,7 +205,7 @@ core::Result<Job> job_from_plan(const run::RunPlan& plan, const JobInputs& in) {
     }
     const bool host_value =
         k == "TZ" || k.find("proxy") != std::string::npos || k.find("PROXY") != std::string::npos;
-    if (by_name.count(k) != 0 || host_value) {
+    if (by_name.contains(k) || host_value) {
       job.env_names.push_back(k);
     } else {
       job.env[k] = v;

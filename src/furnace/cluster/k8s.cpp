@@ -25,6 +25,7 @@ bool empty_container(const json& v) {
   return (v.is_object() || v.is_array()) && v.empty();
 }
 
+// NOLINTNEXTLINE(misc-no-recursion): as deep as the document furnace builds (under 10)
 void emit_object(const json& v, int indent, std::string& out) {
   const std::string pad(static_cast<std::size_t>(indent), ' ');
   for (const auto& [k, e] : v.items()) {
@@ -40,6 +41,7 @@ void emit_object(const json& v, int indent, std::string& out) {
   }
 }
 
+// NOLINTNEXTLINE(misc-no-recursion): as deep as the document furnace builds (under 10)
 void emit_array(const json& v, int indent, std::string& out) {
   const std::string pad(static_cast<std::size_t>(indent), ' ');
   for (const auto& e : v) {
@@ -58,6 +60,7 @@ void emit_array(const json& v, int indent, std::string& out) {
   }
 }
 
+// NOLINTNEXTLINE(misc-no-recursion): as deep as the document furnace builds (under 10)
 void emit(const json& v, int indent, std::string& out) {
   if (v.is_object()) {
     emit_object(v, indent, out);
@@ -243,7 +246,7 @@ std::string k8s_quantity(const std::string& size) {
     return size;
   }
   const char last = size.back();
-  const std::string number = size.substr(0, size.size() - 1);
+  std::string number = size.substr(0, size.size() - 1);
   switch (last) {
   case 'k':
   case 'K':
@@ -330,8 +333,8 @@ core::Result<std::string> render_k8s(const Job& job, const K8sOptions& o) {
                        "generic ... --from-env-file).\n",
                        o.env_secret.empty() ? job.name + "-env" : o.env_secret);
   }
-  for (std::size_t i = 0; i < docs->size(); ++i) {
-    out += (i == 0 ? "---\n" : "---\n") + to_yaml((*docs)[i]);
+  for (const auto& doc : *docs) {
+    out += "---\n" + to_yaml(doc);
   }
   return out;
 }

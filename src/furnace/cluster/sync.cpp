@@ -233,13 +233,13 @@ void sync_jobs(core::Context& ctx) {
   }
 }
 
-std::optional<int> job_logs(core::Context& ctx, const std::string& key, bool follow) {
+std::optional<int> job_logs(core::Context& ctx, const std::string& run, bool follow) {
   auto store =
       history::Store::open(history::default_path(ctx.env), std::chrono::milliseconds(2000));
   if (!store) {
     return std::nullopt;
   }
-  auto rec = store->find(key);
+  auto rec = store->find(run);
   if (!rec || rec->scheduler.empty()) {
     return std::nullopt;
   }
