@@ -20,6 +20,9 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+# furnace's files (history, datasets, jobs) go to the test's own directories.
+export HOME="$out/home" XDG_DATA_HOME="$out/data" XDG_CONFIG_HOME="$out/config" XDG_CACHE_HOME="$out/cache"
+mkdir -p "$HOME"
 scripts=("$src"/tests/unit/golden/cluster/*.sh)
 manifests=("$src"/tests/unit/golden/cluster/*.yaml)
 
@@ -58,9 +61,36 @@ for f in "${scripts[@]}"; do
 done
 /usr/bin/python3 "$src/tests/cluster/validate_k8s.py" --forbid "$secret" "${manifests[@]}"
 
+# furnace.yaml's datasets (furnace dataset): a local one bound read-only at /datasets/NAME from
+# its directory; an NFS one from the host's mount point for Slurm, and as an NFS volume of the
+# same export for Kubernetes.
+mkdir -p "$out/local data"
+"$furnace" dataset add mylocal "$out/local data" >/dev/null 2>&1 || fail "dataset add mylocal"
+"$furnace" dataset add imagenet nfs://127.0.0.1/exports/imagenet >/dev/null 2>&1 || fail "dataset add imagenet"
+printf 'datasets: [mylocal, imagenet]\n' >>"$proj/furnace.yaml"
+f="$out/datasets.sh"
+"$furnace" export slurm -C "$proj" --image "$image" --runtime apptainer -o "$f" -- python train.py ||
+  fail "export slurm with datasets"
+grep -qF -- "--bind '$out/local data:/datasets/mylocal:ro'" "$f" || fail "no read-only bind of mylocal in $f"
+grep -q -- ':/datasets/imagenet:ro' "$f" || fail "no read-only bind of imagenet in $f"
+{ bash -n "$f" && shellcheck "$f"; } || fail "shellcheck $f"
+f="$out/datasets.yaml"
+"$furnace" export k8s -C "$proj" --image "$image" -o "$f" -- python train.py || fail "export k8s with datasets"
+/usr/bin/python3 - "$f" <<'PY' || fail "the datasets are not the volumes they should be in $f"
+import sys, yaml
+job = list(yaml.safe_load_all(open(sys.argv[1])))[-1]
+pod = job["spec"]["template"]["spec"]
+vols = {v["name"]: v for v in pod["volumes"]}
+mounts = {m["mountPath"]: m for m in pod["containers"][0]["volumeMounts"]}
+nfs = vols[mounts["/datasets/imagenet"]["name"]]["nfs"]
+assert nfs == {"server": "127.0.0.1", "path": "/exports/imagenet", "readOnly": True}, nfs
+pvc = vols[mounts["/datasets/mylocal"]["name"]]["persistentVolumeClaim"]
+assert pvc == {"claimName": "mylocal", "readOnly": True}, pvc
+assert mounts["/datasets/mylocal"]["readOnly"] and mounts["/datasets/imagenet"]["readOnly"]
+PY
+/usr/bin/python3 "$src/tests/cluster/validate_k8s.py" "$f" >/dev/null
+
 # submit --k8s without kubectl: a clear error, the manifest kept for another machine, no record.
-export HOME="$out/home" XDG_DATA_HOME="$out/data"
-mkdir -p "$HOME"
 set +e
 err=$(PATH=/nonexistent "$furnace" submit --k8s -C "$proj" --image "$image" -- python train.py 2>&1)
 rc=$?

@@ -8,6 +8,7 @@
 #include <furnace/cluster/k8s.hpp>
 #include <furnace/cluster/slurm.hpp>
 #include <furnace/core/dirs.hpp>
+#include <furnace/dataset/store.hpp>
 #include <furnace/gpu/selection.hpp>
 #include <furnace/image/build_log.hpp>
 #include <furnace/image/ensure.hpp>
@@ -15,6 +16,7 @@
 #include <furnace/run/git.hpp>
 #include <furnace/run/plan.hpp>
 #include <furnace/run/support.hpp>
+#include <furnace/run/volume.hpp>
 #include <furnace/util/atomic_file.hpp>
 #include <furnace/util/ownership.hpp>
 #include <furnace/util/strings.hpp>
@@ -138,6 +140,12 @@ core::Result<Prepared> prepare(core::Context& ctx,
                       "give it after '--' (furnace export slurm -- python train.py), or set "
                       "furnace.yaml's command");
   }
+  // The datasets as `furnace run` mounts them (where they are on this host; nothing is mounted).
+  auto mounts = run::extra_mounts(ctx, {}, p.img.yaml.datasets, here, /*dry_run=*/true);
+  if (!mounts) {
+    return core::fail(mounts.error());
+  }
+  in.mounts = std::move(*mounts);
   in.here = here;
   in.name = fmt::format("{}-{}", to_dns_label(p.img.project_name, 55), random_suffix());
   in.image = ref.reference();
@@ -211,6 +219,15 @@ core::Result<std::string> render(core::Context& ctx, const ExportOptions& o, con
       return core::fail(v.error());
     }
     ko.project = *v;
+  }
+  // furnace.yaml's NFS datasets are NFS volumes by themselves (the same export the host mounts).
+  for (const std::string& name : p.img.yaml.datasets) {
+    auto found = dataset::find_dataset(ctx, name, false);
+    if (found && found->dataset.source.kind == dataset::Kind::nfs) {
+      const dataset::Source& src = found->dataset.source;
+      ko.datasets["/datasets/" + name] =
+          VolumeSource{{}, src.host, src.sub.empty() ? src.share : src.share + "/" + src.sub};
+    }
   }
   for (const std::string& d : o.dataset_volumes) {
     const auto eq = d.find('=');
