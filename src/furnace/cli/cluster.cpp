@@ -47,6 +47,9 @@ void add_slurm(CLI::App* cmd, ExportOptions& o) {
   cmd->add_option("--time", o.time, "Time limit (\"02:00:00\")");
   cmd->add_option("--partition", o.partition, "The Slurm partition");
   cmd->add_option("--log", o.log, "The job's output file (#SBATCH --output)");
+  cmd->add_option("--port", o.port, "torchrun's rendezvous port on the first node (--nodes > 1)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
 }
 
 void add_k8s(CLI::App* cmd, ExportOptions& o) {

@@ -177,6 +177,7 @@ core::Result<Prepared> prepare(core::Context& ctx,
     return core::fail(job.error());
   }
   p.job = std::move(*job);
+  p.job.port = o.port;
   for (const std::string& w : p.job.warnings) {
     ctx.ui.warn(w,
                 "put the data on a file system the nodes share (Slurm), or give "

@@ -36,7 +36,8 @@ struct ExportOptions {
   std::string runtime = "pyxis";
   std::string time;
   std::string partition;
-  std::string log; // #SBATCH --output; "" = furnace-%x-%j.out (submit: its own)
+  std::string log;       // #SBATCH --output; "" = furnace-%x-%j.out (submit: its own)
+  unsigned port = 29500; // torchrun's rendezvous port on the first node
   // Kubernetes
   std::string ns;
   std::string pull_secret;

@@ -137,13 +137,17 @@ std::string torchrun_line(const Job& job) {
 }
 
 std::string multi_node_intro(const Job& job) {
-  return fmt::format("\n# torchrun on every node; the first node of the job is the rendezvous.\n"
-                     "MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n1)\n"
-                     "export MASTER_ADDR\n"
-                     "export MASTER_PORT={}\n"
-                     "# One launch per node: srun starts it on each, where SLURM_NODEID is that "
-                     "node's rank.\n",
-                     job.port);
+  return fmt::format(
+      "\n# torchrun on every node; the first node of the job is the rendezvous.\n"
+      "MASTER_NODE=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n1)\n"
+      "# Its address as Slurm reaches it (NodeAddr; a node's name need not resolve).\n"
+      "MASTER_ADDR=$(scontrol show node -o \"$MASTER_NODE\" | grep -o "
+      "'NodeAddr=[^ ]*' | cut -d= -f2 || true)\n"
+      "export MASTER_ADDR=${{MASTER_ADDR:-$MASTER_NODE}}\n"
+      "export MASTER_PORT={}\n"
+      "# One launch per node: srun starts it on each, where SLURM_NODEID is that "
+      "node's rank.\n",
+      job.port);
 }
 
 std::string pyxis(const Job& job) {

@@ -20,8 +20,10 @@ export FURNACE=${FURNACE:-/usr/bin/furnace}
 export DOCKER_HOST=${DOCKER_HOST:-unix:///run/docker.sock}
 
 # torchrun on every node; the first node of the job is the rendezvous.
-MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1)
-export MASTER_ADDR
+MASTER_NODE=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1)
+# Its address as Slurm reaches it (NodeAddr; a node's name need not resolve).
+MASTER_ADDR=$(scontrol show node -o "$MASTER_NODE" | grep -o 'NodeAddr=[^ ]*' | cut -d= -f2 || true)
+export MASTER_ADDR=${MASTER_ADDR:-$MASTER_NODE}
 export MASTER_PORT=29500
 # One launch per node: srun starts it on each, where SLURM_NODEID is that node's rank.
 launch() {
