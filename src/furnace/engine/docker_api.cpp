@@ -623,6 +623,73 @@ core::Result<json> DockerApi::get_json(const std::string& path) {
   return parse_json(r->body, path);
 }
 
+core::Result<DiskUsage> DockerApi::disk_usage() {
+  auto j = get_json("/system/df");
+  if (!j) {
+    return core::fail(j.error());
+  }
+  // Counted as `docker system df` counts: what a container uses is active, the rest reclaimable.
+  DiskUsage d;
+  d.images.size = int_at(*j, "LayersSize");
+  long long images_in_use = 0;
+  if (auto a = j->find("Images"); a != j->end() && a->is_array()) {
+    for (const auto& img : *a) {
+      ++d.images.total;
+      if (int_at(img, "Containers") > 0) {
+        ++d.images.active;
+        images_in_use += int_at(img, "Size");
+      }
+    }
+  }
+  d.images.reclaimable = std::max(0LL, d.images.size - images_in_use);
+  if (auto a = j->find("Containers"); a != j->end() && a->is_array()) {
+    for (const auto& c : *a) {
+      const long long rw = int_at(c, "SizeRw");
+      ++d.containers.total;
+      d.containers.size += rw;
+      if (string_at(c, "State") == "running") {
+        ++d.containers.active;
+      } else {
+        d.containers.reclaimable += rw;
+      }
+    }
+  }
+  if (auto a = j->find("Volumes"); a != j->end() && a->is_array()) {
+    for (const auto& v : *a) {
+      ++d.volumes.total;
+      auto u = v.find("UsageData");
+      const bool has = u != v.end() && u->is_object();
+      const long long size = has ? std::max(0LL, int_at(*u, "Size")) : 0;
+      d.volumes.size += size;
+      if (has && int_at(*u, "RefCount") > 0) {
+        ++d.volumes.active;
+      } else {
+        d.volumes.reclaimable += size;
+      }
+    }
+  }
+  if (auto a = j->find("BuildCache"); a != j->end() && a->is_array()) {
+    for (const auto& b : *a) {
+      ++d.build_cache.total;
+      const auto in_use = b.find("InUse");
+      const auto shared = b.find("Shared");
+      const bool used = in_use != b.end() && in_use->is_boolean() && in_use->get<bool>();
+      const bool is_shared = shared != b.end() && shared->is_boolean() && shared->get<bool>();
+      const long long size = int_at(b, "Size");
+      if (used) {
+        ++d.build_cache.active;
+      }
+      if (!is_shared) {
+        d.build_cache.size += size;
+        if (!used) {
+          d.build_cache.reclaimable += size;
+        }
+      }
+    }
+  }
+  return d;
+}
+
 core::Result<VersionInfo> DockerApi::version() {
   auto j = get_json("/version");
   if (!j) {

@@ -58,6 +58,7 @@ public:
   core::Result<void> remove_container(const std::string& name, bool force) override;
   core::Result<std::vector<ContainerEvent>>
   container_events(const std::string& name, long long since_ms, long long until_ms) override;
+  core::Result<DiskUsage> disk_usage() override;
   bool podman() const override { return m_podman; }
 
   // The negotiated version ("1.41"), negotiating first if needed.

@@ -114,6 +114,20 @@ struct ContainerDetails {
   std::vector<PublishedPort> ports; // NetworkSettings.Ports with a host binding (once it runs)
 };
 
+// What the engine's data root holds (`docker system df`, from GET /system/df).
+struct DiskUsage {
+  struct Row {
+    long long total = 0;       // how many
+    long long active = 0;      // in use by a container
+    long long size = 0;        // bytes
+    long long reclaimable = 0; // bytes a prune would free
+  };
+  Row images;
+  Row containers;
+  Row volumes;
+  Row build_cache;
+};
+
 // One of the engine's events about a container ("create", "start", "oom", "die", "destroy").
 struct ContainerEvent {
   std::string action;
@@ -152,6 +166,10 @@ public:
   // its "die"). The engine answers from the events it keeps (its last 256 or so).
   virtual core::Result<std::vector<ContainerEvent>>
   container_events(const std::string& name, long long since_ms, long long until_ms) = 0;
+  // The engine's disk usage by kind (`docker system df`). Engines without it: unavailable.
+  virtual core::Result<DiskUsage> disk_usage() {
+    return core::fail(core::ErrorKind::unavailable, "the engine does not report its disk usage");
+  }
   // Whether the engine said it is Podman (Libpod-Api-Version) in its last ping; no request of
   // its own: false before the first request.
   virtual bool podman() const { return false; }

@@ -13,6 +13,7 @@
 #include <furnace/image/noop_cache.hpp>
 #include <furnace/image/probe.hpp>
 #include <furnace/image/pull_view.hpp>
+#include <furnace/image/space.hpp>
 #include <furnace/project/host_facts.hpp>
 #include <furnace/project/load.hpp>
 #include <furnace/resolve/report.hpp>
@@ -53,6 +54,7 @@ mirror_for(const std::string& key, const std::string& from_yaml, const setup::Us
 
 // Pulls `ref`, printing one line per layer state change (plain lines: readable in logs too).
 core::Result<void> pull_base(core::Ui& ui, engine::Engine& engine, const std::string& ref) {
+  preflight_pull_space(ui, engine, ref);
   ui.info(fmt::format("pulling {}", ref));
   const auto start = std::chrono::steady_clock::now();
   PullView view(ui.err(),
@@ -66,6 +68,9 @@ core::Result<void> pull_base(core::Ui& ui, engine::Engine& engine, const std::st
   auto r = engine.pull(ref, [&](const engine::PullProgress& p) { view.update(p); });
   view.finish();
   if (!r) {
+    if (says_no_space(r.error().message)) {
+      return core::fail(disk_full_error(r.error(), engine));
+    }
     return core::fail(r.error());
   }
   const long long bytes = view.total_bytes();
@@ -573,6 +578,17 @@ Job::run_builder(const Builder& builder, const BuildCommand& cmd, const std::str
       failure_hint(report.kind, MirrorsUsed{m_in.apt_mirror, m_in.pip_mirror}, report.missing);
   if (hint.empty()) {
     hint = fmt::format("the Dockerfile is {}/Dockerfile", dir);
+  }
+  if (says_no_space(output)) {
+    core::Error full = disk_full_error(
+        core::make_error(core::ErrorKind::io,
+                         fmt::format("the build of {} failed (exit {}); the full log is {}",
+                                     m_tag,
+                                     ran->status.code,
+                                     log_file)),
+        m_engine);
+    return failure(
+        core::ErrorKind::io, full.message, full.hint, ran->status.code > 0 ? ran->status.code : 1);
   }
   if (m_lock) {
     hint += "; with --locked, a version furnace.lock pins may be gone from the index or the "
