@@ -58,6 +58,10 @@ RunRecord sample() {
   r.driver_version = "570.86.15";
   r.log_path = "/home/alice/.local/state/furnace/runs/1.log";
   r.detached = true;
+  r.volumes = {"/data/mnist:/data:ro", "/home/alice/out dir:/out"};
+  r.memory = "8g";
+  r.cpus = "1.5";
+  r.pids_limit = "4096";
   return r;
 }
 
@@ -90,7 +94,11 @@ auto fields(const RunRecord& r) {
                   r.detached,
                   r.scheduler,
                   r.job_id,
-                  r.image_ref);
+                  r.image_ref,
+                  r.volumes,
+                  r.memory,
+                  r.cpus,
+                  r.pids_limit);
 }
 
 RunRecord running(const std::string& name, const std::string& project, std::int64_t started) {
@@ -359,6 +367,61 @@ TEST_F(HistoryStore, a_newer_schema_is_refused) {
   EXPECT_EQ(s.error().hint.rfind("upgrade furnace, or move it aside", 0), 0U);
 }
 
+// A history written by a furnace before schema 2 (no volumes or limits): opened, migrated in
+// place, its runs read with none, and new runs keep theirs.
+TEST_F(HistoryStore, a_schema_1_database_is_migrated_and_its_runs_stay_readable) {
+  m_dir.write("data/furnace/.keep", "");
+  {
+    RawDb raw(db_path());
+    // Schema 1 as furnace 0.x shipped it (frozen here: the test is about that file).
+    ASSERT_EQ(raw.exec(R"sql(
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, container_id TEXT NOT NULL,
+  started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, exit_code INTEGER,
+  signal TEXT NOT NULL, status TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL,
+  project TEXT NOT NULL, workdir TEXT NOT NULL, git_commit TEXT NOT NULL,
+  git_dirty INTEGER NOT NULL, spec_hash TEXT NOT NULL, image_tag TEXT NOT NULL,
+  image_id TEXT NOT NULL, base_image TEXT NOT NULL, base_digest TEXT NOT NULL,
+  command TEXT NOT NULL, gpu_request TEXT NOT NULL, gpu_indices TEXT NOT NULL,
+  gpu_uuids TEXT NOT NULL, driver_version TEXT NOT NULL, log_path TEXT NOT NULL,
+  detached INTEGER NOT NULL);
+CREATE INDEX runs_project ON runs (project, id);
+CREATE INDEX runs_name ON runs (name);
+CREATE INDEX runs_running ON runs (id) WHERE status = 'running';
+INSERT INTO runs VALUES (1, 'furnace-old-1', 'c1', 1000, 2000, 0, '', 'exited', 'bob', 'h',
+  '/p', '/workspace', '', 0, 's', 'furnace/p:1', 'sha256:1', 'debian:bookworm', '',
+  '["python","a.py"]', 'none', '[]', '[]', '', '/l', 0);
+PRAGMA application_id = 1179799107;
+PRAGMA user_version = 1;
+)sql"),
+              SQLITE_OK)
+        << sqlite3_errmsg(raw.db);
+  }
+  Store s = open_store();
+  auto old = s.find("1");
+  ASSERT_TRUE(old.has_value()) << old.error().message;
+  EXPECT_EQ(old->name, "furnace-old-1");
+  EXPECT_EQ(old->command, (std::vector<std::string>{"python", "a.py"}));
+  EXPECT_TRUE(old->volumes.empty());
+  EXPECT_EQ(old->memory, "");
+  EXPECT_EQ(old->cpus, "");
+  EXPECT_EQ(old->pids_limit, "");
+  RunRecord r = sample();
+  r.id = add(s, r);
+  EXPECT_EQ(r.id, 2);
+  auto back = s.find("2");
+  ASSERT_TRUE(back.has_value());
+  EXPECT_TRUE(fields(*back) == fields(r)) << to_json(*back).dump();
+  {
+    RawDb raw(db_path());
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw.db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), 3);
+    sqlite3_finalize(st);
+  }
+}
+
 TEST_F(HistoryStore, a_locked_database_fails_after_the_busy_timeout) {
   Store first = open_store();
   add(first, sample());
@@ -536,12 +599,16 @@ TEST_F(HistoryRender, details) {
             "driver:    570.86.15\n"
             "container: c0ffee\n"
             "detached:  yes\n"
+            "volumes:   /data/mnist:/data:ro, /home/alice/out dir:/out\n"
+            "limits:    memory 8g, cpus 1.5, pids 4096\n"
             "user:      alice@gpu-box\n"
             "log:       /home/alice/.local/state/furnace/runs/1.log\n");
   const std::string bare = render_details(running("furnace-x-1", "", 0));
   EXPECT_NE(bare.find("ended:     -\n"), std::string::npos) << bare;
   EXPECT_NE(bare.find("git:       -\n"), std::string::npos) << bare;
   EXPECT_NE(bare.find("gpus:      - (asked: -)\n"), std::string::npos) << bare;
+  EXPECT_NE(bare.find("volumes:   -\n"), std::string::npos) << bare;
+  EXPECT_NE(bare.find("limits:    -\n"), std::string::npos) << bare;
 }
 
 TEST_F(HistoryRender, json_has_every_documented_field) {
@@ -555,14 +622,15 @@ TEST_F(HistoryRender, json_has_every_documented_field) {
     keys.insert(k);
   }
   EXPECT_EQ(keys,
-            (std::set<std::string>{"id",          "name",        "container_id",   "status",
-                                   "exit_code",   "signal",      "started_ms",     "started_at",
-                                   "ended_ms",    "ended_at",    "duration_ms",    "user",
-                                   "host",        "project",     "workdir",        "git_commit",
-                                   "git_dirty",   "spec_hash",   "image_tag",      "image_id",
-                                   "base_image",  "base_digest", "command",        "gpu_request",
-                                   "gpu_indices", "gpu_uuids",   "driver_version", "log_path",
-                                   "detached",    "scheduler",   "job_id",         "image_ref"}));
+            (std::set<std::string>{
+                "id",          "name",           "container_id", "status",      "exit_code",
+                "signal",      "started_ms",     "started_at",   "ended_ms",    "ended_at",
+                "duration_ms", "user",           "host",         "project",     "workdir",
+                "git_commit",  "git_dirty",      "spec_hash",    "image_tag",   "image_id",
+                "base_image",  "base_digest",    "command",      "gpu_request", "gpu_indices",
+                "gpu_uuids",   "driver_version", "log_path",     "detached",    "volumes",
+                "memory",      "cpus",           "pids_limit",  "scheduler",   "job_id",
+                "image_ref"}));
   EXPECT_EQ(run.at("started_at"), "2026-11-28T14:40:12.345Z");
   EXPECT_EQ(run.at("ended_at"), "2026-11-28T14:41:24.345Z");
   EXPECT_EQ(run.at("duration_ms"), 72000);

@@ -110,6 +110,21 @@ std::string or_dash(const std::string& s) {
   return s.empty() ? "-" : s;
 }
 
+// "memory 8g, cpus 4, pids 4096" with the limits the run had; "" for none.
+std::string limits_text(const RunRecord& r) {
+  std::vector<std::string> parts;
+  if (!r.memory.empty()) {
+    parts.push_back("memory " + r.memory);
+  }
+  if (!r.cpus.empty()) {
+    parts.push_back("cpus " + r.cpus);
+  }
+  if (!r.pids_limit.empty()) {
+    parts.push_back("pids " + r.pids_limit);
+  }
+  return join(parts, ", ");
+}
+
 std::string render_rows(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> widths(rows.front().size(), 0);
   for (const auto& row : rows) {
@@ -194,6 +209,8 @@ std::string render_details(const RunRecord& r) {
       {"driver", or_dash(r.driver_version)},
       {"container", or_dash(r.container_id)},
       {"detached", r.detached ? "yes" : "no"},
+      {"volumes", or_dash(join(r.volumes, ", "))},
+      {"limits", or_dash(limits_text(r))},
       {"user", r.host.empty() ? or_dash(r.user) : r.user + "@" + r.host},
       {"log", or_dash(r.log_path)},
   };
@@ -245,6 +262,10 @@ nlohmann::json to_json(const RunRecord& r) {
       {"scheduler", r.scheduler},
       {"job_id", r.job_id},
       {"image_ref", r.image_ref},
+      {"volumes", r.volumes},
+      {"memory", r.memory},
+      {"cpus", r.cpus},
+      {"pids_limit", r.pids_limit},
   };
 }
 

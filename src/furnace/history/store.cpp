@@ -70,6 +70,14 @@ ALTER TABLE runs ADD COLUMN scheduler TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN image_ref TEXT NOT NULL DEFAULT '';
 CREATE INDEX runs_open_jobs ON runs (id) WHERE scheduler != '' AND status IN ('pending', 'running');
+)sql",
+                                                  // 2 -> 3: what a rerun repeats besides the
+                                                  // image and command; old rows read as none.
+                                                  R"sql(
+ALTER TABLE runs ADD COLUMN volumes TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE runs ADD COLUMN memory TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN cpus TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN pids_limit TEXT NOT NULL DEFAULT '';
 )sql"};
 
 constexpr int k_schema_version = static_cast<int>(k_migrations.size());
@@ -79,8 +87,8 @@ constexpr const char* k_fields =
     "name, container_id, started_ms, ended_ms, exit_code, signal, status, user, host, project, "
     "workdir, git_commit, git_dirty, spec_hash, image_tag, image_id, base_image, base_digest, "
     "command, gpu_request, gpu_indices, gpu_uuids, driver_version, log_path, detached, scheduler, "
-    "job_id, image_ref";
-constexpr int k_field_count = 28;
+    "job_id, image_ref, volumes, memory, cpus, pids_limit";
+constexpr int k_field_count = 32;
 
 std::string errno_text(int error_number) {
   return std::strerror(error_number); // NOLINT(concurrency-mt-unsafe): single-threaded CLI
@@ -260,6 +268,10 @@ RunRecord read_run(Statement& s) {
   r.scheduler = s.text();
   r.job_id = s.text();
   r.image_ref = s.text();
+  r.volumes = string_list(s.text());
+  r.memory = s.text();
+  r.cpus = s.text();
+  r.pids_limit = s.text();
   return r;
 }
 
@@ -291,7 +303,11 @@ void bind_run(Statement& s, const RunRecord& r) {
       .bind(r.detached)
       .bind(r.scheduler)
       .bind(r.job_id)
-      .bind(r.image_ref);
+      .bind(r.image_ref)
+      .bind(json_list(r.volumes))
+      .bind(r.memory)
+      .bind(r.cpus)
+      .bind(r.pids_limit);
 }
 
 std::string insert_sql() {

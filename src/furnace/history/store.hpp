@@ -65,6 +65,12 @@ struct RunRecord {
   std::string scheduler;
   std::string job_id;
   std::string image_ref; // the image the job pulls: "REGISTRY/REPO@sha256:..." or a tag
+  // The -v mounts as "HOST:CONTAINER[:ro]" (HOST absolute and resolved), and the limits the
+  // container got ("" = none); a rerun repeats them. Empty in runs recorded before schema 3.
+  std::vector<std::string> volumes;
+  std::string memory;     // "8g"
+  std::string cpus;       // "4"
+  std::string pids_limit; // "4096"
 };
 
 struct Query {

@@ -323,6 +323,25 @@ int run_rerun(core::Context& ctx, const RerunOptions& options, engine::Engine& e
   } else {
     o.gpus = fmt::format("auto:{}", rec->gpu_indices.size()); // the same count, free ones
   }
+  // The -v mounts and limits it had (none for runs recorded before furnace kept them). A host
+  // directory that is gone is refused here: the engine would make an empty one in its place.
+  for (const std::string& v : rec->volumes) {
+    const std::string host = v.substr(0, v.find(':'));
+    std::error_code ec;
+    if (!fs::exists(host, ec)) {
+      ctx.ui.error(core::make_error(
+          core::ErrorKind::not_found,
+          fmt::format("run {} mounted {} (-v {}), which no longer exists", rec->id, host, v),
+          fmt::format("restore {} or start the run anew with 'furnace run -v NEW_PATH:{} ...'",
+                      host,
+                      v.substr(v.find(':') + 1))));
+      return 125; // not started, as run_run says it
+    }
+  }
+  o.volumes = rec->volumes;
+  o.memory = rec->memory;
+  o.cpus = rec->cpus;
+  o.pids_limit = rec->pids_limit;
   auto image = engine.inspect_image(rec->image_id);
   if (image) {
     o.image = rec->image_id;

@@ -180,6 +180,14 @@ history::RunRecord start_record(const image::BuiltImage& img, const ContainerSpe
   r.driver_version = in.gpus.driver;
   r.log_path = in.log_path;
   r.detached = o.detach;
+  // extra_mounts puts the -v mounts first, the datasets' after them.
+  for (std::size_t i = 0; i < o.volumes.size() && i < in.mounts.size(); ++i) {
+    const Mount& m = in.mounts[i];
+    r.volumes.push_back(m.source + ":" + m.target + (m.read_only ? ":ro" : ""));
+  }
+  r.memory = s.memory;
+  r.cpus = s.cpus;
+  r.pids_limit = s.pids_limit;
   return r;
 }
 
