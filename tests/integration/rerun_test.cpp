@@ -47,7 +47,7 @@ protected:
        "*' --filter reference='furnace-user/" + m_name + "*' | sort -u | xargs -r docker rmi -f");
   }
 
-  Run furnace(const std::vector<std::string>& args) const {
+  ::furnace::testing::Run furnace(const std::vector<std::string>& args) const {
     return run_furnace(args,
                        {{"HOME", m_dir.path() + "/home"},
                         {"-XDG_DATA_HOME", ""},
