@@ -67,7 +67,6 @@ protected:
                             subnet + " dev " + m_bridge + " && ip link set " + m_bridge + " up")
                     .status.ok());
     m_bridge_made = true;
-    start_engine();
   }
 
   void TearDown() override {
@@ -104,7 +103,8 @@ protected:
     fs::remove_all(m_dir, ec);
   }
 
-  void start_engine() {
+  // `mirror`: the test registry is the engine's Docker Hub mirror.
+  void start_engine(bool mirror) {
     std::vector<std::string> argv{"dockerd",
                                   "--data-root",
                                   m_dir + "/data",
@@ -118,6 +118,9 @@ protected:
                                   m_bridge,
                                   "--iptables=false",
                                   "--ip-masq=false"};
+    if (mirror) {
+      argv.insert(argv.end(), {"--registry-mirror", "http://" + m_registry});
+    }
     m_child = ::fork();
     ASSERT_GE(m_child, 0);
     if (m_child == 0) {
@@ -138,6 +141,16 @@ protected:
         << testing::read_text(m_dir + "/dockerd.log");
   }
 
+  testing::Run build(const std::string& project, const std::string& home) const {
+    return testing::run_furnace({"build", project},
+                                {{"DOCKER_HOST", "unix://" + m_dir + "/d.sock"},
+                                 {"HOME", home},
+                                 {"XDG_CONFIG_HOME", home + "/config"},
+                                 {"-XDG_CACHE_HOME", ""},
+                                 {"-XDG_DATA_HOME", ""},
+                                 {"FURNACE_DOCKER", "/usr/bin/docker"}});
+  }
+
   engine::DockerApi api() const {
     return engine::DockerApi(engine::parse_host_uri("unix://" + m_dir + "/d.sock", "test").value());
   }
@@ -155,17 +168,13 @@ TEST_F(DiskFull, a_pull_larger_than_the_data_root_warns_fails_plainly_and_leaves
   // Named with its registry: with a mirror, the engine falls back to Docker Hub after the mirror's
   // failure and reports only why Docker Hub failed (unreachable here).
   const std::string base = m_registry + "/library/debian:" + m_codename;
+  start_engine(false);
+  ASSERT_FALSE(HasFatalFailure());
   testing::TempDir home;
   const std::string project = m_dir + "/project";
   ASSERT_TRUE(util::write_file_atomic(project + "/furnace.yaml",
                                       "name: furnace-it-diskfull\nbase: " + base + "\n"));
-  const auto r = testing::run_furnace({"build", project},
-                                      {{"DOCKER_HOST", "unix://" + m_dir + "/d.sock"},
-                                       {"HOME", home.path()},
-                                       {"XDG_CONFIG_HOME", home.path() + "/config"},
-                                       {"-XDG_CACHE_HOME", ""},
-                                       {"-XDG_DATA_HOME", ""},
-                                       {"FURNACE_DOCKER", "/usr/bin/docker"}});
+  const auto r = build(project, home.path());
   EXPECT_NE(r.exit_code, 0) << r.err;
   // The preflight, before the pull: the estimate from the mirror's manifest and the free space.
   const auto warned = r.err.find("furnace: warning: pulling " + base + " needs about ");
@@ -190,6 +199,29 @@ TEST_F(DiskFull, a_pull_larger_than_the_data_root_warns_fails_plainly_and_leaves
   EXPECT_TRUE(ping.has_value()) << (ping ? "" : ping.error().message);
   auto df = api().disk_usage();
   EXPECT_TRUE(df.has_value()) << (df ? "" : df.error().message);
+}
+
+// With a mirror the engine falls back to Docker Hub (unreachable here) after the mirror's "no space
+// left on device" and reports only Docker Hub's failure: furnace, having warned, says that space
+// may be the cause, and the engine stays up.
+TEST_F(DiskFull, behind_a_mirror_the_failure_still_points_at_the_full_data_root) {
+  const std::string base = "debian:" + m_codename;
+  start_engine(true);
+  ASSERT_FALSE(HasFatalFailure());
+  testing::TempDir home;
+  const std::string project = m_dir + "/project";
+  ASSERT_TRUE(util::write_file_atomic(project + "/furnace.yaml",
+                                      "name: furnace-it-diskfull\nbase: " + base + "\n"));
+  const auto r = build(project, home.path());
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("furnace: warning: pulling " + base + " needs about "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("from the manifest at http://" + m_registry), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the engine's data root was short of space for this pull"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("'docker system prune'"), std::string::npos) << r.err;
+  EXPECT_TRUE(api().ping().has_value());
 }
 
 } // namespace

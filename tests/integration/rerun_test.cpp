@@ -9,7 +9,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <vector>
 
 namespace furnace::testing {
 namespace {
@@ -62,14 +64,32 @@ protected:
     return nlohmann::json::parse(h.out).at("runs").at(0);
   }
 
-  // The container's memory limit and its bind mounts, as the engine has them.
+  // The container's memory limit and its bind mounts (sorted: the engine's order varies), as the
+  // engine has them.
   static std::string inspect(const std::string& name) {
-    return trimmed(
-        sh("docker inspect --format '{{.HostConfig.Memory}} "
-           "{{range .Mounts}}{{if eq .Type \"bind\"}}{{.Source}}>{{.Destination}}:{{.RW}}"
-           ";{{end}}{{end}}' " +
-           name)
-            .out);
+    const std::string out =
+        trimmed(sh("docker inspect --format '{{.HostConfig.Memory}} "
+                   "{{range .Mounts}}{{if eq .Type \"bind\"}}{{.Source}}>{{.Destination}}:{{.RW}}"
+                   ";{{end}}{{end}}' " +
+                   name)
+                    .out);
+    const auto space = out.find(' ');
+    if (space == std::string::npos) {
+      return out;
+    }
+    std::vector<std::string> mounts;
+    std::string rest = out.substr(space + 1);
+    for (std::size_t at = 0; at < rest.size();) {
+      const auto end = rest.find(';', at);
+      mounts.push_back(rest.substr(at, end - at + 1));
+      at = end == std::string::npos ? rest.size() : end + 1;
+    }
+    std::sort(mounts.begin(), mounts.end());
+    std::string sorted = out.substr(0, space + 1);
+    for (const std::string& m : mounts) {
+      sorted += m;
+    }
+    return sorted;
   }
 
   TempDir m_dir;

@@ -124,12 +124,26 @@ TEST(ImageSpace, a_full_disk_error_says_so_plainly_and_keeps_the_engines_words) 
   EXPECT_EQ(full.kind, core::ErrorKind::remote);
 }
 
+TEST(ImageSpace, a_failure_after_the_warning_says_space_may_be_the_cause) {
+  const core::Error e = core::make_error(core::ErrorKind::unavailable,
+                                         "pulling debian:12: engine: Get \"https://registry-1."
+                                         "docker.io/v2/\": dial tcp: no such host",
+                                         "the engine could not reach Docker Hub");
+  const core::Error m = maybe_out_of_space(e);
+  EXPECT_EQ(m.message.rfind(e.message, 0), 0U) << m.message;
+  EXPECT_NE(m.message.find("\nthe engine's data root was short of space for this pull"),
+            std::string::npos)
+      << m.message;
+  EXPECT_EQ(m.hint.rfind(free_space_hint(), 0), 0U) << m.hint;
+  EXPECT_NE(m.hint.find("; else: the engine could not reach Docker Hub"), std::string::npos);
+}
+
 TEST(ImageSpace, a_remote_engine_is_not_checked_and_says_why) {
   testing::FakeEngine engine; // endpoint fake://engine: not a unix socket on this host
   std::ostringstream out;
   std::ostringstream err;
   core::Ui ui(out, err, false);
-  preflight_pull_space(ui, engine, "pytorch/pytorch:2.1");
+  EXPECT_FALSE(preflight_pull_space(ui, engine, "pytorch/pytorch:2.1"));
   EXPECT_NE(err.str().find("not checking free space for pytorch/pytorch:2.1"), std::string::npos)
       << err.str();
   EXPECT_EQ(err.str().find("warning"), std::string::npos) << err.str();

@@ -54,7 +54,7 @@ mirror_for(const std::string& key, const std::string& from_yaml, const setup::Us
 
 // Pulls `ref`, printing one line per layer state change (plain lines: readable in logs too).
 core::Result<void> pull_base(core::Ui& ui, engine::Engine& engine, const std::string& ref) {
-  preflight_pull_space(ui, engine, ref);
+  const bool short_of_space = preflight_pull_space(ui, engine, ref);
   ui.info(fmt::format("pulling {}", ref));
   const auto start = std::chrono::steady_clock::now();
   PullView view(ui.err(),
@@ -70,6 +70,9 @@ core::Result<void> pull_base(core::Ui& ui, engine::Engine& engine, const std::st
   if (!r) {
     if (says_no_space(r.error().message)) {
       return core::fail(disk_full_error(r.error(), engine));
+    }
+    if (short_of_space) {
+      return core::fail(maybe_out_of_space(r.error()));
     }
     return core::fail(r.error());
   }

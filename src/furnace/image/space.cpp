@@ -160,16 +160,16 @@ std::string render_disk_usage(const engine::DiskUsage& usage) {
   return out;
 }
 
-void preflight_pull_space(core::Ui& ui, engine::Engine& engine, const std::string& ref) {
+bool preflight_pull_space(core::Ui& ui, engine::Engine& engine, const std::string& ref) {
   const std::string where = engine.endpoint();
   if (where.rfind("unix://", 0) != 0) {
     ui.info(fmt::format(
         "not checking free space for {}: the engine at {} is not on this host", ref, where));
-    return;
+    return false;
   }
   auto info = engine.info();
   if (!info || info->docker_root_dir.empty()) {
-    return; // the pull itself says what is wrong with the engine
+    return false; // the pull itself says what is wrong with the engine
   }
   const std::string& root = info->docker_root_dir;
   std::error_code ec;
@@ -179,11 +179,11 @@ void preflight_pull_space(core::Ui& ui, engine::Engine& engine, const std::strin
                         "visible on this host",
                         ref,
                         root));
-    return;
+    return false;
   }
   const auto free = free_bytes(root);
   if (!free) {
-    return;
+    return false;
   }
   SizeEstimate estimate;
   for (const ManifestSource& src : manifest_sources(ref, *info)) {
@@ -198,15 +198,25 @@ void preflight_pull_space(core::Ui& ui, engine::Engine& engine, const std::strin
   if (estimate.source.empty()) {
     const auto known = known_compressed_bytes(ref);
     if (!known) {
-      return; // no size known: nothing to compare
+      return false; // no size known: nothing to compare
     }
     estimate.compressed = *known;
     estimate.source = "furnace's table of known base images";
   }
   estimate.needed = pull_needs(estimate.compressed);
-  if (estimate.needed > *free) {
-    ui.warn(space_warning(ref, estimate, root, *free), free_space_hint());
+  if (estimate.needed <= *free) {
+    return false;
   }
+  ui.warn(space_warning(ref, estimate, root, *free), free_space_hint());
+  return true;
+}
+
+core::Error maybe_out_of_space(core::Error e) {
+  e.message += "\nthe engine's data root was short of space for this pull (see the warning "
+               "above): with a registry mirror the engine reports only its last registry's "
+               "error, so 'no space left on device' on the mirror may be the cause";
+  e.hint = free_space_hint() + (e.hint.empty() ? "" : "; else: " + e.hint);
+  return e;
 }
 
 core::Error disk_full_error(core::Error e, engine::Engine& engine) {

@@ -66,9 +66,14 @@ std::string render_disk_usage(const engine::DiskUsage& usage);
 // The ways to free space on the data root, for a hint.
 std::string free_space_hint();
 
-// The preflight: warns on `ui` when the pull of `ref` would not fit; says (as info) why it did
-// not check when it cannot (a remote engine, no size known). Never fails.
-void preflight_pull_space(core::Ui& ui, engine::Engine& engine, const std::string& ref);
+// The preflight: warns on `ui` when the pull of `ref` would not fit (and returns true); says (as
+// info) why it did not check when it cannot (a remote engine, no size known). Never fails.
+bool preflight_pull_space(core::Ui& ui, engine::Engine& engine, const std::string& ref);
+
+// `e` (a failed pull that the preflight warned about, whose message does not say the disk is
+// full) with a line saying that space may be the cause: an engine with a registry mirror reports
+// only why its last registry (Docker Hub) failed, not the mirror's "no space left on device".
+core::Error maybe_out_of_space(core::Error e);
 
 // `e` (a failed pull or build whose output said "no space left on device") rewritten to say the
 // engine's data root is full, with the engine's disk usage and the fix.
