@@ -363,7 +363,7 @@ TEST_F(HistoryStore, a_newer_schema_is_refused) {
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().message,
             db_path() +
-                " was written by a newer furnace (history schema 99; this furnace reads up to 2)");
+                " was written by a newer furnace (history schema 99; this furnace reads up to 3)");
   EXPECT_EQ(s.error().hint.rfind("upgrade furnace, or move it aside", 0), 0U);
 }
 

@@ -31,7 +31,7 @@ constexpr int k_application_id = 0x46524e43;
 
 // Migration i moves a database from user_version i to i + 1; the current schema version is their
 // count. Append only, never edit one that shipped.
-constexpr std::array<const char*, 2> k_migrations{R"sql(
+constexpr std::array<const char*, 3> k_migrations{R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL,
