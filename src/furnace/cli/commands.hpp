@@ -54,6 +54,9 @@ void register_lab(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_ide(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_export(CLI::App& app, core::Context& ctx, int& exit_code);
 void register_submit(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_registry(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_push(CLI::App& app, core::Context& ctx, int& exit_code);
+void register_pull(CLI::App& app, core::Context& ctx, int& exit_code);
 // Hidden: __describe (the command line as JSON) and __complete KIND (shell completion values).
 void register_describe(CLI::App& app, core::Context& ctx, int& exit_code);
 

@@ -125,6 +125,9 @@ int main(int argc, char** argv_in) {
   cli::register_ide(app, ctx, exit_code);
   cli::register_export(app, ctx, exit_code);
   cli::register_submit(app, ctx, exit_code);
+  cli::register_registry(app, ctx, exit_code);
+  cli::register_push(app, ctx, exit_code);
+  cli::register_pull(app, ctx, exit_code);
   cli::register_describe(app, ctx, exit_code);
 
   try {

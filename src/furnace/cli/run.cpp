@@ -4,6 +4,7 @@
 
 #include <furnace/cluster/command.hpp>
 #include <furnace/gpu/probe_factory.hpp>
+#include <furnace/registry/push.hpp>
 #include <furnace/run/command.hpp>
 
 #include <memory>
@@ -64,9 +65,22 @@ void register_run(CLI::App& app, core::Context& ctx, int& exit_code) {
              "you choose: furnace run [OPTIONS] [--] CMD [ARGS...]");
   add_run_options(cmd, *opts);
   cmd->add_flag("-d,--detach", opts->detach, "Run in the background; prints the run's name");
+  auto from_registry = std::make_shared<bool>(false);
+  cmd->add_flag("--from-registry", *from_registry,
+                "Run the image furnace.lock records as pushed (furnace push), pulled from the lab "
+                "registry when missing, instead of building");
   cmd->prefix_command();
   cmd->allow_extras();
-  engine_callback(cmd, ctx, exit_code, [&ctx, opts](engine::DockerApi& api, CLI::App* self) {
+  engine_callback(cmd, ctx, exit_code, [&ctx, opts, from_registry](engine::DockerApi& api,
+                                                                   CLI::App* self) {
+    if (*from_registry) { // the lock's pushed image instead of a build (registry/push.hpp)
+      auto id = registry::pull_locked_image(ctx, api, registry::PullOptions{opts->path, ""});
+      if (!id) {
+        ctx.ui.error(id.error());
+        return 125;
+      }
+      opts->image = *id;
+    }
     opts->command = self->remaining();
     const auto& after = trailing_args();
     if (!opts->command.empty() && !after.empty()) {

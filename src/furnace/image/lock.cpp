@@ -145,6 +145,9 @@ std::string render_lock(const Lock& lock) {
   if (!lock.python.empty()) {
     out += fmt::format("python: {}\n", lock.python);
   }
+  if (!lock.pushed.empty()) {
+    out += fmt::format("pushed: {}\npushed-id: {}\n", lock.pushed, lock.pushed_id);
+  }
   for (const auto& [key, value] : fact_keys(lock.facts)) {
     if (!value.empty()) {
       out += fmt::format("{}: {}\n", key, value);
@@ -220,12 +223,16 @@ core::Result<Lock> parse_lock(std::string_view text, const std::string& file) {
     } else if (key == "python") {
       lock.python = value;
       lock.facts.python = value;
+    } else if (key == "pushed") {
+      lock.pushed = value;
+    } else if (key == "pushed-id") {
+      lock.pushed_id = value;
     } else if (!set_fact(lock.facts, key, value)) {
-      return core::fail(
-          core::ErrorKind::invalid,
-          fmt::format("{}:{}: unknown key '{}'", file, number, key),
-          "the keys are image, base, base-id, base-digest, python, python-path, pip, framework, "
-          "cuda-build, cudnn-build, arch-list and os; 'furnace build' rewrites the file");
+      return core::fail(core::ErrorKind::invalid,
+                        fmt::format("{}:{}: unknown key '{}'", file, number, key),
+                        "the keys are image, base, base-id, base-digest, python, pushed, "
+                        "pushed-id, python-path, pip, framework, cuda-build, cudnn-build, "
+                        "arch-list and os; 'furnace build' rewrites the file");
     }
   }
   if (!seen_base_id || lock.base.empty()) {

@@ -17,17 +17,22 @@ namespace furnace::image {
 inline constexpr const char* k_lock_file = "furnace.lock";
 
 struct Lock {
-  std::string image;             // "furnace/<name>:<hash12>" the lock was read from
-  std::string base;              // the base image reference ("pytorch/pytorch:1.13.1-…")
-  std::string base_id;           // "sha256:…"
-  std::string base_digest;       // "pytorch/pytorch@sha256:…"; "" when the engine knows none
-  std::string python;            // "3.10.8": `python3 -V` in the image; "" when it has none
+  std::string image;       // "furnace/<name>:<hash12>" the lock was read from
+  std::string base;        // the base image reference ("pytorch/pytorch:1.13.1-…")
+  std::string base_id;     // "sha256:…"
+  std::string base_digest; // "pytorch/pytorch@sha256:…"; "" when the engine knows none
+  std::string python;      // "3.10.8": `python3 -V` in the image; "" when it has none
   // The rest of the image's facts (facts.hpp) as the lock records them: python-path, pip,
   // framework, cuda-build, cudnn-build, arch-list, os. Each key is optional (older locks lack
   // them); `facts.python` is `python`.
   ImageFacts facts;
   std::vector<std::string> pip;  // `pip freeze` lines, sorted case-insensitively
   std::vector<std::string> dpkg; // "name=version" of each installed Debian package, sorted
+  // `furnace push`: where this image went ("HOST:PORT/furnace/<name>@sha256:…", the manifest
+  // digest the registry gave) and its image id, which `furnace pull` checks; "" when not pushed.
+  // A build of another image rewrites the lock without them.
+  std::string pushed;
+  std::string pushed_id;
 };
 
 // The lock file's text; the same lock gives the same bytes.
