@@ -12,7 +12,8 @@ void register_push(CLI::App& app, core::Context& ctx, int& exit_code) {
   auto opts = std::make_shared<registry::PushOptions>();
   CLI::App* cmd = app.add_subcommand(
       "push", "Push the project's image to the lab registry and record its digest in furnace.lock");
-  cmd->add_option("-C,--directory", opts->path, "The project (found upward from DIR)");
+  cmd->add_option("path", opts->path, "The project directory (found upward)")
+      ->capture_default_str();
   cmd->add_option("--registry",
                   opts->registry,
                   "HOST:PORT of the registry (default: where furnace.lock says it went)");
@@ -28,7 +29,8 @@ void register_pull(CLI::App& app, core::Context& ctx, int& exit_code) {
       "pull",
       "Get the image furnace.lock records as pushed, instead of building it; refuses an "
       "image whose digest differs");
-  cmd->add_option("-C,--directory", opts->path, "The project (found upward from DIR)");
+  cmd->add_option("path", opts->path, "The project directory (found upward)")
+      ->capture_default_str();
   cmd->add_option("--registry",
                   opts->registry,
                   "HOST:PORT to pull from instead of the registry furnace.lock names");
