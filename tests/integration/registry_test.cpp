@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -214,6 +215,13 @@ TEST_F(RegistryCli, an_image_built_by_furnace_is_pushed_removed_and_pulled_back_
             std::string::npos)
       << bad.err;
   EXPECT_TRUE(image_id(image).empty());
+
+  // gc with the binary backend: stopped, collected, started again.
+  auto gc = run_furnace({"registry", "gc", "--dir", dir("store")});
+  EXPECT_EQ(gc.exit_code, 0) << gc.out << gc.err;
+  EXPECT_NE(gc.out.find("garbage-collect: "), std::string::npos) << gc.out;
+  EXPECT_NE(gc.err.find("registry at " + host + " is up again"), std::string::npos) << gc.err;
+  EXPECT_EQ(run_furnace({"registry", "status", "--dir", dir("store")}).exit_code, 0);
 }
 
 TEST_F(RegistryCli, login_needs_tls_anonymous_gets_401_and_the_htpasswd_is_bcrypt_0600) {
@@ -370,6 +378,197 @@ TEST_F(RegistryCli, the_cache_serves_a_second_pull_without_upstream_blob_fetches
   auto st = run_furnace({"registry", "status", "--dir", dir("cache"), "--json"});
   EXPECT_NE(st.out.find("\"proxy\": \"http://127.0.0.1:" + up_port + "\""), std::string::npos)
       << st.out;
+}
+
+// The container backend, with a registry:2-like image made here from the host's Distribution
+// binary (no Docker Hub): a furnace-labelled container bound to 127.0.0.1 with a restart policy;
+// gc runs in a container of the same image while the registry is stopped, then it is back.
+TEST_F(RegistryCli, the_container_backend_runs_a_labelled_container_on_loopback_and_collects) {
+  const std::string image = "furnace-it/registry:2-" + m_nonce;
+  const std::string bin = m_tmp.path() + "/regctx/registry";
+  fs::create_directories(fs::path(bin).parent_path());
+  fs::copy_file("/usr/bin/docker-registry", bin);
+  m_tmp.write("regctx/Dockerfile",
+              "FROM debian:bookworm\nCOPY registry /bin/registry\nENTRYPOINT [\"/bin/registry\"]\n"
+              "LABEL org.furnace.stand-in=true\n");
+  m_images.push_back(image);
+  ASSERT_EQ(
+      docker({"build", "-q", "-t", image, m_tmp.path() + "/regctx"}, {{"DOCKER_BUILDKIT", "0"}})
+          .exit_code,
+      0);
+
+  const std::string port = std::to_string(free_port());
+  auto u = up("ctr", {"--port", port, "--image", image});
+  ASSERT_EQ(u.exit_code, 0) << u.out << u.err;
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(u.out, m, std::regex("container (furnace-registry-[0-9a-f]{12}) of")))
+      << u.out;
+  const std::string name = m[1];
+  auto inspect = docker({"inspect",
+                         "-f",
+                         "{{index .Config.Labels \"org.furnace.registry\"}} "
+                         "{{.HostConfig.RestartPolicy.Name}} {{json .HostConfig.PortBindings}} "
+                         "{{.HostConfig.Privileged}}",
+                         name});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_EQ(inspect.out,
+            dir("ctr") +
+                " unless-stopped {\"5000/tcp\":[{\"HostIp\":\"127.0.0.1\","
+                "\"HostPort\":\"" +
+                port + "\"}]} false\n");
+
+  const std::string ref = "127.0.0.1:" + port + "/furnace-it/in-container-" + m_nonce + ":1";
+  build_random_image(ref, 1);
+  ASSERT_EQ(docker({"push", ref}).exit_code, 0);
+  auto st = run_furnace({"registry", "status", "--dir", dir("ctr")});
+  EXPECT_EQ(st.exit_code, 0) << st.out << st.err;
+  EXPECT_NE(st.out.find("runs as:  container " + name), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("  furnace-it/in-container-" + m_nonce + ":1\n"), std::string::npos)
+      << st.out;
+
+  auto gc = run_furnace({"registry", "gc", "--dir", dir("ctr")});
+  EXPECT_EQ(gc.exit_code, 0) << gc.out << gc.err;
+  EXPECT_NE(gc.err.find("stopping the registry for garbage collection"), std::string::npos)
+      << gc.err;
+  EXPECT_NE(gc.out.find("garbage-collect: "), std::string::npos) << gc.out;
+  EXPECT_EQ(run_furnace({"registry", "status", "--dir", dir("ctr")}).exit_code, 0);
+
+  ASSERT_EQ(run_furnace({"registry", "down", "--dir", dir("ctr")}).exit_code, 0);
+  EXPECT_NE(docker({"inspect", name}).exit_code, 0) << "the container is removed";
+  auto after = run_furnace({"registry", "status", "--dir", dir("ctr")});
+  EXPECT_EQ(after.exit_code, 1);
+  EXPECT_NE(after.out.find("registry: down; was at http://127.0.0.1:" + port), std::string::npos)
+      << after.out;
+}
+
+// A throwaway dockerd of this test's own (own socket, data root, pidfile, bridge; the shared
+// engine is never touched), pointed at a cache by `furnace setup --mirror`: a Docker Hub name
+// comes through the cache from its upstream, and `furnace doctor` marks the mirror unhealthy
+// once the cache is down (case 27).
+class RegistryMirror : public RegistryCli {
+protected:
+  void SetUp() override {
+    RegistryCli::SetUp();
+    if (IsSkipped() || HasFailure()) {
+      return;
+    }
+    FURNACE_REQUIRE(::geteuid() == 0, "a throwaway dockerd needs root");
+    FURNACE_REQUIRE(util::find_in_path("dockerd", "/usr/sbin:/usr/bin:/usr/local/bin").has_value(),
+                    "no dockerd binary");
+    std::string tmpl = "/tmp/frmXXXXXX"; // short: unix socket paths are limited to 107 bytes
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    m_engine_dir = tmpl;
+    fs::create_directories(m_engine_dir + "/root/etc/docker");
+    ASSERT_TRUE(util::write_file_atomic(m_engine_dir + "/root/etc/docker/daemon.json", "{}\n"));
+    m_bridge = "frm" + std::to_string(::getpid() % 100000);
+    const std::string subnet = "10.214." + std::to_string(::getpid() % 250) + ".1/24";
+    ASSERT_EQ(run_command({"ip", "link", "add", "name", m_bridge, "type", "bridge"},
+                          {},
+                          std::chrono::seconds(10))
+                  .exit_code,
+              0);
+    (void)run_command({"ip", "addr", "add", subnet, "dev", m_bridge}, {}, std::chrono::seconds(10));
+    (void)run_command({"ip", "link", "set", m_bridge, "up"}, {}, std::chrono::seconds(10));
+    const std::string cmd = "setsid dockerd --config-file '" + m_engine_dir +
+                            "/root/etc/docker/daemon.json' --data-root '" + m_engine_dir +
+                            "/data' --exec-root '" + m_engine_dir + "/x' --pidfile '" +
+                            m_engine_dir + "/dockerd.pid' -H 'unix://" + socket() + "' --bridge " +
+                            m_bridge + " --iptables=false --ip-masq=false >'" + m_engine_dir +
+                            "/dockerd.log' 2>&1 </dev/null &";
+    ASSERT_EQ(testing::sh(cmd, 10).status.code, 0);
+    ASSERT_TRUE(testing::wait_for(
+        [&] {
+          return engine_docker({"version", "--format", "{{.Server.Version}}"}).exit_code == 0;
+        },
+        std::chrono::seconds(60)))
+        << testing::read_text(m_engine_dir + "/dockerd.log");
+  }
+
+  void TearDown() override {
+    RegistryCli::TearDown();
+    if (m_engine_dir.empty()) {
+      return;
+    }
+    const int pid = std::atoi(testing::read_text(m_engine_dir + "/dockerd.pid").c_str());
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      (void)testing::wait_for([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(20));
+      if (::kill(pid, 0) == 0) {
+        ::kill(pid, SIGKILL);
+      }
+    }
+    (void)testing::sh("grep -o ' " + m_engine_dir +
+                          "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l",
+                      20);
+    (void)run_command({"ip", "link", "del", m_bridge}, {}, std::chrono::seconds(10));
+    if (!HasFailure()) {
+      std::error_code ec;
+      fs::remove_all(m_engine_dir, ec);
+    } else {
+      std::cerr << "kept " << m_engine_dir << " (dockerd log: " << m_engine_dir
+                << "/dockerd.log)\n";
+    }
+  }
+
+  std::string socket() const { return m_engine_dir + "/d.sock"; }
+  std::map<std::string, std::string> engine_env() const {
+    return {{"DOCKER_HOST", "unix://" + socket()}, {"HOME", m_engine_dir}};
+  }
+  testing::Run engine_docker(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"docker", "-H", "unix://" + socket()});
+    return run_command(args, {}, std::chrono::seconds(300));
+  }
+  // The doctor's registry.mirror check as JSON text ("" when absent).
+  std::string doctor_mirror_check() const {
+    auto d = run_furnace({"doctor", "--json"}, engine_env());
+    const auto at = d.out.find("\"id\": \"registry.mirror\"");
+    if (at == std::string::npos) {
+      return "";
+    }
+    const auto start = d.out.rfind('{', at);
+    return d.out.substr(start, d.out.find('}', at) - start + 1);
+  }
+
+  std::string m_engine_dir;
+  std::string m_bridge;
+};
+
+TEST_F(RegistryMirror, setup_points_an_engine_at_the_cache_and_doctor_marks_it_down_when_stopped) {
+  const std::string up_port = std::to_string(free_port());
+  ASSERT_EQ(up("upstream", {"--port", up_port}).exit_code, 0);
+  const std::string hub_name = "library/furnace-it-hub-" + m_nonce;
+  const std::string origin_ref = "127.0.0.1:" + up_port + "/" + hub_name + ":1";
+  build_random_image(origin_ref, 1);
+  ASSERT_EQ(docker({"push", origin_ref}).exit_code, 0);
+
+  const std::string port = std::to_string(free_port());
+  const std::string mirror = "http://127.0.0.1:" + port;
+  auto c = up("cache", {"--port", port, "--proxy", "http://127.0.0.1:" + up_port});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.out.find("clients: sudo furnace setup --mirror " + mirror), std::string::npos)
+      << c.out;
+
+  auto s = run_furnace({"setup", "--root", m_engine_dir + "/root", "--yes", "--mirror", mirror},
+                       engine_env());
+  ASSERT_EQ(s.exit_code, 0) << s.out << s.err;
+  auto mirrors = engine_docker({"info", "--format", "{{json .RegistryConfig.Mirrors}}"});
+  EXPECT_EQ(mirrors.out, "[\"" + mirror + "/\"]\n");
+
+  // A Docker Hub name: this engine has no way to Docker Hub, so only the mirror can answer.
+  auto pull = engine_docker({"pull", "furnace-it-hub-" + m_nonce + ":1"});
+  ASSERT_EQ(pull.exit_code, 0) << pull.err;
+  EXPECT_NE(testing::read_text(dir("cache") + "/registry.log")
+                .find("\"GET /v2/" + hub_name + "/blobs/sha256:"),
+            std::string::npos);
+
+  const std::string healthy = doctor_mirror_check();
+  EXPECT_NE(healthy.find("\"status\": \"ok\""), std::string::npos) << healthy;
+  ASSERT_EQ(run_furnace({"registry", "down", "--dir", dir("cache")}).exit_code, 0);
+  const std::string down = doctor_mirror_check();
+  EXPECT_NE(down.find("\"status\": \"warn\""), std::string::npos) << down;
+  EXPECT_NE(down.find(mirror + "/ does not answer"), std::string::npos) << down;
+  EXPECT_NE(down.find("pulls fall back to Docker Hub"), std::string::npos) << down;
 }
 
 } // namespace
