@@ -618,6 +618,22 @@ TEST_F(SetupCli, a_registry_name_starting_with_127_is_not_loopback) {
   EXPECT_EQ(read_daemon_json(), "{}");
 }
 
+// Case 48: an insecure registry off this host is written only with --allow-insecure, and then
+// with a warning of what it costs; one on this host needs neither.
+TEST_F(SetupCli, an_insecure_registry_on_the_lan_is_written_with_a_warning) {
+  write_daemon_json("{}");
+  auto r = setup({"--insecure-registry", "10.0.0.5:5000", "--allow-insecure"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("furnace: warning: 10.0.0.5:5000 is an insecure registry: the engine talks "
+                       "to it over plain HTTP"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(read_daemon_json().find("\"10.0.0.5:5000\""), std::string::npos);
+  auto local = setup({"--insecure-registry", "127.0.0.1:5001"});
+  ASSERT_EQ(local.exit_code, 0) << local.err;
+  EXPECT_EQ(local.err.find("is an insecure registry"), std::string::npos) << local.err;
+}
+
 // Case 15: an engine before 23.0 has no `dockerd --validate`; setup checks with its own
 // validator and says so.
 TEST_F(SetupCli, an_engine_before_23_is_checked_by_furnace_and_says_so) {

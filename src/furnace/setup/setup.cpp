@@ -1075,6 +1075,16 @@ int run_setup(core::Context& ctx, const SetupOptions& o) {
   if (auto ok = changes_from_options(o, edit.changes); !ok) {
     return report(ui, ok.error());
   }
+  for (const auto& r : edit.changes.insecure_registries) {
+    if (!is_loopback_registry(r)) { // accepted with --allow-insecure: say what it costs
+      ui.warn(fmt::format("{} is an insecure registry: the engine talks to it over plain HTTP (or "
+                          "HTTPS without checking its certificate), so anyone on the network "
+                          "path can read or change the images, and no login can be used",
+                          r),
+              "on a LAN you do not trust, run the registry with TLS ('furnace registry up "
+              "--auth') and give clients its CA in /etc/docker/certs.d/HOST:PORT/ca.crt");
+    }
+  }
   if (!o.dry_run && system_root && !rootless && ::geteuid() != 0) {
     return report(ui,
                   core::make_error(ErrorKind::permission,
