@@ -97,6 +97,9 @@ protected:
     for (const auto& i : m_images) {
       (void)docker({"rmi", "-f", i});
     }
+    for (const auto& d : m_mounts) {
+      (void)run_command({"umount", "-l", d}, {}, std::chrono::seconds(10));
+    }
   }
 
   std::string dir(const std::string& name) const { return m_tmp.path() + "/" + name; }
@@ -153,6 +156,7 @@ protected:
   std::string m_nonce;
   std::vector<std::string> m_dirs;
   std::vector<std::string> m_images;
+  std::vector<std::string> m_mounts;
 };
 
 TEST_F(RegistryCli, an_image_built_by_furnace_is_pushed_removed_and_pulled_back_by_its_digest) {
@@ -334,6 +338,60 @@ TEST_F(RegistryCli, a_push_to_a_pull_through_cache_is_refused_as_read_only) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
   EXPECT_TRUE(image_id("127.0.0.1:" + port + "/" + lock(proj).image).empty());
   EXPECT_TRUE(lock(proj).pushed.empty());
+
+  // Upstream credentials (case 46): a file others can read is refused; from a 0600 file they go
+  // into a 0600 config only, with the warning that the cache now serves that account's images.
+  const std::string creds = m_tmp.write("creds", "labuser:upstream-Secret-7\n", 0644);
+  const std::string port2 = std::to_string(free_port());
+  const std::vector<std::string> args{
+      "--port", port2, "--proxy", "http://127.0.0.1:" + up_port, "--proxy-credentials", creds};
+  auto open = up("cache2", args);
+  EXPECT_EQ(open.exit_code, 1);
+  EXPECT_NE(open.err.find("is readable by others (mode 644)"), std::string::npos) << open.err;
+  EXPECT_NE(open.err.find("hint: chmod 600 " + creds), std::string::npos) << open.err;
+  ASSERT_EQ(::chmod(creds.c_str(), 0600), 0);
+  auto ok = up("cache2", args);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.err.find("the cache serves that account's private images to everyone"),
+            std::string::npos)
+      << ok.err;
+  EXPECT_EQ(ok.out.find("upstream-Secret-7"), std::string::npos);
+  EXPECT_EQ(ok.err.find("upstream-Secret-7"), std::string::npos);
+  EXPECT_EQ(file_mode(dir("cache2") + "/config.yml"), 0600U);
+  EXPECT_NE(
+      testing::read_text(dir("cache2") + "/config.yml").find("  password: \"upstream-Secret-7\""),
+      std::string::npos);
+}
+
+// Case 37: a registry whose disk is 90% full is reported by `status` (a warning, exit 1). The
+// registry's directory is a 16 MiB tmpfs of the test's own.
+TEST_F(RegistryCli, status_warns_when_the_registry_disk_is_ninety_percent_full) {
+  FURNACE_REQUIRE(::geteuid() == 0, "mounting a small tmpfs needs root");
+  const std::string d = dir("small");
+  fs::create_directories(d);
+  ASSERT_EQ(run_command({"mount", "-t", "tmpfs", "-o", "size=16m", "furnace-it-registry", d},
+                        {},
+                        std::chrono::seconds(10))
+                .exit_code,
+            0);
+  m_mounts.push_back(d);
+  const std::string port = std::to_string(free_port());
+  ASSERT_EQ(up("small", {"--port", port}).exit_code, 0);
+  auto fine = run_furnace({"registry", "status", "--dir", d});
+  EXPECT_EQ(fine.exit_code, 0) << fine.out << fine.err;
+  ASSERT_EQ(testing::sh("head -c 15M /dev/zero > '" + d + "/data/filler'", 30).status.code, 0);
+  auto full = run_furnace({"registry", "status", "--dir", d});
+  EXPECT_EQ(full.exit_code, 1);
+  EXPECT_NE(full.out.find("free of 16.0 MiB (9"), std::string::npos) << full.out;
+  EXPECT_NE(
+      full.err.find("furnace: warning: the registry's disk is 90% full or more (" + d + "/data)"),
+      std::string::npos)
+      << full.err;
+  EXPECT_NE(full.err.find("hint: delete unused tags, then 'furnace registry gc'"),
+            std::string::npos)
+      << full.err;
+  auto json = run_furnace({"registry", "status", "--dir", d, "--json"});
+  EXPECT_NE(json.out.find("\"warn\": true"), std::string::npos) << json.out;
 }
 
 TEST_F(RegistryCli, the_cache_serves_a_second_pull_without_upstream_blob_fetches_and_without_it) {
