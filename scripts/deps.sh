@@ -18,6 +18,8 @@ packages=(
   groff-base zsh fish
   # the Debian package (scripts/package.sh) and its check
   dpkg-dev lintian
+  # the registry suite (tests/integration/registry_test.cpp): the Distribution binary, openssl
+  docker-registry openssl
   # the one-node Slurm cluster of the tests (scripts/test-slurm.sh)
   slurm-wlm munge
   # furnace dataset's suite (tests/integration/dataset_test.cpp): the CIFS/NFS mount helpers and
