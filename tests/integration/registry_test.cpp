@@ -379,6 +379,12 @@ TEST_F(RegistryCli, status_warns_when_the_registry_disk_is_ninety_percent_full) 
   ASSERT_EQ(up("small", {"--port", port}).exit_code, 0);
   auto fine = run_furnace({"registry", "status", "--dir", d});
   EXPECT_EQ(fine.exit_code, 0) << fine.out << fine.err;
+  // Another registry on the same port is refused before it starts (it would seem to answer).
+  auto taken = up("other", {"--port", port});
+  EXPECT_EQ(taken.exit_code, 1);
+  EXPECT_NE(taken.err.find("furnace: error: 127.0.0.1:" + port + " is already in use"),
+            std::string::npos)
+      << taken.err;
   ASSERT_EQ(testing::sh("head -c 15M /dev/zero > '" + d + "/data/filler'", 30).status.code, 0);
   auto full = run_furnace({"registry", "status", "--dir", d});
   EXPECT_EQ(full.exit_code, 1);

@@ -13,6 +13,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -98,6 +101,24 @@ std::optional<std::string> find_binary(const core::Context& ctx) {
     }
   }
   return std::nullopt;
+}
+
+// True when nothing listens on address:port (a bind succeeds); a registry of someone else's on
+// the port would otherwise answer our readiness check.
+bool port_free(const std::string& address, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return true;
+  }
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, address == "localhost" ? "127.0.0.1" : address.c_str(), &a.sin_addr);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
 }
 
 bool is_running(core::Context& ctx, engine::Engine& engine, const Paths& p, const State& s) {
@@ -414,6 +435,13 @@ int run_registry_up(core::Context& ctx, engine::Engine& engine, const UpOptions&
     if (old->backend == Backend::container && s.backend == Backend::binary) {
       (void)engine.remove_container(old->container, true);
     }
+  }
+  if (!port_free(o.address, o.port)) {
+    return exit_of(ctx.ui,
+                   core::make_error(core::ErrorKind::unavailable,
+                                    fmt::format("{} is already in use", *listen),
+                                    "pick another --port, or stop what listens there "
+                                    "('ss -ltnp' names it)"));
   }
   std::error_code ec;
   fs::create_directories(p.data(), ec);
