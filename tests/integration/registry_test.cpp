@@ -376,7 +376,8 @@ TEST_F(RegistryCli, status_warns_when_the_registry_disk_is_ninety_percent_full) 
             0);
   m_mounts.push_back(d);
   const std::string port = std::to_string(free_port());
-  ASSERT_EQ(up("small", {"--port", port}).exit_code, 0);
+  auto u = up("small", {"--port", port});
+  ASSERT_EQ(u.exit_code, 0) << u.out << u.err;
   auto fine = run_furnace({"registry", "status", "--dir", d});
   EXPECT_EQ(fine.exit_code, 0) << fine.out << fine.err;
   // Another registry on the same port is refused before it starts (it would seem to answer).

@@ -26,7 +26,10 @@ core::Result<int> spawn_detached(const std::vector<std::string>& argv,
   }
   c.push_back(nullptr);
   int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+  // exec_pipe: closed by a successful exec (O_CLOEXEC), so the caller returns only once the
+  // daemon runs its own program (a status check before that would see furnace's command line).
+  int exec_pipe[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0 || ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
     return core::fail(core::ErrorKind::io, fmt::format("pipe: {}", std::strerror(errno)));
   }
   const pid_t child = ::fork();
@@ -37,6 +40,7 @@ core::Result<int> spawn_detached(const std::vector<std::string>& argv,
     // The first child starts a session and forks the daemon, so that it is nobody's child here
     // and never becomes a zombie of furnace's.
     ::close(pipefd[0]);
+    ::close(exec_pipe[0]);
     ::setsid();
     const pid_t grandchild = ::fork();
     if (grandchild != 0) {
@@ -53,21 +57,36 @@ core::Result<int> spawn_detached(const std::vector<std::string>& argv,
     ::dup2(log, 1);
     ::dup2(log, 2);
     for (int fd = 3; fd < 1024; ++fd) {
-      ::close(fd);
+      if (fd != exec_pipe[1]) {
+        ::close(fd);
+      }
     }
     ::execv(c[0], c.data());
-    const std::string msg = fmt::format("furnace: cannot run {}: {}\n", c[0], std::strerror(errno));
+    const int err = errno;
+    (void)!::write(exec_pipe[1], &err, sizeof err);
+    const std::string msg = fmt::format("furnace: cannot run {}: {}\n", c[0], std::strerror(err));
     (void)!::write(2, msg.data(), msg.size());
     ::_exit(127);
   }
   ::close(pipefd[1]);
+  ::close(exec_pipe[1]);
   int pid = -1;
   const ssize_t n = ::read(pipefd[0], &pid, sizeof pid);
   ::close(pipefd[0]);
   int status = 0;
   ::waitpid(child, &status, 0);
+  int exec_errno = 0;
+  ssize_t e = 0;
+  do {
+    e = ::read(exec_pipe[0], &exec_errno, sizeof exec_errno);
+  } while (e < 0 && errno == EINTR);
+  ::close(exec_pipe[0]);
   if (n != static_cast<ssize_t>(sizeof pid) || pid <= 0) {
     return core::fail(core::ErrorKind::io, "cannot start the registry process");
+  }
+  if (e == static_cast<ssize_t>(sizeof exec_errno)) {
+    return core::fail(core::ErrorKind::not_found,
+                      fmt::format("cannot run {}: {}", argv.front(), std::strerror(exec_errno)));
   }
   util::AtomicWriteOptions o;
   o.mode = 0644;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -72,7 +73,7 @@ std::string last_lines(const std::string& file, std::size_t n) {
   for (std::size_t i = 0; i <= n && pos != std::string::npos && pos > 0; ++i) {
     pos = text.rfind('\n', pos - 1);
   }
-  return pos == std::string::npos ? text : text.substr(pos + 1);
+  return pos == std::string::npos || text.empty() ? text : text.substr(pos + 1);
 }
 
 core::Result<util::ProcessOutput> run_cli(core::Context& ctx,
@@ -103,22 +104,22 @@ std::optional<std::string> find_binary(const core::Context& ctx) {
   return std::nullopt;
 }
 
-// True when nothing listens on address:port (a bind succeeds); a registry of someone else's on
-// the port would otherwise answer our readiness check.
+// True when nothing accepts a connection on address:port: a registry of someone else's there
+// would otherwise answer our readiness check. (A connect, not a bind: the sockets a stopped
+// registry leaves behind for a while must not count.)
 bool port_free(const std::string& address, int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return true;
   }
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<std::uint16_t>(port));
-  ::inet_pton(AF_INET, address == "localhost" ? "127.0.0.1" : address.c_str(), &a.sin_addr);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  const std::string host = address == "0.0.0.0" || address == "localhost" ? "127.0.0.1" : address;
+  ::inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+  const bool listening = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
-  return ok;
+  return !listening;
 }
 
 bool is_running(core::Context& ctx, engine::Engine& engine, const Paths& p, const State& s) {
@@ -355,134 +356,114 @@ std::vector<std::string> catalog_from_storage(const std::string& storage_dir) {
   return out;
 }
 
-// One flat sequence of checks and writes, each with its own message; splitting it would only
-// pass the same dozen values around.
-int run_registry_up(core::Context& ctx, engine::Engine& engine, const UpOptions& o) {
-  const Paths p{registry_dir(ctx, o.dir)};
+namespace {
+
+// What `up` decides before it touches anything, then fills in as it goes.
+struct UpPlan {
+  ServerConfig config;
+  State state;
+  std::string listen;    // "127.0.0.1:5000" as given
+  std::string password;  // with --auth
+  std::string host_cert; // with TLS, as the host sees them
+  std::string host_key;
+  std::string ca_file; // a CA furnace made
+  bool in_container() const { return state.backend == Backend::container; }
+};
+
+// The options checked, the proxy section and the backend chosen.
+core::Result<UpPlan>
+plan_up(core::Context& ctx, engine::Engine& engine, const UpOptions& o, const Paths& p) {
+  UpPlan plan;
   if (!o.tls.empty() && o.tls.size() != 2) {
-    return exit_of(ctx.ui, core::make_error(core::ErrorKind::usage, "--tls takes CERT KEY"));
+    return core::fail(core::ErrorKind::usage, "--tls takes CERT KEY");
   }
   auto listen = listen_address(o.address, o.port, o.auth, o.allow_insecure);
   if (!listen) {
-    return exit_of(ctx.ui, listen.error());
+    return core::fail(listen.error());
   }
+  plan.listen = *listen;
   if (!is_loopback_host(o.address) && !o.auth) {
     ctx.ui.warn(
         fmt::format("the registry on {} is open: anyone who reaches it can push and pull, "
                     "over plain HTTP",
-                    *listen),
+                    plan.listen),
         "clients must list it with 'sudo furnace setup --insecure-registry " +
             fmt::format("HOST:{} --allow-insecure'; use --auth for login over TLS", o.port));
   }
-  ServerConfig c;
-  State s;
+  State& s = plan.state;
   s.address = fmt::format("{}:{}", client_host(o.address), o.port);
   if (o.proxy) {
     auto up = proxy_upstream(o.proxy_url);
     if (!up) {
-      return exit_of(ctx.ui, up.error());
+      return core::fail(up.error());
     }
-    c.proxy_url = *up;
-    c.proxy_ttl = o.ttl;
+    plan.config.proxy_url = *up;
+    plan.config.proxy_ttl = o.ttl;
     s.proxy = *up;
     if (!o.proxy_credentials.empty()) {
       auto cred = read_proxy_credentials(o.proxy_credentials);
       if (!cred) {
-        return exit_of(ctx.ui, cred.error());
+        return core::fail(cred.error());
       }
-      c.proxy_username = cred->first;
-      c.proxy_password = cred->second;
+      plan.config.proxy_username = cred->first;
+      plan.config.proxy_password = cred->second;
       ctx.ui.warn("with upstream credentials the cache serves that account's private images to "
                   "everyone who can reach it",
                   o.auth ? "" : "add --auth so that only your lab can pull through it");
     }
   } else if (!o.proxy_credentials.empty()) {
-    return exit_of(ctx.ui,
-                   core::make_error(core::ErrorKind::usage, "--proxy-credentials needs --proxy"));
+    return core::fail(core::ErrorKind::usage, "--proxy-credentials needs --proxy");
   }
-  // The backend.
   if (o.backend == "container" || o.backend == "auto") {
-    auto img = engine.inspect_image(o.image);
-    if (img) {
+    if (engine.inspect_image(o.image)) {
       s.backend = Backend::container;
     } else if (o.backend == "container") {
-      return exit_of(ctx.ui,
-                     core::make_error(core::ErrorKind::not_found,
-                                      fmt::format("the engine has no image {}", o.image),
-                                      fmt::format("docker pull {}", o.image)));
+      return core::fail(core::ErrorKind::not_found,
+                        fmt::format("the engine has no image {}", o.image),
+                        fmt::format("docker pull {}", o.image));
     }
   }
   if (s.backend == Backend::binary && !find_binary(ctx)) {
-    return exit_of(
-        ctx.ui,
-        core::make_error(core::ErrorKind::not_found,
-                         fmt::format("no registry to run: the engine has no {} image and "
-                                     "this host has no Distribution binary",
-                                     o.image),
-                         "sudo apt-get install docker-registry, or docker pull " + o.image));
+    return core::fail(core::ErrorKind::not_found,
+                      fmt::format("no registry to run: the engine has no {} image and "
+                                  "this host has no Distribution binary",
+                                  o.image),
+                      "sudo apt-get install docker-registry, or docker pull " + o.image);
   }
-  s.image = s.backend == Backend::container ? o.image : "";
-  s.container = s.backend == Backend::container ? container_name(p.dir) : "";
-  const bool in_container = s.backend == Backend::container;
+  s.image = plan.in_container() ? o.image : "";
+  s.container = plan.in_container() ? container_name(p.dir) : "";
+  return plan;
+}
 
-  // An earlier registry of this directory makes way for the new config.
-  if (auto old = read_state(p.dir); old && is_running(ctx, engine, p, *old)) {
-    ctx.ui.info(
-        fmt::format("stopping the registry running from {} to apply the new settings", p.dir));
-    if (auto r = stop(ctx, engine, p, *old); !r) {
-      return exit_of(ctx.ui, r.error());
-    }
-    if (old->backend == Backend::container && s.backend == Backend::binary) {
-      (void)engine.remove_container(old->container, true);
-    }
-  }
-  if (!port_free(o.address, o.port)) {
-    return exit_of(ctx.ui,
-                   core::make_error(core::ErrorKind::unavailable,
-                                    fmt::format("{} is already in use", *listen),
-                                    "pick another --port, or stop what listens there "
-                                    "('ss -ltnp' names it)"));
-  }
-  std::error_code ec;
-  fs::create_directories(p.data(), ec);
-  if (ec) {
-    return exit_of(ctx.ui,
-                   core::make_error(core::ErrorKind::io,
-                                    fmt::format("cannot create {}: {}", p.data(), ec.message())));
-  }
-  ::chmod(p.dir.c_str(), 0755);
-
-  // Login: a bcrypt htpasswd file, and TLS (the registry refuses login over plain HTTP).
-  std::string password;
-  std::string host_cert;
-  std::string host_key;
-  std::string ca_file;
+// Login (a bcrypt htpasswd file) and TLS: the given certificate, or a CA and certificate made
+// here when there is a login (the registry refuses login over plain HTTP).
+core::Result<void>
+prepare_login(core::Context& ctx, const UpOptions& o, const Paths& p, UpPlan& plan) {
   if (o.auth) {
     auto pw = read_password(ctx, o);
     if (!pw) {
-      return exit_of(ctx.ui, pw.error());
+      return core::fail(pw.error());
     }
-    password = *pw;
-    auto line = htpasswd_line(o.user, password);
+    plan.password = *pw;
+    auto line = htpasswd_line(o.user, plan.password);
     if (!line) {
-      return exit_of(ctx.ui, line.error());
+      return core::fail(line.error());
     }
+    std::error_code ec;
     fs::create_directories(p.auth_dir(), ec);
     ::chmod(p.auth_dir().c_str(), 0700);
     if (auto w = util::write_file_atomic(p.htpasswd(), *line + "\n", mode(0600)); !w) {
-      return exit_of(ctx.ui, core::make_error(core::ErrorKind::io, w.error().message));
+      return core::fail(core::ErrorKind::io, w.error().message);
     }
-    c.htpasswd = in_container ? "/auth/htpasswd" : p.htpasswd();
-    s.auth = true;
+    plan.config.htpasswd = plan.in_container() ? "/auth/htpasswd" : p.htpasswd();
+    plan.state.auth = true;
   }
   if (o.tls.size() == 2) {
-    host_cert = fs::absolute(o.tls[0]).string();
-    host_key = fs::absolute(o.tls[1]).string();
-    for (const auto& f : {host_cert, host_key}) {
+    plan.host_cert = fs::absolute(o.tls[0]).string();
+    plan.host_key = fs::absolute(o.tls[1]).string();
+    for (const auto& f : {plan.host_cert, plan.host_key}) {
       if (::access(f.c_str(), R_OK) != 0) {
-        return exit_of(
-            ctx.ui,
-            core::make_error(core::ErrorKind::not_found, fmt::format("--tls: cannot read {}", f)));
+        return core::fail(core::ErrorKind::not_found, fmt::format("--tls: cannot read {}", f));
       }
     }
   } else if (o.auth) {
@@ -499,36 +480,122 @@ int run_registry_up(core::Context& ctx, engine::Engine& engine, const UpOptions&
     names.emplace_back("localhost");
     auto certs = make_certificates(ctx.runner, p.certs(), names);
     if (!certs) {
-      return exit_of(ctx.ui, certs.error());
+      return core::fail(certs.error());
     }
-    host_cert = certs->cert;
-    host_key = certs->key;
-    ca_file = certs->ca_cert;
+    plan.host_cert = certs->cert;
+    plan.host_key = certs->key;
+    plan.ca_file = certs->ca_cert;
   }
-  if (!host_cert.empty()) {
-    c.tls_cert = in_container ? "/certs/server.crt" : host_cert;
-    c.tls_key = in_container ? "/certs/server.key" : host_key;
-    s.tls = true;
+  if (!plan.host_cert.empty()) {
+    plan.config.tls_cert = plan.in_container() ? "/certs/server.crt" : plan.host_cert;
+    plan.config.tls_key = plan.in_container() ? "/certs/server.key" : plan.host_key;
+    plan.state.tls = true;
+  }
+  return {};
+}
+
+// What to tell the admin and the clients.
+void report_up(core::Context& ctx, const UpOptions& o, const Paths& p, const UpPlan& plan) {
+  const State& s = plan.state;
+  const std::string scheme = s.tls ? "https" : "http";
+  const std::string client_address =
+      o.address == "0.0.0.0" ? fmt::format("HOST:{}", o.port) : s.address;
+  auto& out = ctx.ui.out();
+  out << fmt::format(
+      "registry up at {}://{} ({})\n",
+      scheme,
+      plan.listen,
+      s.backend == Backend::binary
+          ? fmt::format("{}, pid {}, log {}", find_binary(ctx).value_or("?"), s.pid, p.log())
+          : fmt::format("container {} of {}", s.container, s.image));
+  out << fmt::format("storage: {}\n", p.data());
+  if (!s.proxy.empty()) {
+    out << fmt::format("pull-through cache of {} (read-only; cached content expires after {})\n",
+                       s.proxy,
+                       plan.config.proxy_ttl);
+    out << fmt::format("clients: sudo furnace setup --mirror {}://{}\n", scheme, client_address);
+    if (s.proxy != "https://registry-1.docker.io") {
+      out << "  (an engine sends only Docker Hub pulls to a mirror; pull other images by the "
+             "cache's address)\n";
+    }
+  } else {
+    out << fmt::format("push: furnace push --registry {}\n", s.address);
+  }
+  if (s.auth) {
+    out << fmt::format("login: user {}", o.user);
+    if (!o.password_stdin) {
+      out << fmt::format(", password {} (shown once; only its bcrypt hash is kept)", plan.password);
+    }
+    out << "\n";
+    if (!plan.ca_file.empty()) {
+      out << fmt::format("CA certificate: {}\n", plan.ca_file);
+      out << fmt::format("on each client: sudo mkdir -p /etc/docker/certs.d/{0} && sudo cp {1} "
+                         "/etc/docker/certs.d/{0}/ca.crt && docker login {0}\n",
+                         client_address,
+                         plan.ca_file);
+    }
+  }
+}
+
+} // namespace
+
+int run_registry_up(core::Context& ctx, engine::Engine& engine, const UpOptions& o) {
+  const Paths p{registry_dir(ctx, o.dir)};
+  auto planned = plan_up(ctx, engine, o, p);
+  if (!planned) {
+    return exit_of(ctx.ui, planned.error());
+  }
+  UpPlan& plan = *planned;
+  State& s = plan.state;
+
+  // An earlier registry of this directory makes way for the new config.
+  if (auto old = read_state(p.dir); old && is_running(ctx, engine, p, *old)) {
+    ctx.ui.info(
+        fmt::format("stopping the registry running from {} to apply the new settings", p.dir));
+    if (auto r = stop(ctx, engine, p, *old); !r) {
+      return exit_of(ctx.ui, r.error());
+    }
+    if (old->backend == Backend::container && s.backend == Backend::binary) {
+      (void)engine.remove_container(old->container, true);
+    }
+  }
+  if (!port_free(o.address, o.port)) {
+    return exit_of(ctx.ui,
+                   core::make_error(core::ErrorKind::unavailable,
+                                    fmt::format("{} is already in use", plan.listen),
+                                    "pick another --port, or stop what listens there "
+                                    "('ss -ltnp' names it)"));
+  }
+  std::error_code ec;
+  fs::create_directories(p.data(), ec);
+  if (ec) {
+    return exit_of(ctx.ui,
+                   core::make_error(core::ErrorKind::io,
+                                    fmt::format("cannot create {}: {}", p.data(), ec.message())));
+  }
+  ::chmod(p.dir.c_str(), 0755);
+  if (auto l = prepare_login(ctx, o, p, plan); !l) {
+    return exit_of(ctx.ui, l.error());
   }
 
-  // The config.
   auto secret = random_token(32);
   if (!secret) {
     return exit_of(ctx.ui, secret.error());
   }
+  ServerConfig& c = plan.config;
   c.http_secret = *secret;
-  c.listen = in_container ? "0.0.0.0:5000" : *listen;
-  c.storage_dir = in_container ? "/var/lib/registry" : p.data();
+  c.listen = plan.in_container() ? "0.0.0.0:5000" : plan.listen;
+  c.storage_dir = plan.in_container() ? "/var/lib/registry" : p.data();
   if (auto w = util::write_file_atomic(p.config(), render_config(c), mode(0600)); !w) {
     return exit_of(ctx.ui, core::make_error(core::ErrorKind::io, w.error().message));
   }
-  auto pid = start(ctx, p, s, container_mounts(p, c, host_cert, host_key));
+  auto pid = start(ctx, p, s, container_mounts(p, c, plan.host_cert, plan.host_key));
   if (!pid) {
     return exit_of(ctx.ui, pid.error());
   }
   s.pid = *pid;
   auto alive = [&] { return is_running(ctx, engine, p, s); };
-  if (!wait_answers(s, ca_file, std::chrono::milliseconds(30000), alive)) {
+  if (!wait_answers(s, plan.ca_file, std::chrono::milliseconds(30000), alive)) {
     const std::string tail = s.backend == Backend::binary ? last_lines(p.log(), 15) : "";
     (void)stop(ctx, engine, p, s);
     return exit_of(ctx.ui,
@@ -544,46 +611,7 @@ int run_registry_up(core::Context& ctx, engine::Engine& engine, const UpOptions&
   if (auto w = util::write_file_atomic(p.state(), render_state(s), mode(0644)); !w) {
     return exit_of(ctx.ui, core::make_error(core::ErrorKind::io, w.error().message));
   }
-
-  // What to tell the admin and the clients.
-  const std::string scheme = s.tls ? "https" : "http";
-  auto& out = ctx.ui.out();
-  out << fmt::format(
-      "registry up at {}://{} ({})\n",
-      scheme,
-      *listen,
-      s.backend == Backend::binary
-          ? fmt::format("{}, pid {}, log {}", find_binary(ctx).value_or("?"), s.pid, p.log())
-          : fmt::format("container {} of {}", s.container, s.image));
-  out << fmt::format("storage: {}\n", p.data());
-  if (!s.proxy.empty()) {
-    out << fmt::format("pull-through cache of {} (read-only; cached content expires after {})\n",
-                       s.proxy,
-                       c.proxy_ttl);
-    out << fmt::format("clients: sudo furnace setup --mirror {}://{}\n",
-                       scheme,
-                       o.address == "0.0.0.0" ? fmt::format("HOST:{}", o.port) : s.address);
-    if (s.proxy != "https://registry-1.docker.io") {
-      out << "  (an engine sends only Docker Hub pulls to a mirror; pull other images by the "
-             "cache's address)\n";
-    }
-  } else {
-    out << fmt::format("push: furnace push --registry {}\n", s.address);
-  }
-  if (s.auth) {
-    out << fmt::format("login: user {}", o.user);
-    if (!o.password_stdin) {
-      out << fmt::format(", password {} (shown once; only its bcrypt hash is kept)", password);
-    }
-    out << "\n";
-    if (!ca_file.empty()) {
-      out << fmt::format("CA certificate: {}\n", ca_file);
-      out << fmt::format("on each client: sudo mkdir -p /etc/docker/certs.d/{0} && sudo cp {1} "
-                         "/etc/docker/certs.d/{0}/ca.crt && docker login {0}\n",
-                         o.address == "0.0.0.0" ? fmt::format("HOST:{}", o.port) : s.address,
-                         ca_file);
-    }
-  }
+  report_up(ctx, o, p, plan);
   return 0;
 }
 
