@@ -6,9 +6,11 @@
 
 #include <furnace/image/lock.hpp>
 #include <furnace/registry/auth.hpp>
+#include <furnace/registry/daemon.hpp>
 #include <furnace/registry/push.hpp>
 #include <furnace/registry/server.hpp>
 #include <furnace/registry/server_config.hpp>
+#include <furnace/util/atomic_file.hpp>
 
 #include <gtest/gtest.h>
 
@@ -180,6 +182,23 @@ TEST(RegistryStorage, the_catalog_is_read_from_the_files) {
             (std::vector<std::string>{
                 "furnace/mnist:aaa", "furnace/mnist:ee987f33f45d", "library/debian:bookworm"}));
   EXPECT_TRUE(registry::catalog_from_storage(dir.path() + "/none").empty());
+}
+
+TEST(RegistryDaemon, a_started_process_is_found_by_its_command_line_and_stopped) {
+  testing::TempDir dir;
+  const std::string pidfile = dir.path() + "/d.pid";
+  auto pid = registry::spawn_detached({"/bin/sleep", "37"}, dir.path() + "/d.log", pidfile);
+  ASSERT_TRUE(pid) << pid.error().message;
+  EXPECT_EQ(util::read_file(pidfile).value_or(""), std::to_string(*pid) + "\n");
+  // Returned only after the exec: the command line is already the program's.
+  EXPECT_TRUE(registry::process_matches(*pid, "/bin/sleep 37"));
+  EXPECT_FALSE(registry::process_matches(*pid, "docker-registry"));
+  EXPECT_TRUE(registry::stop_process(*pid, std::chrono::milliseconds(5000)));
+  EXPECT_FALSE(registry::process_matches(*pid, "/bin/sleep 37"));
+  auto missing = registry::spawn_detached(
+      {"/nonexistent/registry"}, dir.path() + "/e.log", dir.path() + "/e.pid");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "cannot run /nonexistent/registry: No such file or directory");
 }
 
 TEST(LockPushed, the_pushed_digest_and_id_round_trip_and_are_absent_until_pushed) {
