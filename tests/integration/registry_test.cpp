@@ -363,11 +363,14 @@ TEST_F(RegistryCli, a_push_to_a_pull_through_cache_is_refused_as_read_only) {
       std::string::npos);
 }
 
-// Case 37: a registry whose disk is 90% full is reported by `status` (a warning, exit 1). The
-// registry's directory is a 16 MiB tmpfs of the test's own.
-TEST_F(RegistryCli, status_warns_when_the_registry_disk_is_ninety_percent_full) {
+// Case 37: a registry whose disk is 90% full is reported by `status` (a warning, exit 1) and by
+// `furnace doctor` (registry.disk). The registry's directory, the default one under
+// $XDG_DATA_HOME, is a 16 MiB tmpfs of the test's own.
+TEST_F(RegistryCli, status_and_doctor_warn_when_the_registry_disk_is_ninety_percent_full) {
   FURNACE_REQUIRE(::geteuid() == 0, "mounting a small tmpfs needs root");
-  const std::string d = dir("small");
+  const std::string small = "xdg/furnace/registry";
+  const std::string d = dir(small);
+  const std::map<std::string, std::string> xdg{{"XDG_DATA_HOME", dir("xdg")}};
   fs::create_directories(d);
   ASSERT_EQ(run_command({"mount", "-t", "tmpfs", "-o", "size=16m", "furnace-it-registry", d},
                         {},
@@ -376,10 +379,14 @@ TEST_F(RegistryCli, status_warns_when_the_registry_disk_is_ninety_percent_full) 
             0);
   m_mounts.push_back(d);
   const std::string port = std::to_string(free_port());
-  auto u = up("small", {"--port", port});
+  auto u = up(small, {"--port", port});
   ASSERT_EQ(u.exit_code, 0) << u.out << u.err;
-  auto fine = run_furnace({"registry", "status", "--dir", d});
+  auto fine = run_furnace({"registry", "status"}, xdg); // the default directory
   EXPECT_EQ(fine.exit_code, 0) << fine.out << fine.err;
+  auto doctor_fine = run_furnace({"doctor", "--json"}, xdg);
+  EXPECT_NE(doctor_fine.out.find("\"id\": \"registry.disk\",\n      \"status\": \"ok\""),
+            std::string::npos)
+      << doctor_fine.out;
   // Another registry on the same port is refused before it starts (it would seem to answer).
   auto taken = up("other", {"--port", port});
   EXPECT_EQ(taken.exit_code, 1);
@@ -399,6 +406,15 @@ TEST_F(RegistryCli, status_warns_when_the_registry_disk_is_ninety_percent_full) 
       << full.err;
   auto json = run_furnace({"registry", "status", "--dir", d, "--json"});
   EXPECT_NE(json.out.find("\"warn\": true"), std::string::npos) << json.out;
+  auto doctor = run_furnace({"doctor"}, xdg);
+  EXPECT_NE(doctor.out.find("registry.disk"), std::string::npos) << doctor.out;
+  EXPECT_NE(doctor.out.find("the registry at 127.0.0.1:" + port + " (" + d + "): "),
+            std::string::npos)
+      << doctor.out;
+  auto doctor_json = run_furnace({"doctor", "--json"}, xdg);
+  EXPECT_NE(doctor_json.out.find("\"id\": \"registry.disk\",\n      \"status\": \"warn\""),
+            std::string::npos)
+      << doctor_json.out;
 }
 
 TEST_F(RegistryCli, the_cache_serves_a_second_pull_without_upstream_blob_fetches_and_without_it) {

@@ -2,6 +2,9 @@
 
 #include <furnace/doctor/doctor.hpp>
 #include <furnace/doctor/gpu_selftest.hpp>
+#include <furnace/registry/server.hpp>
+
+#include <fmt/format.h>
 
 #include <memory>
 
@@ -28,8 +31,26 @@ void register_doctor(CLI::App& app, core::Context& ctx, int& exit_code) {
                 "Run the NVML probe alone and check what it sees (exit 1 on a doubtful value)")
       ->group("");
   cmd->callback([&ctx, &exit_code, opts, selftest] {
-    exit_code =
-        *selftest ? doctor::run_gpu_selftest(ctx, opts->json) : doctor::run_doctor(ctx, *opts);
+    if (*selftest) {
+      exit_code = doctor::run_gpu_selftest(ctx, opts->json);
+      return;
+    }
+    // A lab registry furnace runs on this host (the default directory): its disk (case 37).
+    if (auto reg = registry::disk_health(ctx, "")) {
+      doctor::Check c;
+      c.id = "registry.disk";
+      c.group = "registry";
+      c.status = reg->disk.warn ? doctor::Status::warn : doctor::Status::ok;
+      c.summary =
+          fmt::format("the registry at {} ({}): {}", reg->address, reg->dir, reg->disk.line);
+      c.details = {{"dir", reg->dir}, {"address", reg->address}};
+      if (reg->disk.warn) {
+        c.fix = "free space: delete unused tags and run 'furnace registry gc', or move the "
+                "registry to a larger disk (furnace registry up --dir)";
+      }
+      opts->extra_checks.push_back(std::move(c));
+    }
+    exit_code = doctor::run_doctor(ctx, *opts);
   });
 }
 

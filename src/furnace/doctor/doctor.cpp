@@ -749,7 +749,9 @@ int run_doctor(core::Context& ctx, const DoctorOptions& options) {
   host.probe_registry = [](const std::string& url) {
     return engine::probe_registry(url, std::chrono::milliseconds(3000));
   };
-  const Report report = run_checks(host, options);
+  Report report = run_checks(host, options);
+  report.checks.insert(report.checks.end(), options.extra_checks.begin(),
+                       options.extra_checks.end());
   if (options.json) {
     ctx.ui.out() << to_json(report).dump(2) << '\n';
   } else {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace furnace::doctor {
 
@@ -19,6 +20,9 @@ struct DoctorOptions {
   bool json = false;
   bool gpu_test = false;
   std::string gpu_test_image = "ubuntu:22.04";
+  // Checks a front end adds to the report (the lab registry's disk, from registry/), reported
+  // after the others.
+  std::vector<Check> extra_checks;
 };
 
 // What the checks look at; tests swap each part.

@@ -285,6 +285,23 @@ std::uint64_t tree_size(const std::string& dir) {
   return total;
 }
 
+struct DiskUse {
+  std::uint64_t registry = 0; // bytes under the storage
+  std::uint64_t free = 0;     // of its file system, for unprivileged users
+  std::uint64_t total = 0;
+};
+
+DiskUse disk_use(const std::string& storage) {
+  DiskUse u;
+  struct statvfs vfs {};
+  if (::statvfs(storage.c_str(), &vfs) == 0) {
+    u.free = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    u.total = static_cast<std::uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+  }
+  u.registry = tree_size(storage);
+  return u;
+}
+
 core::Result<void>
 stop(core::Context& ctx, engine::Engine& engine, const Paths& p, const State& s) {
   if (s.backend == Backend::binary) {
@@ -325,6 +342,16 @@ core::Result<State> read_state(const std::string& dir) {
                       "start one with 'furnace registry up --dir " + dir + "'");
   }
   return parse_state(*text, file);
+}
+
+std::optional<DiskHealth> disk_health(const core::Context& ctx, const std::string& dir) {
+  const Paths p{registry_dir(ctx, dir)};
+  auto s = read_state(p.dir);
+  if (!s) {
+    return std::nullopt;
+  }
+  const DiskUse use = disk_use(p.data());
+  return DiskHealth{p.dir, s->address, disk_report(use.registry, use.free, use.total)};
 }
 
 std::vector<std::string> catalog_from_storage(const std::string& storage_dir) {
@@ -630,14 +657,10 @@ int run_registry_status(core::Context& ctx, engine::Engine& engine, const DirOpt
     auto a = http_request(req);
     answers = a && (a->status == 200 || a->status == 401);
   }
-  struct statvfs vfs {};
-  std::uint64_t free_bytes = 0;
-  std::uint64_t total_bytes = 0;
-  if (::statvfs(p.data().c_str(), &vfs) == 0) {
-    free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
-    total_bytes = static_cast<std::uint64_t>(vfs.f_blocks) * vfs.f_frsize;
-  }
-  const std::uint64_t used = tree_size(p.data());
+  const DiskUse use = disk_use(p.data());
+  const std::uint64_t used = use.registry;
+  const std::uint64_t free_bytes = use.free;
+  const std::uint64_t total_bytes = use.total;
   const DiskReport disk = disk_report(used, free_bytes, total_bytes);
   const std::vector<std::string> catalog = catalog_from_storage(p.data());
   const std::string url = fmt::format("{}://{}", s->tls ? "https" : "http", s->address);

@@ -9,6 +9,7 @@
 #include <furnace/engine/engine.hpp>
 #include <furnace/registry/server_config.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,15 @@ std::string registry_dir(const core::Context& ctx, const std::string& dir);
 
 // Reads <dir>/furnace-registry.json. Errors: not_found (never started there), invalid.
 core::Result<State> read_state(const std::string& dir);
+
+// The disk of the registry furnace started in `dir` (the default one when ""), for `furnace
+// doctor`: nullopt when none was started there.
+struct DiskHealth {
+  std::string dir;
+  std::string address;
+  DiskReport disk;
+};
+std::optional<DiskHealth> disk_health(const core::Context& ctx, const std::string& dir);
 
 // The repositories and tags in a registry's storage (<dir>/data), read from the files, so that
 // `status` needs no login: "furnace/mnist:ee987f33f45d".
