@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 namespace furnace::registry {
@@ -123,13 +124,28 @@ bool process_matches(int pid, const std::string& needle) {
 }
 
 bool stop_process(int pid, std::chrono::milliseconds grace) {
+  // Gone: no such process, or a zombie whose threads have all exited (a Go program's main
+  // thread can be a zombie while the others still hold its sockets).
   auto gone = [pid] {
     auto stat = util::read_file(fmt::format("/proc/{}/stat", pid));
     if (!stat) {
       return true;
     }
     const auto paren = stat->rfind(')');
-    return paren != std::string::npos && paren + 2 < stat->size() && (*stat)[paren + 2] == 'Z';
+    if (paren == std::string::npos || paren + 2 >= stat->size() || (*stat)[paren + 2] != 'Z') {
+      return false;
+    }
+    std::error_code ec;
+    for (const auto& t :
+         std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+      auto ts = util::read_file((t.path() / "stat").string());
+      const auto tp = ts ? ts->rfind(')') : std::string::npos;
+      if (ts && tp != std::string::npos && tp + 2 < ts->size() && (*ts)[tp + 2] != 'Z' &&
+          (*ts)[tp + 2] != 'X') {
+        return false;
+      }
+    }
+    return true;
   };
   if (::kill(pid, SIGTERM) != 0) {
     return errno == ESRCH;

@@ -576,7 +576,9 @@ int run_registry_up(core::Context& ctx, engine::Engine& engine, const UpOptions&
   State& s = plan.state;
 
   // An earlier registry of this directory makes way for the new config.
+  bool stopped_old = false;
   if (auto old = read_state(p.dir); old && is_running(ctx, engine, p, *old)) {
+    stopped_old = true;
     ctx.ui.info(
         fmt::format("stopping the registry running from {} to apply the new settings", p.dir));
     if (auto r = stop(ctx, engine, p, *old); !r) {
@@ -586,7 +588,14 @@ int run_registry_up(core::Context& ctx, engine::Engine& engine, const UpOptions&
       (void)engine.remove_container(old->container, true);
     }
   }
-  if (!port_free(o.address, o.port)) {
+  // The port of a registry just stopped can take a moment to close (its threads exit after the
+  // main one); anything else listening there is refused at once.
+  bool free = port_free(o.address, o.port);
+  for (int i = 0; !free && stopped_old && i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    free = port_free(o.address, o.port);
+  }
+  if (!free) {
     return exit_of(ctx.ui,
                    core::make_error(core::ErrorKind::unavailable,
                                     fmt::format("{} is already in use", plan.listen),
