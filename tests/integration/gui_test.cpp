@@ -4,9 +4,9 @@
 // $FURNACE_GUI_SCREENSHOT when set: docs/images/gui-xvfb.png comes from there); without --gui, or
 // with a wrong cookie, the client is refused; `xhost` says the same before and after; the run's
 // cookie file is the caller's, 0600, and gone afterwards, also after SIGTERM or SIGINT to furnace,
-// a SIGKILL of furnace and `furnace stop` of a detached run; an ssh -X display (socat on 127.0.0.1:60NN standing in for
-// sshd's forwarding) is reached through furnace's relay. Tests run as root; the caller is a test
-// uid given as sudo would (SUDO_UID).
+// a SIGKILL of furnace and `furnace stop` of a detached run; an ssh -X display (socat on
+// 127.0.0.1:60NN standing in for sshd's forwarding) is reached through furnace's relay. Tests run
+// as root; the caller is a test uid given as sudo would (SUDO_UID).
 
 #include "support/background.hpp"
 #include "support/test_env.hpp"
@@ -432,6 +432,72 @@ TEST_F(GuiCli, no_display_is_a_clear_error_and_dry_run_shows_the_mounts) {
   EXPECT_NE(dry.out.find("--env DISPLAY"), std::string::npos);
   EXPECT_EQ(dry.out.find("--ipc"), std::string::npos);
   EXPECT_TRUE(run_dirs().empty()) << "a dry run writes no cookie";
+}
+
+// furnace ide --gui: the devcontainer CLI (which forwards no X11 itself) starts the container
+// from the file, and a Tk client run through `devcontainer exec` opens a window on the Xvfb
+// display with the project's lasting cookie (under the caller's ~/.local/state, 0600, not in the
+// project); an ssh -X display is refused with what to use instead.
+TEST_F(GuiCli, ide_gui_devcontainer_exec_opens_a_window_on_the_display) {
+  const auto cli =
+      sh("bash " + std::string(FURNACE_SOURCE_DIR) + "/scripts/devcontainer-cli.sh", 300);
+  FURNACE_REQUIRE(cli.status.code == 0, "the devcontainer CLI could not be installed: " + cli.err);
+  auto e = env();
+  const auto written =
+      run_furnace({"ide", "vscode", "--gui", "-C", project(), "--gpus", "none"}, e);
+  ASSERT_EQ(written.exit_code, 0) << written.out << written.err;
+  const std::string state = m_dir->path() + "/home/.local/state/furnace/ide-gui";
+  std::vector<std::string> cookies;
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(state, ec)) {
+    cookies.push_back(d.path().string() + "/Xauthority");
+  }
+  ASSERT_EQ(cookies.size(), 1U) << "one cookie for the project under " << state;
+  struct stat st {};
+  ASSERT_EQ(::stat(cookies[0].c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777U, 0600U);
+  EXPECT_EQ(st.st_uid, k_uid);
+  const std::string text = read_text(project() + "/.devcontainer/devcontainer.json");
+  EXPECT_NE(
+      text.find("type=bind,source=" + cookies[0] + ",target=/tmp/.furnace-Xauthority,readonly"),
+      std::string::npos)
+      << text;
+  EXPECT_EQ(sh("grep -rl MIT-MAGIC " + project()).out, "") << "no cookie in the project";
+
+  const auto up =
+      run_command({"devcontainer", "up", "--workspace-folder", project()}, e, seconds(600));
+  const std::string containers =
+      "docker ps -aq --filter " + util::shell_quote("label=devcontainer.local_folder=" + project());
+  const std::string images =
+      sh(containers + " | xargs -r docker inspect -f '{{.Config.Image}}'").out;
+  const auto client =
+      run_command({"devcontainer",
+                   "exec",
+                   "--workspace-folder",
+                   project(),
+                   "python3",
+                   "-c",
+                   "import tkinter; r = tkinter.Tk(); r.title('furnace-ide-gui'); r.update(); "
+                   "print('opened', r.winfo_screenwidth()); r.destroy()"},
+                  e,
+                  seconds(120));
+  sh(containers + " | xargs -r docker rm -f");
+  for (const std::string& image : util::split(images, '\n')) {
+    if (image.rfind("vsc-", 0) == 0) {
+      sh("docker rmi -f " + util::shell_quote(image));
+    }
+  }
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_EQ(client.exit_code, 0) << client.out << client.err;
+  EXPECT_NE(client.out.find("opened 640"), std::string::npos) << client.out << client.err;
+
+  auto ssh = e;
+  ssh["DISPLAY"] = "localhost:" + std::to_string(m_display) + ".0";
+  const auto refused =
+      run_furnace({"ide", "vscode", "--gui", "--force", "-C", project(), "--gpus", "none"}, ssh);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("is forwarded by ssh -X"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("furnace run --gui"), std::string::npos) << refused.err;
 }
 
 } // namespace

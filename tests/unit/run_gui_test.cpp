@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -411,6 +412,129 @@ TEST(PrepareGui, a_detached_runs_files_go_when_its_last_process_ends) {
   ::waitpid(supervisor, &status, 0);
   EXPECT_TRUE(testing::wait_for([&] { return !fs::exists(cookie); }, std::chrono::seconds(5)));
   ::close(release[0]);
+}
+
+// A listening unix socket at /tmp/.X11-unix/X<N> (a free N) plays a local X server's socket.
+struct FakeLocalDisplay {
+  int fd = -1;
+  unsigned display = 0;
+  std::string path;
+  FakeLocalDisplay() {
+    fs::create_directories("/tmp/.X11-unix");
+    for (unsigned n = 700; n < 900 && fd < 0; ++n) {
+      const std::string p = "/tmp/.X11-unix/X" + std::to_string(n);
+      if (fs::exists(p)) {
+        continue;
+      }
+      const int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un a{};
+      a.sun_family = AF_UNIX;
+      std::snprintf(a.sun_path, sizeof a.sun_path, "%s", p.c_str());
+      // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+      if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(s, 4) == 0) {
+        fd = s;
+        display = n;
+        path = p;
+      } else {
+        ::close(s);
+      }
+    }
+  }
+  FakeLocalDisplay(const FakeLocalDisplay&) = delete;
+  FakeLocalDisplay& operator=(const FakeLocalDisplay&) = delete;
+  ~FakeLocalDisplay() {
+    ::close(fd);
+    if (!path.empty()) {
+      ::unlink(path.c_str());
+    }
+  }
+};
+
+// furnace ide --gui: the cookie lives on with the project (under the caller's home, never in the
+// project), 0600 in 0700 directories, holds this display's cookie alone, and is replaced by the
+// next `furnace ide --gui` (a new login's cookie).
+TEST(LastingGui, a_local_display_gets_a_private_cookie_under_home_refreshed_each_time) {
+  const testing::TempDir dir;
+  FakeLocalDisplay x;
+  ASSERT_GE(x.fd, 0);
+  const std::string n = std::to_string(x.display);
+  XauthEntry mine{k_family_local, "gpu1", n, "MIT-MAGIC-COOKIE-1", "0123456789abcdef"};
+  XauthEntry other{k_family_local, "gpu1", "0", "MIT-MAGIC-COOKIE-1", "fedcba9876543210"};
+  const std::string xauth = dir.write("xauth", write_xauthority({other, mine}));
+  const core::Env env{{"DISPLAY", ":" + n}, {"XAUTHORITY", xauth}, {"HOME", dir.path()}};
+  const std::string cookie = lasting_cookie_path(env, std::nullopt, "paper", "/home/alice/paper");
+  EXPECT_EQ(cookie.rfind(dir.path() + "/.local/state/furnace/ide-gui/paper-", 0), 0U) << cookie;
+  EXPECT_EQ(fs::path(cookie).filename(), "Xauthority");
+  EXPECT_NE(lasting_cookie_path(env, std::nullopt, "paper", "/home/alice/other/paper"), cookie)
+      << "two projects of one name keep their own cookies";
+
+  GuiRequest dry = request("paper");
+  dry.dry_run = true;
+  auto planned = prepare_lasting_gui(env, dry, cookie);
+  ASSERT_TRUE(planned) << planned.error().message;
+  EXPECT_FALSE(fs::exists(dir.path() + "/.local")) << "a dry run writes nothing";
+
+  auto g = prepare_lasting_gui(env, request("paper"), cookie);
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_EQ(g->display, ":" + n + ".0");
+  EXPECT_EQ(g->socket_dir, "/tmp/.X11-unix");
+  EXPECT_EQ(g->cookie_file, cookie);
+  EXPECT_TRUE(g->relay_to.empty());
+  EXPECT_TRUE(g->run_dir.empty()) << "nothing of a run's to remove";
+  struct stat st {};
+  ASSERT_EQ(::stat(cookie.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777U, 0600U);
+  EXPECT_EQ(st.st_uid, ::getuid());
+  for (const fs::path& d :
+       {fs::path(cookie).parent_path(), fs::path(cookie).parent_path().parent_path()}) {
+    ASSERT_EQ(::stat(d.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777U, 0700U) << d;
+  }
+  auto parsed = parse_xauthority(bytes_of(cookie));
+  ASSERT_TRUE(parsed);
+  ASSERT_EQ(parsed->size(), 1U);
+  EXPECT_EQ(parsed->at(0).family, k_family_wild);
+  EXPECT_EQ(parsed->at(0).data, "0123456789abcdef");
+
+  // A new login: a new cookie; the next `furnace ide --gui` replaces the file's bytes.
+  mine.data = "aaaaaaaaaaaaaaaa";
+  dir.write("xauth", write_xauthority({other, mine}));
+  ASSERT_TRUE(prepare_lasting_gui(env, request("paper"), cookie));
+  EXPECT_EQ(parse_xauthority(bytes_of(cookie))->at(0).data, "aaaaaaaaaaaaaaaa");
+
+  // A directory somebody opened to others gets no cookie.
+  fs::permissions(fs::path(cookie).parent_path(), fs::perms(0755));
+  auto open = prepare_lasting_gui(env, request("paper"), cookie);
+  ASSERT_FALSE(open);
+  EXPECT_NE(open.error().message.find("is not a private directory"), std::string::npos)
+      << open.error().message;
+}
+
+// An ssh -X display needs furnace's relay, which ends with furnace: refused with what to do.
+TEST(LastingGui, an_ssh_display_is_refused_saying_what_to_use_instead) {
+  const testing::TempDir dir;
+  FakeForward fwd;
+  ASSERT_GE(fwd.fd, 0);
+  XauthEntry mine{k_family_local,
+                  "gpu1",
+                  std::to_string(fwd.display),
+                  "MIT-MAGIC-COOKIE-1",
+                  "0123456789abcdef"};
+  const std::string xauth = dir.write("xauth", write_xauthority({mine}));
+  const std::string display = "localhost:" + std::to_string(fwd.display) + ".0";
+  const core::Env env{{"DISPLAY", display}, {"XAUTHORITY", xauth}, {"HOME", dir.path()}};
+  auto g = prepare_lasting_gui(env, request("paper"), dir.path() + "/state/Xauthority");
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().message,
+            "--gui: DISPLAY=" + display +
+                " is forwarded by ssh -X: the IDE's container outlives furnace, and the relay "
+                "furnace puts between it and ssh's port does not");
+  EXPECT_NE(g.error().hint.find("furnace run --gui"), std::string::npos) << g.error().hint;
+  EXPECT_FALSE(fs::exists(dir.path() + "/state"));
+  auto none = prepare_lasting_gui({}, request("paper"), dir.path() + "/state/Xauthority");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message,
+            "--gui: there is no display to show windows on: DISPLAY is not set");
 }
 
 } // namespace

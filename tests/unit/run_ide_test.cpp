@@ -35,7 +35,7 @@ void expect_golden(const std::string& name, const std::string& actual) {
 }
 
 // A plan as `furnace ide` makes it: alice's project, her user layer, two GPUs chosen by UUID.
-RunPlan plan_with(GpuMode mode) {
+RunPlan plan_with(GpuMode mode, const std::optional<GuiHost>& gui = std::nullopt) {
   image::BuiltImage img;
   img.project_root = "/home/alice/paper";
   img.project_name = "paper";
@@ -65,6 +65,7 @@ RunPlan plan_with(GpuMode mode) {
   in.env = {{"WANDB_API_KEY", "k-123456"}, {"https_proxy", "http://proxy:3128"}};
   o.proxy_env = true;
   in.env["http_proxy"] = "http://bob:pw@proxy:3128";
+  in.gui = gui;
   auto plan = plan_run(img, o, in);
   EXPECT_TRUE(plan.has_value()) << plan.error().message;
   return *plan;
@@ -159,6 +160,28 @@ TEST(IdeRender, other_mounts_of_the_plan_go_into_mounts) {
   EXPECT_EQ(j["containerEnv"]["DISPLAY"], ":0");
 }
 
+// furnace ide --gui: the X sockets and the project's lasting cookie, both read-only, and the
+// display's variables (the devcontainer CLI does not forward X11 itself); no --ipc host.
+TEST(IdeRender, gui_golden) {
+  GuiHost g;
+  g.mode = GuiMode::x11;
+  g.display = ":0.0";
+  g.socket_dir = "/tmp/.X11-unix";
+  g.cookie_file = "/home/alice/.local/state/furnace/ide-gui/paper-0123456789ab/Xauthority";
+  const std::string text = render_devcontainer(plan_with(GpuMode::none, g), input());
+  expect_golden("gui.devcontainer.json", text);
+  const nlohmann::json j = body_of(text);
+  EXPECT_EQ(j["mounts"],
+            (nlohmann::json{"type=bind,source=/tmp/.X11-unix,target=/tmp/.X11-unix,readonly",
+                            "type=bind,source=" + g.cookie_file +
+                                ",target=/tmp/.furnace-Xauthority,readonly"}));
+  EXPECT_EQ(j["containerEnv"]["DISPLAY"], ":0.0");
+  EXPECT_EQ(j["containerEnv"]["XAUTHORITY"], "/tmp/.furnace-Xauthority");
+  EXPECT_EQ(j["containerEnv"]["QT_X11_NO_MITSHM"], "1");
+  EXPECT_EQ(j.dump().find("--ipc"), std::string::npos);
+  EXPECT_EQ(j.dump().find("xhost"), std::string::npos);
+}
+
 TEST(IdeRender, a_root_caller_gets_no_remote_user) {
   RunPlan plan = plan_with(GpuMode::none);
   plan.spec.user.reset();
@@ -241,8 +264,13 @@ TEST(IdeRender, secret_looking_names) {
        {"WANDB_API_KEY", "HF_TOKEN", "aws_secret_access_key", "DB_PASSWORD", "GITHUB_AUTH"}) {
     EXPECT_TRUE(ide_secret_name(n)) << n;
   }
-  for (const char* n :
-       {"PYTHONUNBUFFERED", "TZ", "WANDB_MODE", "HF_HOME", "https_proxy", "DISPLAY"}) {
+  for (const char* n : {"PYTHONUNBUFFERED",
+                        "TZ",
+                        "WANDB_MODE",
+                        "HF_HOME",
+                        "https_proxy",
+                        "DISPLAY",
+                        "XAUTHORITY"}) {
     EXPECT_FALSE(ide_secret_name(n)) << n;
   }
 }

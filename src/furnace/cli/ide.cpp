@@ -47,6 +47,11 @@ void register_ide(CLI::App& app, core::Context& ctx, int& exit_code) {
                 o.proxy_env,
                 "Pass proxy variables that hold credentials (as ${localEnv:NAME}, never their "
                 "values)");
+  cmd->add_flag("--gui",
+                o.gui,
+                "Show the container's X11 windows on this host's display (--gui=gl: with "
+                "OpenGL): its socket, DISPLAY and a cookie kept for the project under "
+                "~/.local/state/furnace; default: furnace.yaml's gui (docs/ide.md)");
   cmd->add_flag("--dockerfile",
                 opts->dockerfile,
                 "Let the IDE build the image from the generated Dockerfile (written next to the "

@@ -284,6 +284,33 @@ core::Result<std::optional<GuiSession>> start_gui(const core::Env& env, const Ru
   return std::optional<GuiSession>(std::move(*session));
 }
 
+// `furnace ide --gui` (or furnace.yaml's gui): the display for a container the IDE starts later,
+// with a lasting cookie of the caller's outside the project; nullopt without a GUI.
+core::Result<std::optional<GuiHost>> lasting_gui(const core::Env& env, const RunOptions& o,
+                                                 const image::BuiltImage& img,
+                                                 const RunInputs& in) {
+  auto mode = parse_gui_mode(o.gui.empty() ? img.yaml.gui : o.gui,
+                             o.gui.empty() ? "furnace.yaml's gui" : "--gui");
+  if (!mode) {
+    return core::fail(mode.error());
+  }
+  if (*mode == GuiMode::none) {
+    return std::optional<GuiHost>();
+  }
+  GuiRequest r;
+  r.mode = *mode;
+  r.run_name = in.name;
+  r.user = in.host.user;
+  r.hostname = in.host.host_name;
+  r.dry_run = o.dry_run;
+  auto g = prepare_lasting_gui(
+      env, r, lasting_cookie_path(env, in.host.user, img.project_name, img.project_root));
+  if (!g) {
+    return core::fail(g.error());
+  }
+  return std::optional<GuiHost>(std::move(*g));
+}
+
 // Says how a run ended or started; returns its exit code.
 int report_outcome(core::Ui& ui, const RunPlan& plan, const RunOutcome& o) {
   const std::string& name = plan.spec.name;
@@ -472,6 +499,11 @@ core::Result<PlannedRun> plan_without_running(core::Context& ctx,
   }
   in.here = root; // an IDE opens the project, not the directory furnace was started in
   in.name = img->project_name;
+  if (auto g = lasting_gui(ctx.env, options, *img, in); !g) {
+    return failed(g.error(), g.error().kind == core::ErrorKind::usage ? 2 : k_not_started);
+  } else {
+    in.gui = *g;
+  }
   in.rootless = rootless_engine(engine);
   in.podman = engine.podman();
   in.docker = image::docker_cli(ctx.env);

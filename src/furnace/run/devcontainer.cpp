@@ -105,6 +105,9 @@ bool ide_secret_name(const std::string& name) {
   std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) {
     return static_cast<char>(std::toupper(c));
   });
+  if (upper == "XAUTHORITY") { // the cookie file's path in the container (--gui), not a secret
+    return false;
+  }
   for (const char* word : {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"}) {
     if (upper.find(word) != std::string::npos) {
       return true;

@@ -27,7 +27,7 @@ struct IdeInput {
 };
 
 // A name that looks like it holds a secret: it contains TOKEN, SECRET, PASSWORD, PASSWD, KEY,
-// CREDENTIAL or AUTH (any case).
+// CREDENTIAL or AUTH (any case), but XAUTHORITY (the path of --gui's cookie file, not a secret).
 bool ide_secret_name(const std::string& name);
 
 // The container's variables as the file carries them: the plan's values, except HOME (the

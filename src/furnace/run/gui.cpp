@@ -2,6 +2,7 @@
 
 #include <furnace/run/xauth.hpp>
 #include <furnace/util/atomic_file.hpp>
+#include <furnace/util/sha256.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -22,7 +23,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <utility>
+#include <vector>
 
 namespace furnace::run {
 
@@ -519,6 +522,118 @@ core::Result<GuiSession> prepare_gui(const core::Env& env, const GuiRequest& r) 
   session.m_keepalive = keep[1];
   session.m_helper = *helper;
   return session;
+}
+
+namespace {
+
+// The caller's home on the host: $HOME, or under sudo the caller's own (sudo sets root's).
+std::string caller_home(const core::Env& env, const std::optional<HostUser>& user) {
+  if (::getuid() == 0 && user && user->uid != 0) {
+    const struct passwd* pw = ::getpwuid(user->uid); // NOLINT(concurrency-mt-unsafe)
+    if (pw != nullptr && pw->pw_dir != nullptr) {
+      return pw->pw_dir;
+    }
+  }
+  return env_or(env, "HOME", "/");
+}
+
+// Makes `path` (mode `mode`, given to uid/gid) when it is missing; leaves one that is there.
+core::Result<void> owned_dir(const std::string& path, mode_t mode, uid_t uid, gid_t gid) {
+  if (::mkdir(path.c_str(), mode) != 0) {
+    if (errno == EEXIST) {
+      return {};
+    }
+    return core::fail(io_error(fmt::format("cannot make {}", path), errno));
+  }
+  if (::geteuid() == 0 && uid != 0 && ::chown(path.c_str(), uid, gid) != 0) {
+    return core::fail(io_error(fmt::format("cannot give {} to uid {}", path, uid), errno));
+  }
+  return {};
+}
+
+} // namespace
+
+std::string lasting_cookie_path(const core::Env& env,
+                                const std::optional<HostUser>& user,
+                                const std::string& project_name,
+                                const std::string& project_root) {
+  return fmt::format("{}/.local/state/furnace/ide-gui/{}-{}/Xauthority",
+                     caller_home(env, user),
+                     project_name,
+                     util::sha256_hex(project_root).substr(0, 12));
+}
+
+core::Result<GuiHost>
+prepare_lasting_gui(const core::Env& env, const GuiRequest& r, const std::string& cookie_file) {
+  auto display = display_of(env);
+  if (!display) {
+    return core::fail(display.error());
+  }
+  if (display->tcp) {
+    return core::fail(
+        core::ErrorKind::unavailable,
+        fmt::format("--gui: DISPLAY={} is forwarded by ssh -X: the IDE's container outlives "
+                    "furnace, and the relay furnace puts between it and ssh's port does not",
+                    env_or(env, "DISPLAY")),
+        "run 'furnace ide --gui' in a desktop session on this host (a local display), or show "
+        "the windows of one program with 'furnace run --gui -- python plot.py' instead");
+  }
+  const std::string x_socket = fmt::format("/tmp/.X11-unix/X{}", display->number);
+  struct stat st {};
+  if (::stat(x_socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    return core::fail(core::ErrorKind::unavailable,
+                      fmt::format("--gui: DISPLAY={} has no socket {}: no X server runs there",
+                                  env_or(env, "DISPLAY"),
+                                  x_socket),
+                      "check DISPLAY ('xdpyinfo' on the host opens it), or log in to the desktop "
+                      "session again");
+  }
+  auto cookie = cookie_for(env, r, *display);
+  if (!cookie) {
+    return core::fail(cookie.error());
+  }
+  GuiHost g;
+  g.mode = r.mode;
+  g.display = fmt::format(":{}.{}", display->number, display->screen);
+  g.socket_dir = "/tmp/.X11-unix";
+  g.cookie_file = cookie_file;
+  if (r.dry_run) {
+    return g;
+  }
+  const uid_t uid = r.user ? r.user->uid : ::getuid();
+  const gid_t gid = r.user ? r.user->gid : ::getgid();
+  // Every directory up to the project's is made as needed (the caller's); the last two are
+  // checked to be private, as a run's directory is.
+  const std::filesystem::path dir = std::filesystem::path(cookie_file).parent_path();
+  const std::filesystem::path base = dir.parent_path();
+  std::vector<std::filesystem::path> missing;
+  for (std::filesystem::path p = base.parent_path(); !p.empty() && p != p.root_path();
+       p = p.parent_path()) {
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec)) {
+      break;
+    }
+    missing.push_back(p);
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (auto ok = owned_dir(it->string(), 0700, uid, gid); !ok) {
+      return core::fail(ok.error());
+    }
+  }
+  for (const std::filesystem::path& p : {base, dir}) {
+    if (auto ok = private_dir(p.string(), uid, gid); !ok) {
+      return core::fail(ok.error());
+    }
+  }
+  util::AtomicWriteOptions w;
+  w.mode = 0600;
+  w.owner = uid;
+  w.group = gid;
+  if (auto ok = util::write_file_atomic(cookie_file, write_xauthority({*cookie}), w); !ok) {
+    return core::fail(core::ErrorKind::io,
+                      fmt::format("--gui: cannot write {}: {}", cookie_file, ok.error().message));
+  }
+  return g;
 }
 
 } // namespace furnace::run

@@ -94,4 +94,25 @@ core::Result<GuiSession> prepare_gui(const core::Env& env, const GuiRequest& req
 // prepare_gui's about DISPLAY and the cookie.
 core::Result<std::string> display_cookie_file(const core::Env& env, const GuiRequest& request);
 
+// `furnace ide --gui`: the display for a container that outlives furnace (an IDE starts and
+// stops it). The cookie is the same one a run gets (this display's alone, family the wildcard),
+// written to `cookie_file`, 0600, the caller's, in a 0700 directory of the caller's (made as
+// needed), and replaced each time: a new login's cookie reaches the container on the next
+// `furnace ide --gui` and its next start. The socket directory is the host's /tmp/.X11-unix.
+// Errors: as prepare_gui's about DISPLAY and the cookie, and a display forwarded by ssh -X (its
+// relay cannot outlive furnace): refused, saying to use a local display or `furnace run --gui`.
+// With request.dry_run nothing is written.
+core::Result<GuiHost> prepare_lasting_gui(const core::Env& env,
+                                          const GuiRequest& request,
+                                          const std::string& cookie_file);
+
+// Where `furnace ide --gui` keeps a project's cookie: under the caller's home (under sudo the
+// caller's, not root's), never in the project (it may be committed):
+// ~/.local/state/furnace/ide-gui/NAME-HASH/Xauthority, HASH the first 12 hex digits of the
+// SHA-256 of the project's root.
+std::string lasting_cookie_path(const core::Env& env,
+                                const std::optional<HostUser>& user,
+                                const std::string& project_name,
+                                const std::string& project_root);
+
 } // namespace furnace::run
