@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -436,6 +437,36 @@ TEST_F(DatasetCli, a_local_dataset_is_bound_read_only_and_readable_by_the_caller
       furnace({"run", "-C", m_project, "-v", m_dir.path() + "/a:b:/x", "--", "true"}, as_user());
   EXPECT_EQ(colon.exit_code, 2) << colon.err;
   EXPECT_NE(colon.err.find("':'"), std::string::npos) << colon.err;
+}
+
+// furnace lab and furnace ide take furnace.yaml's datasets (read-only at /datasets/NAME) and -v
+// as furnace run does: in the engine command lab's --dry-run prints (the container it would
+// start) and in the devcontainer.json ide writes.
+TEST_F(DatasetCli, lab_and_ide_bind_the_datasets_and_v_as_run_does) {
+  FURNACE_REQUIRE_ENGINE();
+  m_dir.write("data/hello.txt", "hello\n");
+  m_dir.write("extra/x.txt", "x\n");
+  write_project(m_name);
+  const auto added = furnace({"dataset", "add", m_name, m_dir.path() + "/data"});
+  ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
+  const std::string data = fs::canonical(m_dir.path() + "/data").string();
+  const std::string extra = fs::canonical(m_dir.path() + "/extra").string();
+  const std::string dataset_mount =
+      "type=bind,source=" + data + ",target=/datasets/" + m_name + ",readonly";
+  const std::string extra_mount = "type=bind,source=" + extra + ",target=/extra,readonly";
+
+  const auto lab = furnace({"lab", "--dry-run", "-C", m_project, "-v", extra + ":/extra:ro"});
+  ASSERT_EQ(lab.exit_code, 0) << lab.out << lab.err;
+  EXPECT_NE(lab.out.find(dataset_mount), std::string::npos) << lab.out;
+  EXPECT_NE(lab.out.find(extra_mount), std::string::npos) << lab.out;
+
+  const auto ide = furnace({"ide", "vscode", "-C", m_project, "-v", extra + ":/extra:ro"});
+  ASSERT_EQ(ide.exit_code, 0) << ide.out << ide.err;
+  const std::string text = read_text(m_project + "/.devcontainer/devcontainer.json");
+  const auto json = nlohmann::json::parse(text.substr(text.find('{')));
+  const std::vector<std::string> mounts = json.at("mounts").get<std::vector<std::string>>();
+  EXPECT_EQ(std::count(mounts.begin(), mounts.end(), extra_mount), 1) << text;
+  EXPECT_EQ(std::count(mounts.begin(), mounts.end(), dataset_mount), 1) << text;
 }
 
 // RELIABILITY cases 39 and 40: the password is in no argv or environment while furnace adds the

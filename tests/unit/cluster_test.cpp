@@ -131,6 +131,35 @@ TEST(ClusterExportK8s, manifests_match_the_golden_files) {
   EXPECT_NE(text->find("claimName: \"imagenet\""), std::string::npos);
 }
 
+// A dataset is read-only in the job as in furnace run, and read-write only when it was added with
+// --rw: in the Kubernetes volume and its mount, and in every Slurm runtime's bind.
+TEST(ClusterExportK8s, a_rw_dataset_is_read_write_as_in_furnace_run_and_others_stay_read_only) {
+  Job j = sample_job(1);
+  j.mounts.push_back(run::Mount{"/data/scratch", "/datasets/scratch", false});
+  K8sOptions o = k8s_options();
+  o.datasets["/datasets/scratch"] = parse_volume_source("pvc:scratch").value();
+  auto text = render_k8s(j, o);
+  ASSERT_TRUE(text.has_value()) << text.error().message;
+  const std::string& t = *text;
+  const auto mount_at = [&](const std::string& target) {
+    const auto at = t.find("mountPath: \"" + target + "\"");
+    EXPECT_NE(at, std::string::npos) << t;
+    const auto next = t.find("- name:", at);
+    return t.substr(at, next == std::string::npos ? std::string::npos : next - at);
+  };
+  EXPECT_NE(mount_at("/datasets/imagenet").find("readOnly: true"), std::string::npos) << t;
+  EXPECT_EQ(mount_at("/datasets/scratch").find("readOnly: true"), std::string::npos) << t;
+  const auto claim = t.find("claimName: \"scratch\"");
+  ASSERT_NE(claim, std::string::npos) << t;
+  EXPECT_NE(t.substr(claim, 60).find("readOnly: false"), std::string::npos) << t.substr(claim, 60);
+  for (Runtime r : {Runtime::pyxis, Runtime::apptainer}) { // docker: furnace run binds them
+    auto script = render_slurm(j, slurm_options(r));
+    ASSERT_TRUE(script.has_value());
+    EXPECT_EQ(script->find("/datasets/scratch:ro"), std::string::npos) << *script;
+    EXPECT_NE(script->find("/datasets/imagenet:ro"), std::string::npos) << *script;
+  }
+}
+
 TEST(ClusterJob, the_plan_env_is_split_into_values_and_names_and_no_secret_is_written) {
   run::RunPlan plan;
   plan.spec.name = "mnist-1a2b3c";

@@ -20,6 +20,10 @@ void register_lab(CLI::App& app, core::Context& ctx, int& exit_code) {
       "--gpus", o->gpus, "As for 'furnace run' (default: furnace.yaml's gpus, else all)");
   cmd->add_option("-e,--env", o->env, "KEY=VALUE, or KEY to pass this shell's value")
       ->allow_extra_args(false);
+  cmd->add_option("-v,--volume",
+                  o->volumes,
+                  "HOST:CONTAINER[:ro], as for 'furnace run' (furnace.yaml's datasets come too)")
+      ->allow_extra_args(false);
   cmd->add_option(
       "--port", o->port, "The port on 127.0.0.1 (default: a free one the engine picks)");
   cmd->add_option("--shm-size", o->shm_size, "/dev/shm size, as for 'furnace run'");

@@ -137,7 +137,7 @@ json container(const Job& job, const K8sOptions& o) {
     const run::Mount& m = job.mounts[i];
     json vm = {{"name", i == 0 ? std::string("project") : fmt::format("dataset-{}", i)},
                {"mountPath", m.target}};
-    if (i > 0) {
+    if (i > 0 && m.read_only) { // a dataset added with --rw is read-write, as for furnace run
       vm["readOnly"] = true;
     }
     mounts.push_back(vm);
@@ -202,7 +202,7 @@ json pod_spec(const Job& job, const K8sOptions& o) {
     if (src.claim.empty() && src.nfs_server.empty()) {
       src.claim = to_dns_label(m.target.substr(m.target.rfind('/') + 1));
     }
-    volumes.push_back(volume(fmt::format("dataset-{}", i), src, true));
+    volumes.push_back(volume(fmt::format("dataset-{}", i), src, m.read_only));
   }
   volumes.push_back({{"name", "dshm"},
                      {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", k8s_quantity(job.shm)}}}});

@@ -468,6 +468,7 @@ int run_lab(core::Context& ctx,
   r.path = o.path;
   r.gpus = o.gpus;
   r.env = o.env;
+  r.volumes = o.volumes; // furnace.yaml's datasets come through run_run, as for a run
   r.shm_size = o.shm_size;
   r.memory = o.memory;
   r.cpus = o.cpus;

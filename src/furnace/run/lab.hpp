@@ -28,7 +28,8 @@ struct LabOptions {
   std::string path = ".";
   std::string gpus;
   std::vector<std::string> env;
-  int port = 0; // 0: the engine picks a free one
+  std::vector<std::string> volumes; // -v HOST:CONTAINER[:ro], as for `furnace run`
+  int port = 0;                     // 0: the engine picks a free one
   std::string shm_size;
   std::string memory;
   std::string cpus;
