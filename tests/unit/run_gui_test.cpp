@@ -420,7 +420,9 @@ struct FakeLocalDisplay {
   unsigned display = 0;
   std::string path;
   FakeLocalDisplay() {
-    fs::create_directories("/tmp/.X11-unix");
+    if (fs::create_directories("/tmp/.X11-unix")) { // as an X server makes it
+      fs::permissions("/tmp/.X11-unix", fs::perms(01777));
+    }
     for (unsigned n = 700; n < 900 && fd < 0; ++n) {
       const std::string p = "/tmp/.X11-unix/X" + std::to_string(n);
       if (fs::exists(p)) {
