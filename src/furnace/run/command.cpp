@@ -259,17 +259,16 @@ core::Result<std::string> run_image(core::Context& ctx, engine::Engine& engine,
                            image::cache_dir(ctx.env));
 }
 
-// --gui (or furnace.yaml's gui): the host's side of the display; nullopt without a GUI.
-core::Result<std::optional<GuiSession>> start_gui(const core::Env& env, const RunOptions& o,
-                                                  const project::FurnaceYaml& y,
-                                                  const RunInputs& in) {
+// --gui (or furnace.yaml's gui) as a request for the display; nullopt without a GUI.
+core::Result<std::optional<GuiRequest>>
+gui_request(const RunOptions& o, const project::FurnaceYaml& y, const RunInputs& in) {
   auto mode = parse_gui_mode(o.gui.empty() ? y.gui : o.gui,
                              o.gui.empty() ? "furnace.yaml's gui" : "--gui");
   if (!mode) {
     return core::fail(mode.error());
   }
   if (*mode == GuiMode::none) {
-    return std::optional<GuiSession>();
+    return std::optional<GuiRequest>();
   }
   GuiRequest r;
   r.mode = *mode;
@@ -277,7 +276,22 @@ core::Result<std::optional<GuiSession>> start_gui(const core::Env& env, const Ru
   r.user = in.host.user;
   r.hostname = in.host.host_name;
   r.dry_run = o.dry_run;
-  auto session = prepare_gui(env, r);
+  return std::optional<GuiRequest>(std::move(r));
+}
+
+// --gui (or furnace.yaml's gui): the host's side of the display; nullopt without a GUI.
+core::Result<std::optional<GuiSession>> start_gui(const core::Env& env,
+                                                  const RunOptions& o,
+                                                  const project::FurnaceYaml& y,
+                                                  const RunInputs& in) {
+  auto r = gui_request(o, y, in);
+  if (!r) {
+    return core::fail(r.error());
+  }
+  if (!*r) {
+    return std::optional<GuiSession>();
+  }
+  auto session = prepare_gui(env, **r);
   if (!session) {
     return core::fail(session.error());
   }
@@ -289,26 +303,104 @@ core::Result<std::optional<GuiSession>> start_gui(const core::Env& env, const Ru
 core::Result<std::optional<GuiHost>> lasting_gui(const core::Env& env, const RunOptions& o,
                                                  const image::BuiltImage& img,
                                                  const RunInputs& in) {
-  auto mode = parse_gui_mode(o.gui.empty() ? img.yaml.gui : o.gui,
-                             o.gui.empty() ? "furnace.yaml's gui" : "--gui");
-  if (!mode) {
-    return core::fail(mode.error());
+  auto r = gui_request(o, img.yaml, in);
+  if (!r) {
+    return core::fail(r.error());
   }
-  if (*mode == GuiMode::none) {
+  if (!*r) {
     return std::optional<GuiHost>();
   }
-  GuiRequest r;
-  r.mode = *mode;
-  r.run_name = in.name;
-  r.user = in.host.user;
-  r.hostname = in.host.host_name;
-  r.dry_run = o.dry_run;
   auto g = prepare_lasting_gui(
-      env, r, lasting_cookie_path(env, in.host.user, img.project_name, img.project_root));
+      env, **r, lasting_cookie_path(env, in.host.user, img.project_name, img.project_root));
   if (!g) {
     return core::fail(g.error());
   }
   return std::optional<GuiHost>(std::move(*g));
+}
+
+// The error with the exit code `furnace run` gives for it.
+core::Error with_code(core::Error e, int code) {
+  e.exit_code = code;
+  return e;
+}
+
+// What `furnace run` and `furnace ide` learn before the image: the directory, the project root,
+// the host's limits and facts, and -v and the datasets. Errors carry their exit code.
+struct ProjectInputs {
+  std::string here; // the directory furnace was started in
+  std::string root; // the project's root
+  RunInputs in;
+};
+
+core::Result<ProjectInputs>
+project_inputs(core::Context& ctx, const RunOptions& options, Launcher& launcher) {
+  ProjectInputs p;
+  std::error_code ec;
+  p.here = fs::weakly_canonical(fs::absolute(options.path, ec), ec).string();
+  if (!fs::is_directory(p.here, ec)) {
+    return core::fail(
+        with_code(core::make_error(core::ErrorKind::not_found,
+                                   fmt::format("'{}' is not a directory", options.path)),
+                  k_not_started));
+  }
+  p.root = project::find_root(p.here);
+  // $HOME, and under sudo also the caller's own home (sudo sets HOME to root's).
+  for (const std::string& home : {ctx.getenv("HOME").value_or(""), sudo_caller_home(ctx.env)}) {
+    if (auto ok = check_project_root(p.root, p.here, home); !ok) {
+      return core::fail(with_code(ok.error(), 2));
+    }
+  }
+  auto limits = load_host_limits(ctx.host_root);
+  if (!limits) {
+    return core::fail(with_code(limits.error(), k_not_started));
+  }
+  p.in.host_limits = std::move(*limits);
+  p.in.host = launcher.facts(ctx.env);
+  // -v and the datasets before anything is built: a dead NAS fails here, in seconds (a dataset
+  // is mounted on the host now: a run and an IDE bind it).
+  auto yaml = project::load_furnace_yaml(p.root);
+  if (!yaml) {
+    return core::fail(with_code(yaml.error(), 2));
+  }
+  auto mounts = extra_mounts(ctx,
+                             options.volumes,
+                             yaml->value_or(project::FurnaceYaml{}).datasets,
+                             p.here,
+                             options.dry_run);
+  if (!mounts) {
+    return core::fail(with_code(mounts.error(),
+                                mounts.error().kind == core::ErrorKind::usage ? 2 : k_not_started));
+  }
+  p.in.mounts = std::move(*mounts);
+  return p;
+}
+
+// The engine's side of the inputs; known from the requests made so far, no round trip of its own.
+void engine_inputs(const core::Context& ctx, engine::Engine& engine, RunInputs& in) {
+  in.rootless = rootless_engine(engine);
+  in.podman = engine.podman();
+  in.docker = image::docker_cli(ctx.env);
+  in.env = ctx.env;
+}
+
+// The GPUs for --gpus, furnace.yaml's gpus or "all". Only the command line insists:
+// furnace.yaml's gpus fall back to the CPU like the default. Errors carry their exit code.
+core::Result<GpuChoice> run_gpus(core::Context& ctx,
+                                 engine::Engine& engine,
+                                 gpu::GpuProbe& probe,
+                                 const RunOptions& options,
+                                 const project::FurnaceYaml& yaml,
+                                 GpuLease& lease,
+                                 bool dry_run) {
+  const std::string gpu_text = !options.gpus.empty() ? options.gpus
+                               : !yaml.gpus.empty()  ? yaml.gpus
+                                                     : "all";
+  auto gpus = choose_gpus(ctx, engine, probe, gpu_text, !options.gpus.empty(), lease, dry_run);
+  if (!gpus) {
+    return core::fail(
+        with_code(gpus.error(), gpus.error().kind == core::ErrorKind::invalid ? 2 : k_not_started));
+  }
+  return gpus;
 }
 
 // Says how a run ended or started; returns its exit code.
@@ -342,38 +434,13 @@ int report_outcome(core::Ui& ui, const RunPlan& plan, const RunOutcome& o) {
 int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engine,
             gpu::GpuProbe& host_probe, Launcher& launcher) {
   gpu::MemoProbe probe(host_probe); // the build and the GPU choice see one NVML answer
-  std::error_code ec;
-  const std::string here = fs::weakly_canonical(fs::absolute(options.path, ec), ec).string();
-  if (!fs::is_directory(here, ec)) {
-    return report(ctx.ui, core::make_error(core::ErrorKind::not_found,
-                                           fmt::format("'{}' is not a directory", options.path)));
+  auto inputs = project_inputs(ctx, options, launcher);
+  if (!inputs) {
+    return report(ctx.ui, inputs.error(), inputs.error().exit_code);
   }
-  const std::string root = project::find_root(here);
-  // $HOME, and under sudo also the caller's own home (sudo sets HOME to root's).
-  for (const std::string& home : {ctx.getenv("HOME").value_or(""), sudo_caller_home(ctx.env)}) {
-    if (auto ok = check_project_root(root, here, home); !ok) {
-      return report(ctx.ui, ok.error(), 2);
-    }
-  }
-  RunInputs in;
-  auto limits = load_host_limits(ctx.host_root);
-  if (!limits) {
-    return report(ctx.ui, limits.error());
-  }
-  in.host_limits = std::move(*limits);
-  in.host = launcher.facts(ctx.env);
-  // -v and the datasets before anything is built: a dead NAS fails here, in seconds.
-  if (auto yaml = project::load_furnace_yaml(root); !yaml) {
-    return report(ctx.ui, yaml.error(), 2);
-  } else if (auto mounts = extra_mounts(ctx, options.volumes,
-                                        yaml->value_or(project::FurnaceYaml{}).datasets, here,
-                                        options.dry_run);
-             !mounts) {
-    return report(ctx.ui, mounts.error(),
-                  mounts.error().kind == core::ErrorKind::usage ? 2 : k_not_started);
-  } else {
-    in.mounts = std::move(*mounts);
-  }
+  const std::string& here = inputs->here;
+  const std::string& root = inputs->root;
+  RunInputs& in = inputs->in;
   LazyHistory store(ctx);
   if (!options.dry_run) {
     handle_leftovers(ctx, engine, store, root, in.host.host_name, options.clean);
@@ -384,10 +451,7 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   }
   in.here = here;
   in.name = fmt::format("{}-{}", img->project_name, random_suffix());
-  in.rootless = rootless_engine(engine);
-  in.podman = engine.podman(); // known from the requests above, no round trip of its own
-  in.docker = image::docker_cli(ctx.env);
-  in.env = ctx.env;
+  engine_inputs(ctx, engine, in);
   // --gui: the display checked and the run's cookie written before anything is built or locked.
   std::optional<GuiSession> gui;
   if (auto g = start_gui(ctx.env, options, img->yaml, in); !g) {
@@ -415,15 +479,9 @@ int run_run(core::Context& ctx, const RunOptions& options, engine::Engine& engin
   GpuLease lease;
   lease.owner = gpu::LockOwner{user ? user->uid : 0U, user ? user->name : "root", in.host.pid,
                                in.name, launcher.clock().now_ms()};
-  const std::string gpu_text = !options.gpus.empty()          ? options.gpus
-                               : !img->yaml.gpus.empty() ? img->yaml.gpus
-                                                              : "all";
-  // Only the command line insists: furnace.yaml's gpus fall back to the CPU like the default.
-  auto gpus = choose_gpus(ctx, engine, probe, gpu_text, !options.gpus.empty(), lease,
-                          options.dry_run);
+  auto gpus = run_gpus(ctx, engine, probe, options, img->yaml, lease, options.dry_run);
   if (!gpus) {
-    return report(ctx.ui, gpus.error(),
-                  gpus.error().kind == core::ErrorKind::invalid ? 2 : k_not_started);
+    return report(ctx.ui, gpus.error(), gpus.error().exit_code);
   }
   in.gpus = *gpus;
   in.now_ms = launcher.clock().now_ms();
@@ -455,44 +513,15 @@ core::Result<PlannedRun> plan_without_running(core::Context& ctx,
                                               gpu::GpuProbe& host_probe,
                                               Launcher& launcher) {
   const auto failed = [](core::Error e, int code) {
-    e.exit_code = code;
-    return core::fail(std::move(e));
+    return core::fail(with_code(std::move(e), code));
   };
   gpu::MemoProbe probe(host_probe);
-  std::error_code ec;
-  const std::string here = fs::weakly_canonical(fs::absolute(options.path, ec), ec).string();
-  if (!fs::is_directory(here, ec)) {
-    return failed(core::make_error(core::ErrorKind::not_found,
-                                   fmt::format("'{}' is not a directory", options.path)),
-                  k_not_started);
+  auto inputs = project_inputs(ctx, options, launcher);
+  if (!inputs) {
+    return core::fail(inputs.error());
   }
-  const std::string root = project::find_root(here);
-  for (const std::string& home : {ctx.getenv("HOME").value_or(""), sudo_caller_home(ctx.env)}) {
-    if (auto ok = check_project_root(root, here, home); !ok) {
-      return failed(ok.error(), 2);
-    }
-  }
-  RunInputs in;
-  auto limits = load_host_limits(ctx.host_root);
-  if (!limits) {
-    return failed(limits.error(), k_not_started);
-  }
-  in.host_limits = std::move(*limits);
-  in.host = launcher.facts(ctx.env);
-  // -v and the datasets, as for a run (a dataset is mounted on the host now: the IDE binds it).
-  if (auto yaml = project::load_furnace_yaml(root); !yaml) {
-    return failed(yaml.error(), 2);
-  } else if (auto mounts = extra_mounts(ctx,
-                                        options.volumes,
-                                        yaml->value_or(project::FurnaceYaml{}).datasets,
-                                        here,
-                                        options.dry_run);
-             !mounts) {
-    return failed(mounts.error(),
-                  mounts.error().kind == core::ErrorKind::usage ? 2 : k_not_started);
-  } else {
-    in.mounts = std::move(*mounts);
-  }
+  const std::string& root = inputs->root;
+  RunInputs& in = inputs->in;
   auto img = project_image(ctx, options, root, engine, probe);
   if (!img) {
     return failed(img.error(), img.error().exit_code == 2 ? 2 : k_not_started);
@@ -504,10 +533,7 @@ core::Result<PlannedRun> plan_without_running(core::Context& ctx,
   } else {
     in.gui = *g;
   }
-  in.rootless = rootless_engine(engine);
-  in.podman = engine.podman();
-  in.docker = image::docker_cli(ctx.env);
-  in.env = ctx.env;
+  engine_inputs(ctx, engine, in);
   if (auto checked = plan_run(*img, options, in); !checked) {
     return failed(checked.error(), 2);
   }
@@ -518,12 +544,9 @@ core::Result<PlannedRun> plan_without_running(core::Context& ctx,
   }
   in.image = *image_ref;
   GpuLease no_locks; // chosen as a run chooses them, locked by nobody: nothing starts now
-  const std::string gpu_text = !options.gpus.empty()     ? options.gpus
-                               : !img->yaml.gpus.empty() ? img->yaml.gpus
-                                                         : "all";
-  auto gpus = choose_gpus(ctx, engine, probe, gpu_text, !options.gpus.empty(), no_locks, true);
+  auto gpus = run_gpus(ctx, engine, probe, options, img->yaml, no_locks, true);
   if (!gpus) {
-    return failed(gpus.error(), gpus.error().kind == core::ErrorKind::invalid ? 2 : k_not_started);
+    return core::fail(gpus.error());
   }
   in.gpus = *gpus;
   in.now_ms = launcher.clock().now_ms();
