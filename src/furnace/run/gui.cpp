@@ -320,6 +320,20 @@ start_helper(int keep_read, int listen_fd, unsigned port, const Leftovers& files
   helper_main(k_keep_fd, listen_fd >= 0 ? k_listen_fd : -1, port, files);
 }
 
+// A local display's X server listens on x_socket; a clear error when nothing is there.
+core::Result<void> check_x_socket(const core::Env& env, const std::string& x_socket) {
+  struct stat st {};
+  if (::stat(x_socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    return core::fail(core::ErrorKind::unavailable,
+                      fmt::format("--gui: DISPLAY={} has no socket {}: no X server runs there",
+                                  env_or(env, "DISPLAY"),
+                                  x_socket),
+                      "check DISPLAY ('xdpyinfo' on the host opens it), or log in to the desktop "
+                      "session again");
+  }
+  return {};
+}
+
 } // namespace
 
 core::Result<GuiMode> parse_gui_mode(std::string_view text, std::string_view from) {
@@ -449,14 +463,10 @@ core::Result<GuiSession> prepare_gui(const core::Env& env, const GuiRequest& r) 
   if (!cookie) {
     return core::fail(cookie.error());
   }
-  struct stat st {};
-  if (!display->tcp && (::stat(x_socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))) {
-    return core::fail(core::ErrorKind::unavailable,
-                      fmt::format("--gui: DISPLAY={} has no socket {}: no X server runs there",
-                                  env_or(env, "DISPLAY"),
-                                  x_socket),
-                      "check DISPLAY ('xdpyinfo' on the host opens it), or log in to the desktop "
-                      "session again");
+  if (!display->tcp) {
+    if (auto ok = check_x_socket(env, x_socket); !ok) {
+      return core::fail(ok.error());
+    }
   }
   if (display->tcp) {
     const int probe = connect_loopback(port);
@@ -579,14 +589,8 @@ prepare_lasting_gui(const core::Env& env, const GuiRequest& r, const std::string
         "the windows of one program with 'furnace run --gui -- python plot.py' instead");
   }
   const std::string x_socket = fmt::format("/tmp/.X11-unix/X{}", display->number);
-  struct stat st {};
-  if (::stat(x_socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
-    return core::fail(core::ErrorKind::unavailable,
-                      fmt::format("--gui: DISPLAY={} has no socket {}: no X server runs there",
-                                  env_or(env, "DISPLAY"),
-                                  x_socket),
-                      "check DISPLAY ('xdpyinfo' on the host opens it), or log in to the desktop "
-                      "session again");
+  if (auto ok = check_x_socket(env, x_socket); !ok) {
+    return core::fail(ok.error());
   }
   auto cookie = cookie_for(env, r, *display);
   if (!cookie) {
