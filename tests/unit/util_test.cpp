@@ -5,6 +5,7 @@
 #include <furnace/util/ownership.hpp>
 #include <furnace/util/process.hpp>
 #include <furnace/util/sha256.hpp>
+#include <furnace/util/stream.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <gtest/gtest.h>
@@ -228,6 +229,20 @@ TEST(Ownership, root_gives_what_it_creates_in_a_users_directory_to_that_user) {
   o.group = 0;
   ASSERT_TRUE(write_file_atomic(user + "/backup", "x\n", o).has_value());
   EXPECT_EQ(stat_of(user + "/backup").st_uid, 0U);
+}
+
+TEST(CopyAvailable, copies_what_a_growing_file_holds_and_then_what_was_appended) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/log";
+  std::ofstream(path, std::ios::binary) << std::string(70000, 'a'); // more than one buffer
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  EXPECT_TRUE(copy_available(in, out));
+  EXPECT_EQ(out.str(), std::string(70000, 'a'));
+  EXPECT_FALSE(copy_available(in, out)); // nothing new
+  std::ofstream(path, std::ios::binary | std::ios::app) << "more\n";
+  EXPECT_TRUE(copy_available(in, out));
+  EXPECT_EQ(out.str(), std::string(70000, 'a') + "more\n");
 }
 
 } // namespace

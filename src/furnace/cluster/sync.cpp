@@ -3,12 +3,12 @@
 
 #include <furnace/cluster/command.hpp>
 #include <furnace/run/support.hpp>
+#include <furnace/util/stream.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <array>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -271,19 +271,11 @@ std::optional<int> job_logs(core::Context& ctx, const std::string& run, bool fol
   };
   bool open = open_now();
   std::ifstream in;
-  std::array<char, 65536> buf{};
   auto drain = [&] {
     if (!in.is_open()) {
       in.open(rec->log_path, std::ios::binary);
     }
-    bool any = false;
-    while (in.is_open() && (in.read(buf.data(), buf.size()) || in.gcount() > 0)) {
-      ctx.ui.out().write(buf.data(), in.gcount());
-      any = true;
-    }
-    in.clear();
-    ctx.ui.out().flush();
-    return any;
+    return in.is_open() && util::copy_available(in, ctx.ui.out());
   };
   drain();
   if (!in.is_open() && !(follow && open)) {

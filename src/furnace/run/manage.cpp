@@ -11,6 +11,7 @@
 #include <furnace/run/session.hpp>
 #include <furnace/run/support.hpp>
 #include <furnace/run/user_layer.hpp>
+#include <furnace/util/stream.hpp>
 #include <furnace/util/strings.hpp>
 
 #include <fmt/format.h>
@@ -167,17 +168,7 @@ int run_logs(core::Context& ctx, const LogsOptions& options, engine::Engine& eng
                                   fmt::format("the log of {} ({}) is gone", rec.name, rec.log_path)));
     return 1;
   }
-  std::array<char, 65536> buf{};
-  auto drain = [&] {
-    bool any = false;
-    while (in.read(buf.data(), buf.size()) || in.gcount() > 0) {
-      ctx.ui.out().write(buf.data(), in.gcount());
-      any = true;
-    }
-    in.clear();
-    ctx.ui.out().flush();
-    return any;
-  };
+  auto drain = [&] { return util::copy_available(in, ctx.ui.out()); };
   drain();
   if (!options.follow || !store) {
     return 0;
