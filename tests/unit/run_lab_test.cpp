@@ -5,6 +5,7 @@
 
 #include "support/fake_engine.hpp"
 #include "support/fake_gpu.hpp"
+#include "support/fake_run.hpp"
 #include "support/fake_runner.hpp"
 #include "support/test_env.hpp"
 
@@ -136,18 +137,9 @@ protected:
   void SetUp() override {
     m_project = m_dir.path() + "/paper";
     m_dir.write("paper/furnace.yaml", std::string("name: paper\nbase: ") + k_base + "\n");
-    m_env = {{"HOME", m_dir.path() + "/home"},
-             {"XDG_CONFIG_HOME", m_dir.path() + "/config"},
-             {"XDG_DATA_HOME", m_dir.path() + "/data"},
-             {"XDG_CACHE_HOME", m_dir.path() + "/cache"},
-             {"XDG_STATE_HOME", m_dir.path() + "/state"},
-             {"FURNACE_BUILDER", "buildkit"},
-             {"FURNACE_DOCKER", "docker"}};
-    engine::ImageSummary base;
-    base.id = "sha256:base";
-    base.repo_tags = {k_base};
-    m_engine.images.push_back(base);
-    m_probe.error = core::make_error(core::ErrorKind::not_found, "no NVIDIA driver");
+    m_env = testing::run_test_env(m_dir.path());
+    m_env["XDG_STATE_HOME"] = m_dir.path() + "/state";
+    testing::base_image_without_gpu(m_engine, m_probe, k_base);
   }
 
   int lab(LabOptions o) {

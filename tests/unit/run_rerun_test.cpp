@@ -5,6 +5,7 @@
 
 #include "support/fake_engine.hpp"
 #include "support/fake_gpu.hpp"
+#include "support/fake_run.hpp"
 #include "support/fake_runner.hpp"
 #include "support/test_env.hpp"
 
@@ -78,17 +79,8 @@ protected:
     m_dir.write("paper/furnace.yaml", std::string("name: paper\nbase: ") + k_base + "\n");
     m_dir.write("paper/train.py", "print('hi')\n");
     m_dir.write("data set/x.txt", "x\n");
-    m_env = {{"HOME", m_dir.path() + "/home"},
-             {"XDG_CONFIG_HOME", m_dir.path() + "/config"},
-             {"XDG_DATA_HOME", m_dir.path() + "/data"},
-             {"XDG_CACHE_HOME", m_dir.path() + "/cache"},
-             {"FURNACE_BUILDER", "buildkit"},
-             {"FURNACE_DOCKER", "docker"}};
-    engine::ImageSummary base;
-    base.id = "sha256:base";
-    base.repo_tags = {k_base};
-    m_engine.images.push_back(base);
-    m_probe.error = core::make_error(core::ErrorKind::not_found, "no NVIDIA driver");
+    m_env = testing::run_test_env(m_dir.path());
+    testing::base_image_without_gpu(m_engine, m_probe, k_base);
     core::Context ctx = context();
     image::ImageRequest r;
     r.path = m_project;
