@@ -81,13 +81,7 @@ protected:
     return run_run(ctx, o, m_engine, m_probe, m_launcher);
   }
 
-  std::vector<history::RunRecord> records() {
-    auto store = history::Store::open(history::default_path(m_env));
-    EXPECT_TRUE(store.has_value());
-    auto list = store->list(history::Query{});
-    EXPECT_TRUE(list.has_value());
-    return list ? *list : std::vector<history::RunRecord>{};
-  }
+  std::vector<history::RunRecord> records() { return testing::recorded_runs(m_env); }
 
   testing::TempDir m_dir;
   std::string m_host_root = "/";

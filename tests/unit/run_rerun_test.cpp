@@ -96,13 +96,7 @@ protected:
 
   core::Context context() { return core::Context{m_ui, m_runner, m_env, "/"}; }
 
-  std::vector<history::RunRecord> records() {
-    auto store = history::Store::open(history::default_path(m_env));
-    EXPECT_TRUE(store.has_value());
-    auto list = store->list(history::Query{});
-    EXPECT_TRUE(list.has_value());
-    return list ? *list : std::vector<history::RunRecord>{};
-  }
+  std::vector<history::RunRecord> records() { return testing::recorded_runs(m_env); }
 
   testing::TempDir m_dir;
   std::string m_project;
