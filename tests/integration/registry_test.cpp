@@ -201,7 +201,9 @@ TEST_F(RegistryCli, an_image_built_by_furnace_is_pushed_removed_and_pulled_back_
 
   // run --from-registry pulls when the image is missing, and runs it without a build.
   ASSERT_EQ(docker({"rmi", image, pushed.pushed}).exit_code, 0);
-  auto r = run_furnace({"run", "--from-registry", "-C", proj, "--", "cat", "/furnace-it-blob"});
+  // The run goes into a history of the test's own, not the caller's.
+  auto r = run_furnace({"run", "--from-registry", "-C", proj, "--", "cat", "/furnace-it-blob"},
+                       {{"XDG_DATA_HOME", dir("xdg-data")}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.size(), 4U << 20U);
   EXPECT_EQ(r.err.find("Step 1/"), std::string::npos) << r.err; // no build
